@@ -1,0 +1,50 @@
+"""Options every command shares (where ComfyUI is, where the catalogs are) and building a ``Mend``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from ..core.catalog.registry import RegistryClient
+from ..core.catalog.store import CatalogStore, manager_dirs
+from ..core.errors import BadRequest, InvalidJSON
+from ..core.host_standalone import StandaloneHost
+from ..core.services import Mend
+
+
+def add_comfyui_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--comfyui", required=True, type=Path, metavar="DIR", help="the ComfyUI directory")
+    parser.add_argument("--extra-model-paths", type=Path, action="append", metavar="YAML",
+                        help="extra_model_paths.yaml to read (default: the one in DIR, if any)")
+    parser.add_argument("--object-info", type=Path, metavar="FILE",
+                        help="a saved GET /object_info of this ComfyUI (node schemas of its custom nodes)")
+    parser.add_argument("--catalog-dir", type=Path, metavar="DIR",
+                        help="read ComfyUI-Manager's catalog files from DIR instead of the cache/network")
+    parser.add_argument("--manifest", type=Path, metavar="FILE",
+                        help="the manifest (default: $MEND_MANIFEST or <user dir>/mend/pyproject.toml)")
+    parser.add_argument("--no-registry", action="store_true", help="do not ask the Comfy Registry")
+
+
+def read_json_file(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadRequest(f"cannot read {path}: {exc.strerror}", field=str(path)) from exc
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise InvalidJSON(f"{path} is not valid JSON: {exc}", field=str(path)) from exc
+
+
+def build_mend(args: argparse.Namespace) -> Mend:
+    comfyui: Path = args.comfyui
+    if not comfyui.is_dir():
+        raise BadRequest(f"{comfyui} is not a directory", field="--comfyui")
+    object_info = read_json_file(args.object_info) if args.object_info else None
+    host = StandaloneHost(comfyui, extra_model_paths=args.extra_model_paths, object_info=object_info)
+    host.exact_node_types = object_info is not None
+    catalogs = CatalogStore(catalog_dir=args.catalog_dir, manager_dirs=manager_dirs(host.custom_nodes_dirs()))
+    registry = RegistryClient("" if args.no_registry else None)
+    return Mend.create(host, catalogs=catalogs, registry=registry, manifest_path=args.manifest)

@@ -1,0 +1,161 @@
+"""Analysis: what a workflow is missing and where each missing thing can come from.
+
+Glue between the reader, the host and the catalogs; the ranking itself lives in
+``resolve_nodes`` and ``resolve_models``. The CPU-bound part runs in a worker thread, so a large
+workflow or a cold model index never stalls ComfyUI's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from .catalog.node_map import Pack
+from .catalog.registry import RegistryClient
+from .catalog.store import CatalogStore
+from .hashing import HashCache
+from .host import Host
+from .installed_packs import InstalledPack
+from .model_index import ModelIndex
+from .model_refs import ModelRef, model_refs
+from .resolve_models import MissingModel, is_present, rank
+from .resolve_nodes import MissingNode, missing_nodes, rank_candidates
+from .workflow import Workflow, read_workflow
+
+REGISTRY_LOOKUPS = 8  # at most this many registry look-ups at once
+
+
+@dataclass
+class AnalysisReport:
+    workflow: Workflow
+    missing_nodes: list[MissingNode] = field(default_factory=list)
+    missing_models: list[MissingModel] = field(default_factory=list)
+    present_models: list[ModelRef] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+
+    @property
+    def blocking(self) -> int:
+        """Missing things a run would fail on (muted/bypassed nodes do not run)."""
+        return sum(not n.inactive for n in self.missing_nodes) + sum(
+            m.ref.mode not in (2, 4) for m in self.missing_models
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        nodes = [n.to_json() for n in self.missing_nodes]
+        models = [m.to_json() for m in self.missing_models]
+        return {
+            "format": self.workflow.format,
+            "node_count": len(self.workflow.nodes),
+            "summary": {
+                "missing_nodes": len(nodes),
+                "missing_models": len(models),
+                "present_models": len(self.present_models),
+                "blocking": self.blocking,
+                "auto": sum(x["auto"] for x in nodes + models),
+                "questions": sum(not x["auto"] for x in nodes + models),
+            },
+            "missing_nodes": nodes,
+            "missing_models": models,
+            "present_models": [r.to_json() for r in self.present_models],
+            "elapsed_ms": round(self.elapsed_ms, 2),
+        }
+
+
+class Analyzer:
+    """Holds what analyses share (catalogs, model index, hash cache) across requests."""
+
+    def __init__(
+        self,
+        host: Host,
+        catalogs: CatalogStore,
+        *,
+        registry: RegistryClient | None = None,
+        hashes: HashCache | None = None,
+    ) -> None:
+        self.host = host
+        self.catalogs = catalogs
+        self.registry = registry
+        self.hashes = hashes
+        self._index: ModelIndex | None = None
+
+    def model_index(self) -> ModelIndex:
+        """The model index, rescanned incrementally on every call (cheap when nothing changed)."""
+        folders = self.host.model_folders()
+        if self._index is None:
+            self._index = ModelIndex(folders, {f: self.host.folder_extensions(f) for f in folders})
+        return self._index.scan()
+
+    def installed_node_types(self) -> set[str]:
+        types = set(self.host.installed_node_types())
+        if not getattr(self.host, "exact_node_types", True):
+            # A ComfyUI on disk without a server: its core nodes and its packs' nodes are there.
+            node_map = self.catalogs.node_map()
+            types |= node_map.core_types()
+            for pack in self._installed_packs():
+                known = (pack.repository and node_map.pack_by_url(pack.repository)) or node_map.pack_by_id(pack.name)
+                if known is not None and pack.enabled:
+                    types |= known.node_types
+        return types
+
+    def _installed_packs(self) -> list[InstalledPack]:
+        packs = getattr(self.host, "installed_packs", None)
+        return packs() if packs else []
+
+    def analyze_sync(self, data: Any, registry_hits: dict[str, Pack] | None = None) -> AnalysisReport:
+        started = time.perf_counter()
+        workflow = data if isinstance(data, Workflow) else read_workflow(data)
+        report = AnalysisReport(workflow=workflow)
+        node_map = self.catalogs.node_map()
+        missing = missing_nodes(workflow.nodes, self.installed_node_types())
+        installed_repos = {p.repository for p in self._installed_packs() if p.repository}
+        rank_candidates(missing, node_map, installed_repos, registry_hits)
+        report.missing_nodes = list(missing.values())
+
+        index = self.model_index()
+        model_list = self.catalogs.model_list()
+        for ref in model_refs(workflow, self.host.node_schemas()):
+            if is_present(ref, index):
+                report.present_models.append(ref)
+            else:
+                report.missing_models.append(rank(ref, index, self.hashes, model_list))
+        report.elapsed_ms = (time.perf_counter() - started) * 1000
+        return report
+
+    async def analyze(self, data: Any, *, use_registry: bool = True) -> AnalysisReport:
+        report = await asyncio.to_thread(self.analyze_sync, data)
+        unknown = [n.type for n in report.missing_nodes if not n.candidates]
+        if not (use_registry and unknown and self.registry and self.registry.enabled):
+            return report
+        hits = await self._registry_lookups(unknown)
+        if not hits:
+            return report
+        return await asyncio.to_thread(self.analyze_sync, report.workflow, hits)
+
+    async def _registry_lookups(self, node_types: list[str]) -> dict[str, Pack]:
+        assert self.registry is not None
+        limit = asyncio.Semaphore(REGISTRY_LOOKUPS)
+        async with aiohttp.ClientSession() as session:
+
+            async def one(node_type: str) -> tuple[str, dict | None]:
+                async with limit:
+                    return node_type, await self.registry.pack_for_node_type(session, node_type)
+
+            found = await asyncio.gather(*(one(t) for t in node_types))
+        return {t: _pack_from_registry(info) for t, info in found if info}
+
+
+def _pack_from_registry(info: dict) -> Pack:
+    repository = str(info.get("repository") or f"registry:{info['id']}")
+    return Pack(
+        repository=repository.lower().rstrip("/"),
+        title=str(info.get("name") or info["id"]),
+        id=str(info["id"]),
+        author=(info.get("publisher") or {}).get("name") if isinstance(info.get("publisher"), dict) else None,
+        description=info.get("description"),
+        install_type="cnr",
+        stars=int(info.get("github_stars") or 0),
+    )

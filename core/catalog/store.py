@@ -1,0 +1,167 @@
+"""Where the catalog files come from: a pinned folder, the on-disk cache, the public channel, or Manager.
+
+Order of preference for each file (``extension-node-map.json``, ``custom-node-list.json``,
+``github-stats.json``, ``model-list.json``):
+
+1. a folder given explicitly (``MEND_CATALOG_DIR`` or the ``catalog_dir`` argument): used as is;
+2. Mend's cache, when younger than ``MEND_CATALOG_MAX_AGE``;
+3. the public channel ComfyUI-Manager uses, fetched with ``If-None-Match`` and cached;
+4. a stale cache, then an installed ComfyUI-Manager's own copy (offline use).
+
+Loading is synchronous (files only); ``refresh`` is the one place that touches the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from .. import constants
+from .model_list import ModelList
+from .node_map import NodeMap, paused_gc
+
+log = logging.getLogger(__name__)
+
+NODE_MAP = "extension-node-map.json"
+NODE_LIST = "custom-node-list.json"
+STATS = "github-stats.json"
+MODEL_LIST = "model-list.json"
+ALL_FILES = (NODE_MAP, NODE_LIST, STATS, MODEL_LIST)
+
+
+def manager_dirs(custom_nodes_dirs: list[Path]) -> list[Path]:
+    """Where an installed ComfyUI-Manager keeps its own copies of the catalogs."""
+    return [d / name for d in custom_nodes_dirs for name in ("ComfyUI-Manager", "comfyui-manager")]
+
+
+class CatalogStore:
+    """Finds, caches and parses the catalogs; parsed results are kept in memory."""
+
+    def __init__(
+        self,
+        *,
+        catalog_dir: Path | None = None,
+        cache_dir: Path | None = None,
+        manager_dirs: list[Path] | None = None,
+        channel_url: str | None = None,
+        max_age: int | None = None,
+        offline: bool | None = None,
+    ) -> None:
+        env_dir = os.environ.get("MEND_CATALOG_DIR")
+        self.catalog_dir = catalog_dir or (Path(env_dir) if env_dir else None)
+        self.cache_dir = (cache_dir or constants.CACHE_DIR) / "catalog"
+        self.manager_dirs = manager_dirs or []
+        self.channel_url = (channel_url or constants.MANAGER_CHANNEL_URL).rstrip("/")
+        self.max_age = constants.CATALOG_MAX_AGE if max_age is None else max_age
+        self.offline = constants.OFFLINE if offline is None else offline
+        self._node_map: NodeMap | None = None
+        self._model_list: ModelList | None = None
+
+    # -- where a file is --------------------------------------------------------------------
+    def path_of(self, name: str) -> Path | None:
+        if self.catalog_dir is not None:
+            pinned = self.catalog_dir / name
+            return pinned if pinned.is_file() else None
+        cached = self.cache_dir / name
+        if cached.is_file():
+            return cached
+        for d in self.manager_dirs:
+            for candidate in (d / name, d / "cache" / name):
+                if candidate.is_file():
+                    return candidate
+        return None
+
+    def is_fresh(self, name: str) -> bool:
+        if self.catalog_dir is not None:
+            return True
+        cached = self.cache_dir / name
+        return cached.is_file() and time.time() - cached.stat().st_mtime < self.max_age
+
+    # -- parsed -----------------------------------------------------------------------------
+    def node_map(self) -> NodeMap:
+        if self._node_map is None:
+            with paused_gc():
+                node_map = self._load(NODE_MAP, {})
+                node_list = self._load(NODE_LIST, {}).get("custom_nodes", [])
+                stats = self._load(STATS, {})
+            self._node_map = NodeMap.from_data(node_map, node_list, stats)
+        return self._node_map
+
+    def model_list(self) -> ModelList:
+        if self._model_list is None:
+            self._model_list = ModelList(self._load(MODEL_LIST, {}).get("models", []))
+        return self._model_list
+
+    def _load(self, name: str, empty: Any) -> Any:
+        path = self.path_of(name)
+        if path is None:
+            return empty
+        try:
+            with open(path, "rb") as f:
+                data = json.load(f)
+        except (OSError, ValueError) as exc:
+            log.warning("mend: catalog %s is unreadable (%s); ignoring it", path, exc)
+            return empty
+        return data if isinstance(data, type(empty)) else empty
+
+    # -- network ----------------------------------------------------------------------------
+    async def refresh(self, session: aiohttp.ClientSession | None = None, *, force: bool = False) -> list[str]:
+        """Fetch stale catalogs from the channel; returns the names that changed. Never raises on network errors."""
+        if self.offline or self.catalog_dir is not None:
+            return []
+        stale = [n for n in ALL_FILES if force or not self.is_fresh(n)]
+        if not stale:
+            return []
+        own = session is None
+        session = session or aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60, sock_connect=10))
+        try:
+            results = await asyncio.gather(*(self._fetch(session, n) for n in stale))
+        finally:
+            if own:
+                await session.close()
+        changed = [n for n, ok in zip(stale, results, strict=True) if ok]
+        if changed:
+            self._node_map = None
+            self._model_list = None
+        return changed
+
+    async def _fetch(self, session: aiohttp.ClientSession, name: str) -> bool:
+        target = self.cache_dir / name
+        etag_file = target.with_suffix(".etag")
+        headers = {}
+        if target.is_file() and etag_file.is_file():
+            headers["If-None-Match"] = etag_file.read_text().strip()
+        try:
+            async with session.get(f"{self.channel_url}/{name}", headers=headers) as resp:
+                if resp.status == 304:
+                    os.utime(target)
+                    return False
+                if resp.status != 200:
+                    log.info("mend: catalog %s: HTTP %s, keeping the cached copy", name, resp.status)
+                    return False
+                body = await resp.read()
+                json.loads(body)  # never cache a broken document
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            log.info("mend: catalog %s not refreshed (%s); using what is cached", name, exc)
+            return False
+        await asyncio.to_thread(_write_atomic, target, body)
+        if resp.headers.get("ETag"):
+            await asyncio.to_thread(_write_atomic, etag_file, resp.headers["ETag"].encode())
+        return True
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,117 @@
+"""Every failure Mend reports, as a named exception that maps one-to-one onto an API error code.
+
+Callers catch exactly what they mean; routes turn any ``MendError`` into
+``{"error": {"code", "message", "field"?}}`` with the class's HTTP status.
+
+    >>> try:
+    ...     raise InvalidWorkflow("nodes must be a list", field="nodes")
+    ... except MendError as e:
+    ...     (e.status, e.code, e.field)
+    (400, 'invalid_workflow', 'nodes')
+"""
+
+from __future__ import annotations
+
+
+class MendError(Exception):
+    """Base of all of Mend's errors; ``code`` is stable and documented in the README."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, field: str | None = None, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.details = details
+
+    def to_json(self) -> dict:
+        body: dict = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        body.update({k: v for k, v in self.details.items() if v is not None})
+        return {"error": body}
+
+
+class BadRequest(MendError):
+    status = 400
+    code = "bad_request"
+
+
+class InvalidJSON(BadRequest):
+    code = "invalid_json"
+
+
+class InvalidWorkflow(BadRequest):
+    code = "invalid_workflow"
+
+
+class SubgraphCycle(InvalidWorkflow):
+    code = "subgraph_cycle"
+
+
+class InvalidField(BadRequest):
+    code = "invalid_field"
+
+
+class UnsafePath(BadRequest):
+    """A path with ``..``, an absolute path, or one that would leave its model folder."""
+
+    code = "unsafe_path"
+
+
+class UnknownFolder(BadRequest):
+    code = "unknown_folder"
+
+
+class UnsupportedMediaType(MendError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class PayloadTooLarge(MendError):
+    status = 413
+    code = "payload_too_large"
+
+
+class Forbidden(MendError):
+    """A high-risk operation refused by policy (non-loopback listen, host not allowed...)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class HostNotAllowed(Forbidden):
+    code = "host_not_allowed"
+
+
+class ConfirmationRequired(Forbidden):
+    code = "confirmation_required"
+
+
+class NotFound(MendError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(MendError):
+    status = 409
+    code = "conflict"
+
+
+class ManifestCorrupt(MendError):
+    """The manifest on disk is not valid TOML: Mend refuses to touch it."""
+
+    status = 409
+    code = "manifest_corrupt"
+
+
+class UpstreamError(MendError):
+    """A remote source (catalog channel, registry, hub) failed; ``retryable`` says if trying again may help."""
+
+    status = 502
+    code = "upstream_error"
+
+    def __init__(self, message: str, *, retryable: bool = True, **details: object) -> None:
+        super().__init__(message, retryable=retryable, **details)
+        self.retryable = retryable

@@ -1,0 +1,59 @@
+"""The one object that holds Mend's long-lived parts for a host: what routes, nodes and the CLI share.
+
+Created once per process (ComfyUI's server, or one CLI run); tests create one per test over a
+``StandaloneHost`` in a temporary directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import constants
+from .analyze import Analyzer
+from .catalog.registry import RegistryClient
+from .catalog.store import CatalogStore, manager_dirs
+from .hashing import HashCache
+from .host import Host
+
+
+@dataclass
+class Mend:
+    host: Host
+    catalogs: CatalogStore
+    analyzer: Analyzer
+    hashes: HashCache
+    state_dir: Path  # where the manifest, its decision log and the task journal live
+    extras: dict = field(default_factory=dict)
+
+    @classmethod
+    def create(
+        cls,
+        host: Host,
+        *,
+        catalogs: CatalogStore | None = None,
+        registry: RegistryClient | None = None,
+        manifest_path: Path | None = None,
+        cache_dir: Path | None = None,
+    ) -> Mend:
+        cache_dir = cache_dir or constants.CACHE_DIR
+        catalogs = catalogs or CatalogStore(
+            cache_dir=cache_dir,
+            manager_dirs=manager_dirs(host.custom_nodes_dirs()),
+        )
+        hashes = HashCache(cache_dir / "sha256.json")
+        registry = registry if registry is not None else RegistryClient()
+        analyzer = Analyzer(host, catalogs, registry=registry, hashes=hashes)
+        manifest = manifest_path or constants.MANIFEST_PATH or host.user_dir() / "mend" / "pyproject.toml"
+        return cls(
+            host=host,
+            catalogs=catalogs,
+            analyzer=analyzer,
+            hashes=hashes,
+            state_dir=Path(manifest).parent,
+            extras={"manifest_path": Path(manifest)},
+        )
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.extras["manifest_path"]

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set up everything the tests need on a fresh machine, then run them: ruff, pytest, node --test.
+# Usage: bash scripts/test.sh [pytest args...]   (e2e: COMFYUI_PATH=/path/to/ComfyUI bash scripts/test.sh -m e2e)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
+.venv/bin/python -m pip install --quiet -e '.[test]'
+.venv/bin/python -m ruff check .
+if command -v node >/dev/null 2>&1 && ls tests/js/*.test.mjs >/dev/null 2>&1; then
+  node --test tests/js/
+fi
+.venv/bin/python -m pytest "$@"

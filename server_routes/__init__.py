@@ -1,0 +1,22 @@
+"""Mend's HTTP routes: thin aiohttp handlers that parse, validate, call the engine and serialise.
+
+``route_defs(mend)`` returns every route; ComfyUI's ``PromptServer.instance.routes`` takes them (and
+serves each under ``/api`` too), tests add them to a plain ``aiohttp.web.Application``.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..core.services import Mend
+from . import analyze
+
+
+def route_defs(mend: Mend) -> list[web.RouteDef]:
+    return [*analyze.routes(mend)]
+
+
+def setup(app: web.Application, mend: Mend) -> None:
+    """Mount Mend on an aiohttp app (tests, or a standalone server)."""
+    app["mend"] = mend
+    app.add_routes(route_defs(mend))

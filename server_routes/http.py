@@ -1,0 +1,65 @@
+"""What every Mend handler shares: JSON bodies with a size limit, JSON errors, one decorator.
+
+POST bodies must be ``application/json``: a browser cannot send that cross-site without a CORS
+pre-flight, which blocks form-post CSRF against a ComfyUI on the local network.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from ..core import constants
+from ..core.errors import InvalidJSON, MendError, PayloadTooLarge, UnsupportedMediaType
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+def error_response(error: MendError) -> web.Response:
+    return json_response(error.to_json(), status=error.status)
+
+
+def handler(fn: Handler) -> Handler:
+    """Turn any ``MendError`` into its JSON error; log and hide anything unexpected."""
+
+    @functools.wraps(fn)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await fn(request)
+        except MendError as exc:
+            return error_response(exc)
+        except web.HTTPException:
+            raise
+        except Exception:
+            log.exception("mend: %s %s failed", request.method, request.path)
+            return error_response(MendError("internal error; see the server log"))
+
+    return wrapped
+
+
+async def read_json(request: web.Request, max_bytes: int | None = None) -> Any:
+    limit = constants.MAX_BODY_BYTES if max_bytes is None else max_bytes
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("send the body as application/json", field="Content-Type")
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is {limit}")
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidJSON(f"the body is not valid JSON: {exc}") from exc
