@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..core import progress_text
 from ..core.host_comfy import ComfyHost
 from ..core.services import Mend
 from . import route_defs
@@ -21,5 +22,9 @@ def mount(prompt_server: Any) -> Mend:
     for rd in route_defs(mend):
         prompt_server.routes.route(rd.method, rd.path, **rd.kwargs)(rd.handler)
     prompt_server.mend = mend
+    # mend.progress_text twin of send_progress_text; helpers reachable as `import mend_progress`
+    progress_text.install(prompt_server)
+    progress_text.register_public_module()
+    prompt_server.mend_progress = progress_text
     log.info("[Mend] ready: manifest %s", mend.manifest_path)
     return mend
