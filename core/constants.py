@@ -46,3 +46,20 @@ OFFLINE = _env_flag("MEND_OFFLINE") or _env_flag("HF_HUB_OFFLINE")
 MAX_BODY_BYTES = _env_int("MEND_MAX_BODY_BYTES", 32 * 1024 * 1024)
 #: the operator allows installs and URL downloads even when ComfyUI listens on a non-loopback address
 ALLOW_REMOTE_RISK = _env_flag("MEND_ALLOW_REMOTE_INSTALL")
+
+# -- node pack installs (core/install*.py, core/pip_deps.py) --------------------------------------
+#: more hosts git installs may clone from (comma-separated), besides github.com, gitlab.com, codeberg.org,
+#: huggingface.co
+GIT_EXTRA_HOSTS = tuple(h.strip().lower() for h in os.environ.get("MEND_GIT_HOSTS", "").split(",") if h.strip())
+#: run a pack's ``install.py`` after its requirements (arbitrary code: off unless the operator allows it)
+ALLOW_INSTALL_SCRIPTS = _env_flag("MEND_ALLOW_INSTALL_SCRIPTS")
+#: more installed packages pip must never upgrade or downgrade for a pack (comma-separated)
+PROTECTED_PACKAGES_EXTRA = tuple(
+    p.strip() for p in os.environ.get("MEND_PROTECTED_PACKAGES", "").split(",") if p.strip()
+)
+#: the Python whose site-packages receive a pack's requirements; default: the one running ComfyUI
+PACK_PYTHON = os.environ.get("MEND_PACK_PYTHON") or None
+#: seconds one install step (clone, download, pip, install.py) may take
+INSTALL_STEP_TIMEOUT = _env_int("MEND_INSTALL_TIMEOUT", 1800)
+#: test-only: allow plain http:// git and registry URLs on loopback addresses
+TEST_ALLOW_HTTP_LOOPBACK = _env_flag("MEND_TEST_ALLOW_HTTP_LOOPBACK")
