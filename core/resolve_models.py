@@ -83,9 +83,10 @@ class MissingModel:
         top = self.candidates[0]
         if top.pickle and top.kind == "download":
             return False
+        if top.kind == "local":  # one file on disk, in the loader's folder, and no other local look-alike
+            local = [c for c in self.candidates if c.kind == "local"]
+            return len(local) == 1 and top.confidence >= 0.9 and top.folder == self.ref.folder
         certain = [c for c in self.candidates if c.confidence >= 0.9 and c.kind == top.kind]
-        if top.kind == "local":
-            return len(certain) == 1 and top.folder == self.ref.folder
         # downloads: all certain sources agree on the same file
         return bool(certain) and len({(c.folder, c.relpath.rsplit("/", 1)[-1]) for c in certain}) == 1
 

@@ -1,0 +1,75 @@
+"""Fixtures for end-to-end tests against a real ComfyUI; they skip with a reason without ``COMFYUI_PATH``.
+
+``comfyui`` (session-scoped) is one server for the whole run: Mend linked into its custom_nodes,
+offline catalogs (../shared/catalog when present, else a small one written here), no registry, and
+``HF_ENDPOINT`` pointed at the loopback Hugging Face server when ``tests/hf_server.py`` provides one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .comfyui_process import ComfyUI, comfyui_python, free_port, prepare_base
+
+SHARED_CATALOG = Path(__file__).resolve().parents[3] / "shared" / "catalog"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "/e2e/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.e2e)
+
+
+def comfyui_path() -> Path:
+    value = os.environ.get("COMFYUI_PATH")
+    if not value:
+        pytest.skip("COMFYUI_PATH is not set: end-to-end tests need a ComfyUI checkout to start")
+    path = Path(value)
+    if not (path / "main.py").is_file():
+        pytest.skip(f"COMFYUI_PATH={value} has no main.py")
+    return path
+
+
+def _catalog_dir(tmp: Path) -> Path:
+    if SHARED_CATALOG.is_dir():
+        return SHARED_CATALOG
+    d = tmp / "catalog"
+    d.mkdir()
+    for name, data in {
+        "extension-node-map.json": {},
+        "custom-node-list.json": {"custom_nodes": []},
+        "github-stats.json": {},
+        "model-list.json": {"models": []},
+    }.items():
+        (d / name).write_text(json.dumps(data))
+    return d
+
+
+@pytest.fixture(scope="session")
+def e2e_env(tmp_path_factory) -> dict:
+    """Environment of the ComfyUI under test; session fixtures may add to it before ``comfyui`` starts."""
+    tmp = tmp_path_factory.mktemp("e2e-env")
+    return {
+        "MEND_CATALOG_DIR": str(_catalog_dir(tmp)),
+        "MEND_REGISTRY_URL": "",
+        "MEND_CACHE_DIR": str(tmp / "cache"),
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+    }
+
+
+@pytest.fixture(scope="session")
+def comfyui(tmp_path_factory, e2e_env) -> Iterator[ComfyUI]:
+    path = comfyui_path()
+    base = tmp_path_factory.mktemp("comfyui-base")
+    prepare_base(base)
+    server = ComfyUI(base=base, port=free_port(), log_path=base / "comfyui.log", env=e2e_env)
+    server.start(path, comfyui_python())
+    try:
+        yield server
+    finally:
+        server.stop()
