@@ -15,6 +15,7 @@ from .catalog.registry import RegistryClient
 from .catalog.store import CatalogStore, manager_dirs
 from .hashing import HashCache
 from .host import Host
+from .manifest import Manifest
 
 
 @dataclass
@@ -57,3 +58,10 @@ class Mend:
     @property
     def manifest_path(self) -> Path:
         return self.extras["manifest_path"]
+
+    @property
+    def manifest(self) -> Manifest:
+        """The manifest (``core/manifest.py``): ``record_pack``, ``record_model``, ``resolutions``..."""
+        if "manifest" not in self.extras:
+            self.extras["manifest"] = Manifest(self.manifest_path)
+        return self.extras["manifest"]
