@@ -1,6 +1,16 @@
-"""The ComfyUI nodes Mend adds (category ``Mend``)."""
+"""The ComfyUI nodes Mend adds (category ``Mend``): *Ensure Model* and *Model Info*.
+
+Importing this package is cheap and safe anywhere: no torch, no safetensors, no ComfyUI module is
+imported until a node runs (folder combos are read inside ``INPUT_TYPES``).
+"""
 
 from __future__ import annotations
 
-NODE_CLASS_MAPPINGS: dict[str, type] = {}
-NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {}
+from .model_info import MendModelInfo
+
+NODE_CLASS_MAPPINGS: dict[str, type] = {
+    "MendModelInfo": MendModelInfo,
+}
+NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {
+    "MendModelInfo": "Model Info (Mend)",
+}
