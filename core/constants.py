@@ -63,3 +63,18 @@ PACK_PYTHON = os.environ.get("MEND_PACK_PYTHON") or None
 INSTALL_STEP_TIMEOUT = _env_int("MEND_INSTALL_TIMEOUT", 1800)
 #: test-only: allow plain http:// git and registry URLs on loopback addresses
 TEST_ALLOW_HTTP_LOOPBACK = _env_flag("MEND_TEST_ALLOW_HTTP_LOOPBACK")
+
+# -- background tasks (core/tasks.py) -------------------------------------------------------------
+#: how many tasks of each kind run at once; other kinds share ``default``
+TASK_LIMITS = {
+    "download": max(1, _env_int("MEND_MAX_DOWNLOADS", 3)),
+    "install": max(1, _env_int("MEND_MAX_INSTALLS", 1)),
+    "default": max(1, _env_int("MEND_MAX_TASKS", 2)),
+}
+#: attempts a task gets before a retryable failure becomes final (the first attempt included)
+TASK_MAX_ATTEMPTS = max(1, _env_int("MEND_TASK_ATTEMPTS", 5))
+#: retry backoff: first delay and cap (seconds), doubled per attempt, ±20% jitter; ``Retry-After`` wins
+TASK_BACKOFF_BASE = 2.0
+TASK_BACKOFF_MAX = 120.0
+#: how long finished tasks stay listed (and in the journal) before they are forgotten (seconds)
+TASK_RETENTION = _env_int("MEND_TASK_RETENTION", 7 * 24 * 3600)

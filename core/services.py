@@ -16,6 +16,7 @@ from .catalog.store import CatalogStore, manager_dirs
 from .hashing import HashCache
 from .host import Host
 from .manifest import Manifest
+from .tasks import TaskManager
 
 
 @dataclass
@@ -26,6 +27,20 @@ class Mend:
     hashes: HashCache
     state_dir: Path  # where the manifest, its decision log and the task journal live
     extras: dict = field(default_factory=dict)
+    #: background tasks (``core/tasks.py``); runners register on it, ``start`` replays its journal
+    tasks: TaskManager = field(default=None, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.tasks is None:
+            self.tasks = TaskManager(self.state_dir, self.host)
+
+    async def start(self) -> None:
+        """Start long-lived parts on the running loop (replay the task journal, resume downloads)."""
+        await self.tasks.start()
+
+    async def close(self) -> None:
+        """Stop background work as a restart would: what was running resumes at the next start."""
+        await self.tasks.close()
 
     @classmethod
     def create(

@@ -9,14 +9,19 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..core.services import Mend
-from . import analyze
+from . import analyze, tasks
 
 
 def route_defs(mend: Mend) -> list[web.RouteDef]:
-    return [*analyze.routes(mend)]
+    return [*analyze.routes(mend), *tasks.routes(mend)]
 
 
 def setup(app: web.Application, mend: Mend) -> None:
     """Mount Mend on an aiohttp app (tests, or a standalone server)."""
     app["mend"] = mend
     app.add_routes(route_defs(mend))
+
+    async def close_mend(_app: web.Application) -> None:
+        await mend.close()  # releases the task journal; running tasks resume at the next start
+
+    app.on_cleanup.append(close_mend)

@@ -6,10 +6,12 @@ ComfyUI calls custom nodes' ``__init__`` before it builds its aiohttp app, so ro
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from ..core import progress_text
+from ..core.errors import MendError
 from ..core.host_comfy import ComfyHost
 from ..core.services import Mend
 from . import route_defs
@@ -26,5 +28,25 @@ def mount(prompt_server: Any) -> Mend:
     progress_text.install(prompt_server)
     progress_text.register_public_module()
     prompt_server.mend_progress = progress_text
+    start_on_server_loop(prompt_server, mend)
     log.info("[Mend] ready: manifest %s", mend.manifest_path)
     return mend
+
+
+def start_on_server_loop(prompt_server: Any, mend: Mend) -> None:
+    """Replay the task journal on ComfyUI's own loop once the server starts (interrupted downloads resume)."""
+
+    async def start(_app: Any = None) -> None:
+        try:
+            await mend.start()
+        except MendError as exc:  # e.g. a journal from a newer Mend: tasks stay off, the rest works
+            log.error("[Mend] background tasks are off: %s", exc.message)
+
+    async def close(_app: Any) -> None:
+        await mend.close()
+
+    try:
+        prompt_server.app.on_startup.append(start)
+        prompt_server.app.on_shutdown.append(close)
+    except (AttributeError, RuntimeError):  # no app yet, or it already runs (frozen): use its loop directly
+        asyncio.run_coroutine_threadsafe(start(), prompt_server.loop)
