@@ -64,6 +64,17 @@ INSTALL_STEP_TIMEOUT = _env_int("MEND_INSTALL_TIMEOUT", 1800)
 #: test-only: allow plain http:// git and registry URLs on loopback addresses
 TEST_ALLOW_HTTP_LOOPBACK = _env_flag("MEND_TEST_ALLOW_HTTP_LOOPBACK")
 
+# -- model downloads (core/policy.py, core/download.py, core/catalog/huggingface.py) --------------
+#: more hosts model downloads may come from (comma-separated; ``*.example.com`` covers subdomains), besides
+#: Hugging Face and the ``HF_ENDPOINT`` host, Civitai, GitHub and their download CDNs
+DOWNLOAD_EXTRA_HOSTS = tuple(
+    h.strip().lower() for h in os.environ.get("MEND_DOWNLOAD_HOSTS", "").split(",") if h.strip()
+)
+#: Civitai's API (model and model-version look-ups for pasted Civitai URLs)
+CIVITAI_API_URL = os.environ.get("MEND_CIVITAI_API", "https://civitai.com/api/v1").rstrip("/")
+#: seconds a Hugging Face search result is reused (a miss: at most a minute)
+HF_SEARCH_TTL = _env_int("MEND_HF_SEARCH_TTL", 600)
+
 # -- background tasks (core/tasks.py) -------------------------------------------------------------
 #: how many tasks of each kind run at once; other kinds share ``default``
 TASK_LIMITS = {

@@ -1,0 +1,430 @@
+"""Model downloads: stream to ``<name>.part``, resume with Range, verify, then rename into place.
+
+``DownloadRunner`` is the task manager's runner of kind ``"download"`` (see ``task_api``). One run:
+
+1. checks the request against the policy (folder, path, host, https, pickle confirmation, remote risk);
+2. resumes from the ``.part`` file's size (HTTP ``Range`` + ``If-Range`` with the ETag checkpointed
+   earlier); the part's bytes are hashed once, then the rest is hashed while it streams;
+3. streams in ``chunk_size`` units: the event loop receives, a worker thread writes and hashes, and at
+   most one chunk of received bytes is ever not yet on disk, so memory stays flat and a kill loses at
+   most one chunk;
+4. verifies the sha256 when one is known (the request's, or Hugging Face's ``X-Linked-Etag``) and
+   the ``.safetensors`` header, then ``os.replace``s the part to its final name and tells the host.
+
+A dropped connection, a 5xx or a 429 raise ``RetryableTaskError`` (the part stays, the next attempt
+resumes); a hash mismatch, a bad header, a 4xx or a lying server raise ``PermanentTaskError`` and
+remove the part, so nothing ever appears under the final name unverified.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import hashlib
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from .download_http import open_download, raise_for_status, to_mirror
+from .errors import InvalidField, MendError
+from .hashing import CHUNK as HASH_CHUNK
+from .hashing import HashCache
+from .host import Host
+from .policy import DownloadPolicy, check_relpath, target_path
+from .task_api import PermanentTaskError, RetryableTaskError, TaskContext
+
+log = logging.getLogger(__name__)
+
+CHUNK = 8 * 1024 * 1024  # the unit of loss: at most this many received bytes are not yet on disk
+DISK_RESERVE = 16 * 1024 * 1024  # keep this much free beyond the file itself
+CHECKPOINT_EVERY = 1.0  # seconds between checkpoints (the manager throttles too)
+
+
+class HashMismatch(PermanentTaskError):
+    code = "hash_mismatch"
+
+
+class InvalidModelFile(PermanentTaskError):
+    code = "invalid_file"
+
+
+class DiskFull(PermanentTaskError):
+    code = "disk_full"
+
+
+class InconsistentServer(PermanentTaskError):
+    """The server's sizes or ranges contradict each other (a lying ``Content-Length``)."""
+
+    code = "inconsistent_server"
+
+
+@dataclass(frozen=True)
+class DownloadRequest:
+    """What to fetch and where it goes; built from task params by ``from_params``."""
+
+    url: str
+    folder: str
+    relpath: str
+    sha256: str | None = None
+    size: int | None = None
+    confirm_pickle: bool = False
+    catalogued: bool = False  # the URL came from a catalog (Manager's list, Hugging Face), not pasted
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> DownloadRequest:
+        sha = params.get("sha256")
+        if sha is not None and (not isinstance(sha, str) or len(sha) != 64):
+            raise InvalidField("sha256 must be 64 hex digits", field="sha256")
+        size = params.get("size")
+        return cls(
+            url=str(params.get("url") or ""),
+            folder=str(params.get("folder") or ""),
+            relpath=check_relpath(params.get("relpath") or params.get("filename")),
+            sha256=sha.lower() if sha else None,
+            size=int(size) if isinstance(size, int) and size >= 0 else None,
+            confirm_pickle=params.get("confirm_pickle") is True,
+            catalogued=params.get("catalogued") is True,
+        )
+
+    def to_params(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, False)}
+
+
+def validate(request: DownloadRequest, host: Host, policy: DownloadPolicy) -> Path:
+    """Every policy check, before any byte moves; returns the final path. Raises named ``MendError``s."""
+    final = target_path(host.model_folders(), request.folder, request.relpath)
+    policy.check_url(request.url)
+    policy.check_pickle(request.relpath, request.confirm_pickle)
+    policy.check_remote_risk(request.url, host.listen_addresses(), catalogued=request.catalogued)
+    return final
+
+
+class _Sink:
+    """The part file and its running sha256, written by one worker thread at a time."""
+
+    def __init__(self, part: Path, offset: int, hasher: Any | None) -> None:
+        self.part = part
+        self.hasher = hasher
+        self.written = offset
+        self.hash_valid = True
+        self.fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o644)
+        os.ftruncate(self.fd, offset)  # drop a torn tail beyond what we hashed
+        os.lseek(self.fd, offset, os.SEEK_SET)
+
+    def write(self, pieces: list[bytes]) -> None:
+        views = [memoryview(p) for p in pieces]
+        try:
+            while views:
+                n = os.writev(self.fd, views[:1024])
+                self.written += n
+                while views and n >= len(views[0]):
+                    n -= len(views[0])
+                    views.pop(0)
+                if n:
+                    views[0] = views[0][n:]
+        except OSError:
+            self.hash_valid = False  # some bytes are on disk but not in the digest: rehash on resume
+            raise
+        if self.hasher is not None:
+            for p in pieces:
+                self.hasher.update(p)
+
+    def close(self, sync: bool) -> None:
+        if sync:
+            os.fsync(self.fd)
+        os.close(self.fd)
+
+
+def _hash_prefix(part: Path, length: int) -> Any:
+    digest = hashlib.sha256()
+    buffer = bytearray(HASH_CHUNK)
+    view = memoryview(buffer)
+    left = length
+    with open(part, "rb", buffering=0) as f:
+        while left > 0:
+            n = f.readinto(view[: min(len(buffer), left)])
+            if not n:
+                break
+            digest.update(view[:n])
+            left -= n
+    return digest
+
+
+def check_safetensors(path: Path) -> None:
+    """A ``.safetensors`` file whose header parses and whose tensors fill the file exactly."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            f.keys()
+    except Exception as exc:
+        raise InvalidModelFile(f"{path.name[:-5] if path.name.endswith('.part') else path.name} is not a valid "
+                               f"safetensors file ({exc}); it was removed") from exc
+
+
+class DownloadRunner:
+    """The ``download`` task kind. Params: ``url, folder, relpath`` and optional ``sha256, size,
+    confirm_pickle, catalogued``."""
+
+    kind = "download"
+    resumable = True
+    limit_group = "download"
+
+    def __init__(
+        self,
+        host: Host,
+        *,
+        hashes: HashCache | None = None,
+        policy: DownloadPolicy | None = None,
+        chunk_size: int = CHUNK,
+        hash_while_streaming: bool = True,
+        free_space: Callable[[Path], int] | None = None,
+    ) -> None:
+        self.host = host
+        self.hashes = hashes
+        self.policy = policy or DownloadPolicy.from_env()
+        self.chunk_size = chunk_size
+        self.hash_while_streaming = hash_while_streaming
+        self.free_space = free_space or (lambda p: shutil.disk_usage(p).free)
+        self._prefix_hashes: dict[str, tuple[int, Any]] = {}  # part -> (size, sha256 state) across attempts
+
+    def target(self, params: Mapping[str, Any]) -> str:
+        request = DownloadRequest.from_params(params)
+        return str(target_path(self.host.model_folders(), request.folder, request.relpath))
+
+    def validate(self, params: Mapping[str, Any]) -> None:
+        """Refuse bad input (400/403) before anything is queued."""
+        validate(DownloadRequest.from_params(params), self.host, self.policy)
+
+    async def cleanup(self, params: Mapping[str, Any], checkpoint_state: Mapping[str, Any]) -> None:
+        """The user cancelled: the partial file goes."""
+        final = Path(self.target(params))
+        part = final.with_name(final.name + ".part")
+        self._prefix_hashes.pop(str(part), None)
+        await asyncio.to_thread(_unlink, part)
+
+    async def run(self, params: Mapping[str, Any], ctx: TaskContext) -> Mapping[str, Any]:
+        try:
+            request = DownloadRequest.from_params(params)
+            final = validate(request, self.host, self.policy)
+        except MendError as exc:
+            refused = PermanentTaskError(exc.message, field=exc.field)
+            refused.code = exc.code  # the policy's own code (host_not_allowed, unsafe_path...)
+            raise refused from exc
+        if final.exists():
+            return await self._already_there(request, final)
+        part = final.with_name(final.name + ".part")
+        await asyncio.to_thread(part.parent.mkdir, parents=True, exist_ok=True)
+        state = dict(ctx.checkpoint_state or {})
+        if state.get("url") not in (None, request.url):
+            state = {}  # a different source for the same file: its validators mean nothing here
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=120)
+        async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as session:
+            ctx.step("download")
+            sha, size = await self._fetch(session, request, part, state, ctx)
+        ctx.step("verify")
+        try:
+            await asyncio.to_thread(self._verify, request, part, sha, size, state)
+        except PermanentTaskError:
+            await asyncio.to_thread(_unlink, part)
+            self._prefix_hashes.pop(str(part), None)
+            raise
+        st = await asyncio.to_thread(_place, part, final)
+        self._prefix_hashes.pop(str(part), None)
+        if self.hashes is not None and sha:
+            await asyncio.to_thread(self.hashes.remember, final, st.st_size, st.st_mtime_ns, sha)
+        self.host.models_changed(request.folder)
+        return {"path": str(final), "folder": request.folder, "relpath": request.relpath, "size": st.st_size,
+                "sha256": sha, "verified": bool(state.get("expected_sha256")), "status": "downloaded"}
+
+    async def _already_there(self, request: DownloadRequest, final: Path) -> Mapping[str, Any]:
+        """A file under the final name is never overwritten; it counts as done only if it matches."""
+        if request.sha256 and self.hashes is not None:
+            actual = await asyncio.to_thread(self.hashes.digest, final)
+            if actual != request.sha256:
+                raise HashMismatch(f"{final.name} already exists with another sha256; Mend never overwrites it")
+        return {"path": str(final), "folder": request.folder, "relpath": request.relpath,
+                "size": final.stat().st_size, "sha256": request.sha256, "status": "present"}
+
+    # -- streaming ------------------------------------------------------------------------------
+    async def _fetch(
+        self, session: aiohttp.ClientSession, request: DownloadRequest, part: Path, state: dict, ctx: TaskContext
+    ) -> tuple[str | None, int]:
+        """Bring ``part`` to the whole file; returns (sha256 of the part or None, its size)."""
+        url = to_mirror(request.url, self.policy)
+        offset = part.stat().st_size if part.exists() else 0
+        headers: dict[str, str] = {}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            if state.get("etag"):
+                headers["If-Range"] = state["etag"]
+        opened = await open_download(session, url, self.policy, headers)
+        resp = opened.response
+        try:
+            raise_for_status(resp)
+            expected = request.sha256 or opened.linked_sha256 or state.get("expected_sha256")
+            if resp.status == 416:
+                total = state.get("total") or opened.linked_size or request.size
+                if offset and total == offset:
+                    state["expected_sha256"] = expected
+                    return await self._finish_hash(part, offset), offset
+                await asyncio.to_thread(_unlink, part)
+                raise InconsistentServer(
+                    f"the server refused the range from byte {offset} of {part.name[:-5]} "
+                    f"(it promised {total} bytes): its sizes are inconsistent; the partial file was removed")
+            if resp.status == 200 and offset:
+                offset = 0  # the server ignored Range, or the file changed (If-Range): start over
+            elif resp.status == 206 and not resp.headers.get("Content-Range", "").startswith(f"bytes {offset}-"):
+                offset = 0
+                raise RetryableTaskError("the server answered another range than asked; starting over")
+            total = _total(resp, offset) or opened.linked_size or request.size
+            state.update({"url": request.url, "etag": resp.headers.get("ETag") or state.get("etag"),
+                          "total": total, "expected_sha256": expected})
+            ctx.checkpoint(dict(state))
+            if total is not None:
+                self._check_space(part, total - offset)
+            hasher = await self._prefix_hash(part, offset) if self.hash_while_streaming or expected else None
+            sink = await asyncio.to_thread(_Sink, part, offset, hasher)
+            try:
+                await self._stream(resp, sink, total, state, ctx)
+            finally:
+                await asyncio.to_thread(sink.close, True)
+                # a retry in this process resumes the digest instead of reading the part again
+                self._prefix_hashes[str(part)] = (sink.written, hasher if sink.hash_valid else None)
+            if total is not None and sink.written != total:
+                raise RetryableTaskError(f"the connection ended at byte {sink.written} of {total}")
+            return (hasher.hexdigest() if hasher else None), sink.written
+        finally:
+            resp.release()
+
+    async def _stream(self, resp: aiohttp.ClientResponse, sink: _Sink, total: int | None, state: dict,
+                      ctx: TaskContext) -> None:
+        """Receive on the loop, write and hash in a thread; at most ``chunk_size`` bytes are held unwritten."""
+        half = max(1, self.chunk_size // 2)  # one half in the thread, one half filling up
+        pieces: list[bytes] = []
+        held = 0
+        pending: asyncio.Future | None = None
+        last_checkpoint = time.monotonic()
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                data = await resp.content.readany()
+                if not data:
+                    break
+                pieces.append(data)
+                held += len(data)
+                if held >= half:
+                    if pending is not None:
+                        await pending
+                    pending = loop.run_in_executor(None, sink.write, pieces)
+                    pieces, held = [], 0
+                    ctx.progress(sink.written + half, total)
+                    if time.monotonic() - last_checkpoint >= CHECKPOINT_EVERY:
+                        last_checkpoint = time.monotonic()
+                        ctx.checkpoint({**state, "offset": sink.written})
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            pieces.extend(_salvage(resp.content))
+            held = sum(len(p) for p in pieces)
+            raise RetryableTaskError(f"the connection dropped at byte {sink.written + held}: "
+                                     f"{exc.__class__.__name__}") from exc
+        except OSError as exc:
+            raise _disk_error(exc, sink.part) from exc
+        finally:
+            # Whatever arrived in order is good data: keep it, so a resume re-fetches nothing of it.
+            try:
+                if pending is not None:
+                    await asyncio.shield(pending)
+                if pieces:
+                    await asyncio.to_thread(sink.write, pieces)
+            except OSError as exc:
+                raise _disk_error(exc, sink.part) from exc
+        ctx.progress(sink.written, total)
+        ctx.checkpoint({**state, "offset": sink.written})
+
+    async def _prefix_hash(self, part: Path, offset: int) -> Any:
+        """The sha256 state of the part's first ``offset`` bytes: kept from the last attempt, or read once."""
+        known = self._prefix_hashes.get(str(part))
+        if known and known[0] == offset and known[1] is not None:
+            return known[1].copy()
+        if not offset:
+            return hashlib.sha256()
+        return await asyncio.to_thread(_hash_prefix, part, offset)
+
+    async def _finish_hash(self, part: Path, size: int) -> str | None:
+        known = self._prefix_hashes.get(str(part))
+        if known and known[0] == size and known[1] is not None:
+            return known[1].hexdigest()
+        return (await asyncio.to_thread(_hash_prefix, part, size)).hexdigest()
+
+    def _check_space(self, part: Path, needed: int) -> None:
+        free = self.free_space(part.parent)
+        if free < needed + DISK_RESERVE:
+            raise DiskFull(
+                f"not enough disk space for {part.name[:-5]}: {needed} bytes needed, {free} free in {part.parent}")
+
+    @staticmethod
+    def _verify(request: DownloadRequest, part: Path, sha: str | None, size: int, state: Mapping) -> None:
+        expected = state.get("expected_sha256")
+        if request.size is not None and size != request.size:
+            raise InconsistentServer(f"{part.name[:-5]} is {size} bytes, the source said {request.size}; "
+                                     "it was removed")
+        if expected and sha != expected:
+            raise HashMismatch(f"{part.name[:-5]}: sha256 {sha} does not match the expected {expected}; "
+                               "the file was removed")
+        if part.name.lower().endswith((".safetensors.part", ".sft.part")):
+            check_safetensors(part)
+
+
+def _total(resp: aiohttp.ClientResponse, offset: int) -> int | None:
+    content_range = resp.headers.get("Content-Range", "")
+    if resp.status == 206 and "/" in content_range and content_range.rsplit("/", 1)[1].isdigit():
+        return int(content_range.rsplit("/", 1)[1])
+    if resp.content_length is not None:
+        return resp.content_length + (offset if resp.status == 206 else 0)
+    return None
+
+
+def _salvage(stream: aiohttp.StreamReader) -> list[bytes]:
+    """Bytes aiohttp had buffered when the connection dropped (its reads raise before returning them).
+
+    They arrived in order and are good; keeping them means a resume re-fetches nothing that was
+    received. Uses aiohttp's buffer attributes when present, else gives up (at most its read buffer).
+    """
+    buffer, offset = getattr(stream, "_buffer", None), getattr(stream, "_buffer_offset", 0)
+    if not buffer or not isinstance(offset, int):
+        return []
+    out = [bytes(b) for b in buffer]
+    out[0] = out[0][offset:]
+    buffer.clear()
+    return out
+
+
+def _disk_error(exc: OSError, part: Path) -> PermanentTaskError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(f"the disk is full while writing {part.name}; free space and retry: the "
+                        "download resumes from where it stopped")
+    return PermanentTaskError(f"cannot write {part}: {exc.strerror}")
+
+
+def _place(part: Path, final: Path) -> os.stat_result:
+    os.replace(part, final)
+    try:  # make the rename itself durable
+        fd = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+    return final.stat()
+
+
+def _unlink(path: Path) -> None:
+    path.unlink(missing_ok=True)
