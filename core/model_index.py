@@ -1,7 +1,8 @@
 """An index of every file in every model folder, rescanned incrementally.
 
 A cold scan stats each file once (``os.scandir``); a rescan stats each directory and re-lists only
-those whose mtime changed, so an unchanged 50,000-file tree costs one ``stat`` per directory.
+those whose mtime changed, so an unchanged 50,000-file tree costs one ``stat`` per directory and
+no rebuilding at all.
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ from pathlib import Path
 class ModelFile:
     folder: str  # model folder name (checkpoints, loras, ...)
     relpath: str  # posix path relative to the folder root, as the loader's widget shows it
-    path: Path
+    abspath: str
     size: int
     mtime_ns: int
+
+    @property
+    def path(self) -> Path:
+        return Path(self.abspath)
 
     @property
     def name(self) -> str:
@@ -28,7 +33,7 @@ class ModelFile:
 @dataclass
 class _DirState:
     mtime_ns: int
-    files: list[tuple[str, int, int]]  # name, size, mtime_ns
+    files: list[ModelFile]
     subdirs: list[str]
 
 
@@ -36,9 +41,9 @@ class ModelIndex:
     """Model files by folder and by lower-case file name."""
 
     def __init__(self, folders: Mapping[str, Iterable[Path]], extensions: Mapping[str, frozenset[str]]) -> None:
-        self._folders = {name: [Path(p) for p in paths] for name, paths in folders.items()}
+        self._folders = {name: [str(p) for p in paths] for name, paths in folders.items()}
         self._extensions = extensions
-        self._dirs: dict[str, _DirState] = {}
+        self._dirs: dict[tuple[str, str], _DirState] = {}  # (folder, directory) -> what it held
         self.files: list[ModelFile] = []
         self._by_name: dict[str, list[ModelFile]] = {}
         self._by_folder: dict[str, dict[str, ModelFile]] = {}
@@ -46,66 +51,79 @@ class ModelIndex:
 
     def scan(self) -> ModelIndex:
         self.dirs_listed = 0
-        self._visited: set[str] = set()
-        seen_dirs: set[str] = set()
-        files: list[ModelFile] = []
+        visited: set[tuple[str, str]] = set()
+        real_seen: set[tuple[str, str]] = set()
         for folder, roots in self._folders.items():
             exts = self._extensions.get(folder, frozenset())
             for root in roots:
-                self._walk(folder, root, "", exts, files, seen_dirs)
-        self._dirs = {k: v for k, v in self._dirs.items() if k in self._visited}
+                self._walk(folder, root, "", exts, visited, real_seen)
+        if self.dirs_listed == 0 and visited == set(self._dirs) and self.files:
+            return self  # nothing changed: keep every list and look-up table as it is
+        self._dirs = {k: v for k, v in self._dirs.items() if k in visited}
+        self._rebuild(visited)
+        return self
+
+    def _rebuild(self, visited: set[tuple[str, str]]) -> None:
+        files: list[ModelFile] = []
+        for folder, roots in self._folders.items():
+            for root in roots:
+                self._collect(folder, root, files, visited, set())
         self.files = files
         self._by_name = {}
         self._by_folder = {}
         for f in files:
             self._by_name.setdefault(f.name.lower(), []).append(f)
             self._by_folder.setdefault(f.folder, {}).setdefault(f.relpath, f)
-        return self
 
-    def _walk(
-        self, folder: str, root: Path, rel: str, exts: frozenset[str], out: list[ModelFile], seen: set[str]
-    ) -> None:
-        directory = root / rel if rel else root
-        key = str(directory)
+    def _collect(self, folder: str, directory: str, out: list[ModelFile], visited: set, done: set) -> None:
+        key = (folder, directory)
+        state = self._dirs.get(key)
+        if state is None or key in done:
+            return
+        done.add(key)
+        out.extend(state.files)
+        for sub in state.subdirs:
+            self._collect(folder, os.path.join(directory, sub), out, visited, done)
+
+    def _walk(self, folder: str, directory: str, rel: str, exts: frozenset[str], visited: set, real_seen: set) -> None:
         try:
             mtime = os.stat(directory).st_mtime_ns
         except OSError:
             return
-        real = f"{folder}\0{os.path.realpath(directory)}"
-        if real in seen:
+        real = (folder, os.path.realpath(directory))
+        if real in real_seen:
             return  # the same directory reached twice in one folder (a symlink loop, say)
-        seen.add(real)
-        self._visited.add(key)
+        real_seen.add(real)
+        key = (folder, directory)
+        visited.add(key)
         state = self._dirs.get(key)
         if state is None or state.mtime_ns != mtime:
-            state = self._list(directory, mtime)
+            state = self._list(folder, directory, rel, exts, mtime)
             self._dirs[key] = state
-        for name, size, file_mtime in state.files:
-            if not exts or os.path.splitext(name)[1].lower() in exts:
-                relpath = f"{rel}/{name}" if rel else name
-                out.append(ModelFile(folder, relpath, directory / name, size, file_mtime))
         for sub in state.subdirs:
-            self._walk(folder, root, f"{rel}/{sub}" if rel else sub, exts, out, seen)
+            self._walk(folder, os.path.join(directory, sub), f"{rel}/{sub}" if rel else sub, exts, visited, real_seen)
 
-    def _list(self, directory: Path, mtime: int) -> _DirState:
+    def _list(self, folder: str, directory: str, rel: str, exts: frozenset[str], mtime: int) -> _DirState:
         self.dirs_listed += 1
         files, subdirs = [], []
+        prefix = f"{rel}/" if rel else ""
         try:
             with os.scandir(directory) as it:
                 for entry in it:
-                    if entry.name.startswith(".") or entry.name.endswith(".part"):
+                    name = entry.name
+                    if name.startswith(".") or name.endswith(".part"):
                         continue
                     try:
                         if entry.is_dir():
-                            subdirs.append(entry.name)
-                        elif entry.is_file():
+                            subdirs.append(name)
+                        elif (not exts or _extension(name) in exts) and entry.is_file():
                             st = entry.stat()
-                            files.append((entry.name, st.st_size, st.st_mtime_ns))
+                            files.append(ModelFile(folder, prefix + name, entry.path, st.st_size, st.st_mtime_ns))
                     except OSError:
                         continue
         except OSError:
             pass
-        files.sort()
+        files.sort(key=lambda f: f.relpath)
         subdirs.sort()
         return _DirState(mtime, files, subdirs)
 
@@ -118,3 +136,8 @@ class ModelIndex:
 
     def in_folder(self, folder: str) -> Mapping[str, ModelFile]:
         return self._by_folder.get(folder, {})
+
+
+def _extension(name: str) -> str:
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""

@@ -124,16 +124,16 @@ def local_candidates(ref: ModelRef, index: ModelIndex, hashes: HashCache | None)
     seen: set[str] = set()
 
     def add(f: ModelFile, reason: str) -> None:
-        if str(f.path) not in seen:
-            seen.add(str(f.path))
+        if f.abspath not in seen:
+            seen.add(f.abspath)
             out.append(
-                ModelCandidate("local", reason, f.folder, f.relpath, size=f.size, path=str(f.path), source="local")
+                ModelCandidate("local", reason, f.folder, f.relpath, size=f.size, path=f.abspath, source="local")
             )
 
     wanted_hash = ref.meta.hash.lower() if ref.meta and ref.meta.hash and _is_sha256(ref.meta) else None
     if wanted_hash and hashes is not None:
         for path in hashes.find(wanted_hash):
-            match = next((f for f in index.files if f.path == path), None)
+            match = next((f for f in index.files if f.abspath == str(path)), None)
             if match:
                 add(match, "same_hash")
     same_name = index.by_name(name)
@@ -164,7 +164,7 @@ def remote_candidates(ref: ModelRef, model_list: ModelList | None) -> list[Model
                 source="workflow",
             )
         )
-    for known in (model_list.find(name) if model_list else []):
+    for known in (model_list.find(name) if model_list is not None else []):
         if any(c.url == known.url for c in out):
             continue
         out.append(

@@ -44,6 +44,7 @@ class ModelList:
 
     def __init__(self, models: Iterable[Mapping[str, Any]] = ()) -> None:
         self._by_name: dict[str, list[KnownModel]] = {}
+        self._count = 0
         for m in models:
             filename, url = m.get("filename"), m.get("url")
             if not isinstance(filename, str) or not isinstance(url, str):
@@ -60,9 +61,10 @@ class ModelList:
                 sha256=m.get("sha256") if isinstance(m.get("sha256"), str) else None,
             )
             self._by_name.setdefault(filename.lower(), []).append(known)
+            self._count += 1
 
     def find(self, filename: str) -> list[KnownModel]:
         return self._by_name.get(filename.replace("\\", "/").rsplit("/", 1)[-1].lower(), [])
 
     def __len__(self) -> int:
-        return sum(len(v) for v in self._by_name.values())
+        return self._count
