@@ -1,0 +1,126 @@
+// The panel's flows (web/js/mend/controller.js) with a recording fake of the HTTP client.
+import test from "node:test";
+import assert from "node:assert/strict";
+import { MendApiError } from "../../web/js/mend/client.js";
+import { createController, fileNameFromUrl } from "../../web/js/mend/controller.js";
+import { initialState, reduce } from "../../web/js/mend/state.js";
+import { viewModel } from "../../web/js/mend/view.js";
+import { WORKFLOW, report } from "./fixtures.mjs";
+
+function setup(overrides = {}) {
+  let state = reduce(initialState(), { type: "analysis/done", workflow: WORKFLOW, report: report() });
+  const calls = [];
+  const applied = [];
+  let taskSeq = 0;
+  const client = {
+    decide: async (d) => (calls.push(["decide", d]), { decision: d }),
+    downloadModel: async (p) => (calls.push(["download", p]), { id: `t${++taskSeq}`, kind: "download", state: "queued", params: p }),
+    installPack: async (p) => (calls.push(["install", p]), { id: `t${++taskSeq}`, kind: "install", state: "queued", params: p }),
+    cancelTask: async (id) => (calls.push(["cancel", id]), { id, kind: "download", state: "cancelled" }),
+    tasks: async () => ({ tasks: [] }),
+    ...overrides,
+  };
+  const controller = createController({
+    client, getState: () => state, dispatch: (a) => (state = reduce(state, a)),
+    applyModel: (item, value) => applied.push([item.node_id, value]), now: () => 0, confirm: () => true,
+  });
+  return { controller, calls, applied, get state() { return state; }, vm: () => viewModel(state) };
+}
+
+test("choosing a download candidate posts the decision, then starts the download", async () => {
+  const t = setup();
+  await t.controller.choose(t.vm().models[0], 0);
+  assert.deepEqual(t.calls.map((c) => c[0]), ["decide", "download"]);
+  assert.deepEqual(t.calls[0][1], { workflow: "workflows/demo.json", kind: "model", key: "4/ckpt_name", action: "choose",
+    candidate: 0, choice: report().missing_models[0].candidates[0] });
+  assert.equal(t.calls[1][1].url, "https://huggingface.co/a/b/resolve/main/sdxl.safetensors");
+  assert.equal(t.calls[1][1].folder, "checkpoints");
+  assert.equal(t.vm().models[0].task.id, "t1");
+  assert.deepEqual(t.state.pendingDecisions, {});
+});
+
+test("a finished download points the widget at the file, once", async () => {
+  const t = setup();
+  await t.controller.choose(t.vm().models[0], 0);
+  t.controller.taskEvent({ id: "t1", kind: "download", state: "running", params: t.calls[1][1], progress: { done: 5, total: 10 } });
+  assert.deepEqual(t.applied, []);
+  const done = { id: "t1", kind: "download", state: "succeeded", params: t.calls[1][1], result: { relpath: "sdxl.safetensors" } };
+  t.controller.taskEvent(done);
+  t.controller.taskEvent(done);
+  assert.deepEqual(t.applied, [["4", "sdxl.safetensors"]]);
+});
+
+test("choosing a local file applies it at once, without a task", async () => {
+  const t = setup();
+  await t.controller.choose(t.vm().models[1], 0);
+  assert.deepEqual(t.calls.map((c) => c[0]), ["decide"]);
+  assert.deepEqual(t.applied, [["12:9", "ink.safetensors"]]);
+});
+
+test("a failed decision is rolled back and starts nothing", async () => {
+  const t = setup({ decide: async () => { throw new MendApiError(409, { error: { code: "manifest_corrupt", message: "bad toml" } }); } });
+  await t.controller.choose(t.vm().models[0], 0);
+  assert.deepEqual(t.calls, []);
+  assert.deepEqual(t.state.decisions, {});
+  assert.match(t.state.error, /bad toml/);
+});
+
+test("'Fix all certain' installs each pack once and downloads each certain model", async () => {
+  const t = setup();
+  await t.controller.fixAllCertain();
+  const kinds = t.calls.map((c) => c[0]).sort();
+  assert.deepEqual(kinds, ["decide", "decide", "download", "install"]);
+  const install = t.calls.find((c) => c[0] === "install")[1];
+  assert.deepEqual(install.node_types, ["VHS_VideoCombine"]);
+  assert.equal(install.pack, "comfyui-videohelpersuite");
+});
+
+test("installing a group decides every undecided type for that pack", async () => {
+  const t = setup();
+  await t.controller.installGroup(t.vm().nodeGroups[0]);
+  const decided = t.calls.filter((c) => c[0] === "decide").map((c) => [c[1].key, c[1].candidate]);
+  assert.deepEqual(decided, [["VHS_VideoCombine", 0], ["VHS_LoadVideo", 0]]);
+  assert.deepEqual(t.calls.filter((c) => c[0] === "install").map((c) => c[1].node_types), [["VHS_VideoCombine", "VHS_LoadVideo"]]);
+});
+
+test("a pasted URL downloads into the model's folder under the URL's file name", async () => {
+  const t = setup();
+  await t.controller.pasteUrl(t.vm().models[1], "https://civitai.example/api/files/Ink%20v2.safetensors?type=Model");
+  const [decide, download] = t.calls;
+  assert.equal(decide[1].action, "url");
+  assert.deepEqual([download[1].folder, download[1].relpath], ["loras", "style/Ink v2.safetensors"]);
+  const bad = setup();
+  await bad.controller.pasteUrl(bad.vm().models[1], "file:///etc/passwd");
+  assert.deepEqual(bad.calls, []);
+  assert.match(bad.state.error, /https/);
+  assert.equal(fileNameFromUrl("not a url"), "");
+});
+
+test("the server asks for confirmation: asked once, then sent with confirm", async () => {
+  const sent = [];
+  const t = setup({
+    downloadModel: async (p) => {
+      sent.push(p);
+      if (!p.confirm) throw new MendApiError(403, { error: { code: "confirmation_required", message: "pickle" } });
+      return { id: "t9", kind: "download", state: "queued", params: p };
+    },
+  });
+  await t.controller.choose(t.vm().models[0], 0);
+  assert.deepEqual(sent.map((p) => !!p.confirm), [false, true]);
+  assert.equal(t.state.tasks.t9.state, "queued");
+});
+
+test("optional and skip are decisions with no work", async () => {
+  const t = setup();
+  await t.controller.optional(t.vm().nodeGroups[1].items[0]);
+  await t.controller.skip(t.vm().models[1]);
+  assert.deepEqual(t.calls.map((c) => [c[1].key, c[1].action]), [["Nobody_Knows", "optional"], ["12:9/lora_name", "skip"]]);
+});
+
+test("tasks are restored after a reload, and a cancel updates its row", async () => {
+  const t = setup({ tasks: async () => ({ tasks: [{ id: "x", kind: "download", state: "running", progress: { done: 1, total: 2 } }] }) });
+  await t.controller.loadTasks();
+  assert.deepEqual(t.state.taskOrder, ["x"]);
+  await t.controller.cancel("x");
+  assert.equal(t.state.tasks.x.state, "cancelled");
+});

@@ -1,0 +1,104 @@
+// What the panel shows (web/js/mend/view.js): groups, certain items, linked tasks, rows.
+import test from "node:test";
+import assert from "node:assert/strict";
+import { initialState, reduce } from "../../web/js/mend/state.js";
+import { groupNodes, itemStatus, jobRows, taskRow, viewModel } from "../../web/js/mend/view.js";
+import { normaliseTask } from "../../web/js/mend/state.js";
+import { WORKFLOW, report } from "./fixtures.mjs";
+
+const analysed = () => reduce(initialState(), { type: "analysis/done", workflow: WORKFLOW, report: report() });
+
+test("missing node types are grouped by the pack that provides them, unknown ones last", () => {
+  const vm = viewModel(analysed());
+  assert.deepEqual(vm.nodeGroups.map((g) => [g.key, g.items.map((i) => i.type)]), [
+    ["comfyui-videohelpersuite", ["VHS_VideoCombine", "VHS_LoadVideo"]],
+    ["", ["Nobody_Knows"]],
+  ]);
+  assert.equal(vm.total, 5);
+  assert.equal(vm.openCount, 5);
+});
+
+test("a decision moves a node type to the pack that was chosen", () => {
+  const s = reduce(analysed(), { type: "decision/made", decision: { kind: "node", key: "VHS_LoadVideo", action: "choose", candidate: 1 } });
+  const groups = groupNodes(viewModel(s).nodeGroups.flatMap((g) => g.items));
+  assert.deepEqual(groups.map((g) => g.key), ["comfyui-videohelpersuite", "other-pack", ""]);
+});
+
+test("'Fix all certain' takes the auto items that are not decided yet", () => {
+  let vm = viewModel(analysed());
+  assert.deepEqual(vm.certain.map((i) => i.id), ["node:VHS_VideoCombine", "model:4/ckpt_name"]);
+  const s = reduce(analysed(), { type: "decision/made", decision: { kind: "model", key: "4/ckpt_name", action: "skip" } });
+  vm = viewModel(s);
+  assert.deepEqual(vm.certain.map((i) => i.id), ["node:VHS_VideoCombine"]);
+  assert.equal(vm.openCount, 4);
+});
+
+test("a download task is linked to the model it fetches, and the item's status follows it", () => {
+  let s = reduce(analysed(), { type: "decision/made", decision: { kind: "model", key: "4/ckpt_name", action: "choose", candidate: 0 } });
+  let model = viewModel(s).models[0];
+  assert.equal(itemStatus(model), "chosen");
+  s = reduce(s, { type: "task/event", now: 0, task: { id: "d1", kind: "download", state: "running",
+    params: { folder: "checkpoints", relpath: "sdxl.safetensors", url: "https://x" }, progress: { done: 1, total: 10 } } });
+  model = viewModel(s).models[0];
+  assert.equal(model.task.id, "d1");
+  assert.equal(itemStatus(model), "downloading");
+  s = reduce(s, { type: "task/event", now: 1, task: { id: "d1", kind: "download", state: "succeeded", params: { folder: "checkpoints", relpath: "sdxl.safetensors" } } });
+  assert.equal(itemStatus(viewModel(s).models[0]), "downloaded");
+  assert.equal(viewModel(s).models[1].task, null); // the other model is not touched by it
+});
+
+test("an install task is linked to the node types of its pack", () => {
+  let s = reduce(analysed(), { type: "decision/made", decision: { kind: "node", key: "VHS_VideoCombine", action: "choose", candidate: 0 } });
+  s = reduce(s, { type: "task/event", now: 0, task: { id: "i1", kind: "install", state: "running", params: { pack: "comfyui-videohelpersuite" } } });
+  const [combine, load] = viewModel(s).nodeGroups[0].items;
+  assert.equal(itemStatus(combine), "installing");
+  assert.equal(load.task, null); // not decided: the pack may still be another one
+  assert.equal(itemStatus(load), "choose");
+});
+
+test("statuses of undecided and decided items", () => {
+  const vm = viewModel(analysed());
+  const unknown = vm.nodeGroups[1].items[0];
+  assert.equal(itemStatus(unknown), "no source");
+  assert.equal(itemStatus(vm.models[0]), "certain");
+  assert.equal(itemStatus({ ...vm.models[1], decision: { action: "choose", candidate: 0 } }), "uses local file");
+  assert.equal(itemStatus({ ...vm.models[1], decision: { action: "optional" } }), "optional");
+  assert.equal(itemStatus({ ...vm.models[1], decision: { action: "url", url: "https://x/y" } }), "URL");
+});
+
+test("a running download row shows bytes, rate, ETA and attempt in fixed formats", () => {
+  const task = normaliseTask({ id: "d", kind: "download", state: "running", attempt: 2, max_attempts: 5,
+    params: { folder: "checkpoints", relpath: "a.safetensors" }, progress: { done: 500_000_000, total: 2_000_000_000 } });
+  const row = taskRow(task, { rate: 50_000_000 });
+  assert.deepEqual(
+    [row.label, row.percent, row.bytes, row.rate, row.eta, row.attempt, row.canCancel, row.canRetry],
+    ["checkpoints/a.safetensors", "25.0%", "500 MB / 2.00 GB", "50.0 MB/s", "30 s", "attempt 2 of 5", true, false]);
+});
+
+test("finished, failed and unsized task rows", () => {
+  const done = taskRow(normaliseTask({ id: "d", kind: "download", state: "succeeded", progress: { done: 10, total: 10 } }));
+  assert.equal(done.fraction, 1);
+  assert.equal(done.eta, "");
+  assert.equal(done.canCancel, false);
+  const failed = taskRow(normaliseTask({ id: "f", kind: "install", state: "failed", params: { pack: "vhs" }, error: { message: "pip failed" } }));
+  assert.deepEqual([failed.label, failed.message, failed.canRetry, failed.canCancel], ["vhs", "pip failed", true, false]);
+  const unsized = taskRow(normaliseTask({ id: "u", kind: "install", state: "running", progress: { message: "cloning" } }));
+  assert.equal(unsized.indeterminate, true);
+  assert.equal(unsized.message, "cloning");
+});
+
+test("jobs: running first, then queued, then finished; other clients' prompts are marked", () => {
+  let s = initialState();
+  for (const a of [
+    { type: "prompt/queued", prompt_id: "old", workflow: "a.json" },
+    { type: "execution/end", prompt_id: "old", status: "success" },
+    { type: "prompt/queued", prompt_id: "wait", workflow: "b.json" },
+    { type: "execution/progress", prompt_id: "run", value: 5, max: 20, node: "3" },
+  ]) s = reduce(s, a);
+  const rows = jobRows(s);
+  assert.deepEqual(rows.map((r) => [r.id, r.status, r.own]), [["run", "running", false], ["wait", "queued", true], ["old", "success", true]]);
+  assert.equal(rows[0].fraction, 0.25);
+  assert.equal(rows[0].steps, "5 / 20");
+  assert.equal(rows[0].workflow, "another tab or client");
+  assert.equal(rows[2].fraction, 1);
+});

@@ -1,0 +1,282 @@
+/**
+ * Mend's editor extension: the entry module ComfyUI loads. It is the only module that imports
+ * ComfyUI's `app` and `api`; everything it wires lives in ./mend/ as side-effect-free modules.
+ *
+ * - Entry points: the "Mend.OpenPanel" command (Alt+Shift+M), a menu entry under Extensions,
+ *   an action-bar button, and a sidebar tab that holds the panel (a floating dialog where the
+ *   frontend has no sidebar API).
+ * - On workflow load (setting "Mend.AnalyzeOnLoad", on by default): the open graph is analysed
+ *   and, if something is missing, a toast "N missing — Resolve" opens the panel.
+ * - Websocket: `mend.task` events drive the progress rows; `mend.progress_text` and ComfyUI's
+ *   execution events drive the jobs view; prompts this tab queues are labelled with their workflow.
+ */
+
+import { app } from "../../scripts/app.js";
+import { api } from "../../scripts/api.js";
+import { createClient } from "./mend/client.js";
+import { createController } from "./mend/controller.js";
+import { applyModelValue } from "./mend/graph.js";
+import { createPanel } from "./mend/panel.js";
+import { initialState, reduce } from "./mend/state.js";
+import { installStyles } from "./mend/styles.js";
+import { createScheduler } from "./mend/throttle.js";
+import { viewModel } from "./mend/view.js";
+import { missingSummary } from "./mend/format.js";
+
+const TAB_ID = "mend";
+const COMMAND_ID = "Mend.OpenPanel";
+const SETTING_ANALYZE = "Mend.AnalyzeOnLoad";
+
+let state = initialState();
+const listeners = [];
+const scheduler = createScheduler(() => listeners.forEach((fn) => fn()), { interval: 150 });
+
+function dispatch(action) {
+  const next = reduce(state, action);
+  if (next !== state) {
+    state = next;
+    scheduler.request();
+  }
+}
+
+const client = createClient((path, init) => api.fetchApi(path, init));
+const controller = createController({
+  client,
+  getState: () => state,
+  dispatch,
+  applyModel: (item, value) => {
+    const graph = app.rootGraph ?? app.graph;
+    const changed = applyModelValue(graph, item, value);
+    if (changed) app.canvas?.setDirty?.(true, true);
+    return changed;
+  },
+  confirm: (message) => window.confirm(`${message}\n\nContinue?`),
+});
+
+// ---- the panel, in the sidebar or a floating dialog -------------------------------------------
+
+let panel = null;
+let dialog = null;
+
+function mountPanel(el) {
+  installStyles(document);
+  panel ??= createPanel(document, controller);
+  el.replaceChildren(panel.root);
+  panel.render(viewModel(state));
+}
+listeners.push(() => panel?.root.isConnected && panel.render(viewModel(state)));
+
+function sidebar() {
+  return app.extensionManager?.sidebarTab;
+}
+
+function openPanel() {
+  const tabs = sidebar();
+  if (tabs?.toggleSidebarTab && typeof app.extensionManager.registerSidebarTab === "function") {
+    if (tabs.activeSidebarTabId !== TAB_ID) tabs.toggleSidebarTab(TAB_ID);
+  } else {
+    openDialog();
+  }
+  if (!state.report && !state.analyzing) analyzeOpenGraph();
+}
+
+function openDialog() {
+  if (!dialog) {
+    dialog = document.createElement("div");
+    dialog.className = "mend-dialog";
+    dialog.setAttribute("role", "dialog");
+    dialog.setAttribute("aria-label", "Mend");
+    const close = document.createElement("button");
+    close.className = "mend-btn mend-btn-text mend-dialog-close";
+    close.textContent = "✕";
+    close.setAttribute("aria-label", "Close Mend");
+    close.onclick = () => (dialog.hidden = true);
+    dialog.addEventListener("keydown", (e) => e.key === "Escape" && (dialog.hidden = true));
+    const body = document.createElement("div");
+    body.style.height = "100%";
+    dialog.append(close, body);
+    document.body.append(dialog);
+    mountPanel(body);
+  }
+  dialog.hidden = false;
+  dialog.querySelector("button, input")?.focus();
+}
+
+// ---- analysis on load, and the toast ------------------------------------------------------------
+
+function workflowInfo() {
+  const wf = app.extensionManager?.workflow?.activeWorkflow;
+  const name = wf?.filename || wf?.path || "Unsaved workflow";
+  const graph = app.rootGraph ?? app.graph;
+  return { key: wf?.path || graph?.id || name, name };
+}
+
+async function analyzeOpenGraph() {
+  const graph = app.rootGraph ?? app.graph;
+  if (!graph) return null;
+  const info = workflowInfo();
+  const report = await controller.analyze(graph.serialize(), info);
+  if (report) await controller.loadDecisions();
+  return report;
+}
+
+function settingOn(id) {
+  const value = app.extensionManager?.setting?.get?.(id) ?? app.ui?.settings?.getSettingValue?.(id);
+  return value !== false;
+}
+
+let loadTimer = null;
+function onGraphLoaded() {
+  if (!settingOn(SETTING_ANALYZE)) return;
+  // A load fires several configure calls (subgraphs, tabs): analyse once, when it settles.
+  clearTimeout(loadTimer);
+  loadTimer = setTimeout(async () => {
+    const report = await analyzeOpenGraph();
+    const missing = (report?.missing_nodes?.length || 0) + (report?.missing_models?.length || 0);
+    if (missing) showMissingToast(missing, missingSummary(report));
+  }, 250);
+}
+
+function showMissingToast(count, detail) {
+  const toast = app.extensionManager?.toast;
+  const text = `${count} missing — Resolve`;
+  if (toast?.add) {
+    const mark = `mend-toast-${Date.now()}`;
+    toast.add({ severity: "warn", summary: text, detail, life: 20000, styleClass: `mend-toast ${mark}` });
+    wireToast(mark, 40);
+    return;
+  }
+  const own = document.createElement("div");
+  own.className = "mend-own-toast mend-toast";
+  own.setAttribute("role", "status");
+  const button = document.createElement("button");
+  button.className = "mend-btn mend-btn-primary";
+  button.textContent = "Resolve";
+  button.onclick = () => (own.remove(), openPanel());
+  own.append(`${count} missing (${detail})`, button);
+  document.body.append(own);
+  setTimeout(() => own.remove(), 20000);
+}
+
+/** PrimeVue toasts take no buttons: find ours once rendered and make it open the panel. */
+function wireToast(mark, triesLeft) {
+  const el = document.querySelector(`.${mark}`);
+  if (!el) {
+    if (triesLeft > 0) setTimeout(() => wireToast(mark, triesLeft - 1), 50);
+    return;
+  }
+  const button = document.createElement("button");
+  button.className = "p-button p-component p-button-sm mend-toast-resolve";
+  button.textContent = "Resolve";
+  button.setAttribute("aria-label", "Resolve missing nodes and models in Mend");
+  button.addEventListener("click", (e) => {
+    e.stopPropagation();
+    openPanel();
+    el.querySelector(".p-toast-close-button")?.click();
+  });
+  (el.querySelector(".p-toast-message-text") || el).append(button);
+  el.style.cursor = "pointer";
+  el.addEventListener("click", () => openPanel());
+}
+
+// ---- websocket events ---------------------------------------------------------------------------
+
+function listen() {
+  api.addEventListener("mend.task", (e) => controller.taskEvent(e.detail));
+  api.addEventListener("mend.progress_text", (e) => dispatch({ type: "progress_text", ...e.detail }));
+  api.addEventListener("execution_start", (e) => dispatch({ type: "execution/start", prompt_id: e.detail?.prompt_id }));
+  api.addEventListener("progress_state", (e) => {
+    const nodes = Object.values(e.detail?.nodes || {});
+    const running = nodes.find((n) => n.state === "running");
+    if (running) {
+      dispatch({ type: "execution/progress", prompt_id: e.detail.prompt_id, value: running.value, max: running.max,
+        node: running.display_node_id ?? running.node_id });
+    }
+  });
+  for (const [event, status] of [["execution_success", "success"], ["execution_error", "error"],
+    ["execution_interrupted", "interrupted"]]) {
+    api.addEventListener(event, (e) => dispatch({ type: "execution/end", prompt_id: e.detail?.prompt_id, status }));
+  }
+  let queueTimer = null;
+  api.addEventListener("status", () => {
+    clearTimeout(queueTimer);
+    queueTimer = setTimeout(refreshQueue, 300);
+  });
+  // After a reconnect (server restart, network), the server's tasks are the truth again.
+  api.addEventListener("reconnected", () => {
+    if (state.restart === "restarting") dispatch({ type: "restart/done" });
+    controller.loadTasks();
+    if (state.report) analyzeOpenGraph();
+  });
+}
+
+async function refreshQueue() {
+  try {
+    const q = await client.queue();
+    const ids = (list) => (list || []).map((entry) => entry[1]).filter(Boolean);
+    dispatch({ type: "queue/snapshot", running: ids(q.queue_running), pending: ids(q.queue_pending) });
+  } catch {
+    // The jobs view is a convenience: a failed poll waits for the next status event.
+  }
+}
+
+/** Remember which workflow each prompt this tab queues came from, so jobs are labelled. */
+function hookQueuePrompt() {
+  const original = api.queuePrompt;
+  if (typeof original !== "function" || original.__mend) return;
+  const wrapped = async function (...args) {
+    const name = workflowInfo().name;
+    const result = await original.apply(this, args);
+    if (result?.prompt_id) dispatch({ type: "prompt/queued", prompt_id: result.prompt_id, workflow: name, number: result.number });
+    return result;
+  };
+  wrapped.__mend = true;
+  api.queuePrompt = wrapped;
+}
+
+// ---- registration --------------------------------------------------------------------------------
+
+app.registerExtension({
+  name: "Mend.Panel",
+  settings: [
+    {
+      id: SETTING_ANALYZE,
+      category: ["Mend", "Editor panel", "Analyse on load"],
+      name: "Analyse each workflow when it loads and offer to resolve what is missing",
+      type: "boolean",
+      defaultValue: true,
+    },
+  ],
+  commands: [
+    { id: COMMAND_ID, label: "Mend: resolve missing nodes and models", icon: "pi pi-wrench", function: openPanel },
+    { id: "Mend.Analyze", label: "Mend: analyse the open workflow", icon: "pi pi-search", function: () => (openPanel(), analyzeOpenGraph()) },
+  ],
+  keybindings: [{ combo: { key: "M", alt: true, shift: true }, commandId: COMMAND_ID }],
+  menuCommands: [{ path: ["Extensions", "Mend"], commands: [COMMAND_ID, "Mend.Analyze"] }],
+  actionBarButtons: [
+    { icon: "pi pi-wrench", label: "Mend", tooltip: "Resolve missing nodes and models (Alt+Shift+M)", onClick: openPanel },
+  ],
+  async setup() {
+    installStyles(document);
+    if (typeof app.extensionManager?.registerSidebarTab === "function") {
+      app.extensionManager.registerSidebarTab({
+        id: TAB_ID,
+        icon: "pi pi-wrench",
+        title: "Mend",
+        tooltip: "Mend: missing nodes and models",
+        type: "custom",
+        render: (el) => mountPanel(el),
+      });
+    }
+    listen();
+    hookQueuePrompt();
+    await controller.loadTasks();
+    refreshQueue();
+  },
+  afterConfigureGraph() {
+    onGraphLoaded();
+  },
+});
+
+// For the browser test and for people debugging in the console.
+window.__mend = { getState: () => state, openPanel, analyze: analyzeOpenGraph, flush: () => scheduler.flush() };

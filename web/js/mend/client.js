@@ -1,0 +1,67 @@
+/**
+ * Every HTTP call the panel makes, in one place: Mend's routes under /mend/ and the two ComfyUI
+ * routes it reads. When a route's shape changes, this is the file to edit.
+ *
+ * `fetchApi` is ComfyUI's `api.fetchApi` (it prefixes `/api` and adds the user header); tests pass
+ * any function with `fetch`'s signature. Errors come back as `MendApiError` carrying the API's
+ * error `code` (see the README's table), so callers can react to `confirmation_required`,
+ * `conflict` and the like.
+ */
+
+export class MendApiError extends Error {
+  constructor(status, body) {
+    const err = body?.error || {};
+    super(err.message || `HTTP ${status}`);
+    this.name = "MendApiError";
+    this.status = status;
+    this.code = err.code || `http_${status}`;
+    this.field = err.field ?? null;
+    this.body = body;
+  }
+}
+
+export function createClient(fetchApi) {
+  async function call(method, path, body) {
+    const init = { method, headers: {} };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetchApi(path, init);
+    const text = await response.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = { error: { message: text.slice(0, 200) } };
+    }
+    if (!response.ok) throw new MendApiError(response.status, data);
+    return data;
+  }
+  const enc = encodeURIComponent;
+
+  return {
+    call,
+    /** POST /mend/analyze: the report of what the workflow lacks. */
+    analyze: (workflow, options = {}) => call("POST", "/mend/analyze", { workflow, ...options }),
+
+    /** Decisions already made for a workflow (so a reload shows them again). */
+    decisions: (workflow) => call("GET", `/mend/decisions?workflow=${enc(workflow)}`),
+    /** Make one decision durable at once. */
+    decide: (decision) => call("POST", "/mend/decisions", decision),
+
+    tasks: () => call("GET", "/mend/tasks"),
+    cancelTask: (id) => call("POST", `/mend/tasks/${enc(id)}/cancel`, {}),
+    retryTask: (id) => call("POST", `/mend/tasks/${enc(id)}/retry`, {}),
+
+    searchModels: (query) => call("POST", "/mend/models/search", query),
+    downloadModel: (params) => call("POST", "/mend/models/download", params),
+
+    installPack: (params) => call("POST", "/mend/nodes/install", params),
+    installedPacks: () => call("GET", "/mend/nodes/installed"),
+    restart: () => call("POST", "/mend/restart", {}),
+
+    /** ComfyUI's own queue: which prompts run and wait (prompts other tabs queued included). */
+    queue: () => call("GET", "/queue"),
+  };
+}

@@ -1,0 +1,228 @@
+/**
+ * The panel's state, and the one reducer that changes it from events: analysis results, decisions,
+ * task events from the websocket or from `GET /mend/tasks`, and prompt execution events.
+ *
+ * Pure: `reduce(state, action)` returns a new state and never touches the DOM, the network or the
+ * clock (actions that need time carry `now`), so the panel's behaviour is tested under `node --test`
+ * by replaying events. The entry module turns websocket messages into actions; the panel renders
+ * whatever state results.
+ *
+ *     let s = initialState();
+ *     s = reduce(s, { type: "task/event", task: { id: "t1", kind: "download", state: "running",
+ *                                                  progress: { done: 5, total: 10 } }, now: 1000 });
+ *     s.tasks.t1.progress.done  // 5
+ */
+
+import { rateSample } from "./throttle.js";
+
+/** Task states in which nothing will happen any more. */
+export const FINAL_STATES = new Set(["succeeded", "failed", "cancelled"]);
+/** Kinds of task after which ComfyUI must restart to load new nodes. */
+export const RESTART_KINDS = new Set(["install", "install_pack", "nodes.install", "pack_install"]);
+/** How many finished prompts the jobs view keeps. */
+export const KEEP_FINISHED_PROMPTS = 5;
+
+export function initialState() {
+  return {
+    workflow: null, // { key, name }: the open workflow the analysis is about
+    report: null, // POST /mend/analyze's answer
+    reportSeq: 0, // counts analyses, so views know the report changed
+    analyzing: false,
+    error: null,
+    decisions: {}, // itemId -> decision, itemId = "node:<type>" | "model:<key>"
+    pendingDecisions: {}, // itemId -> true while the POST is in flight
+    tasks: {}, // id -> normalised task
+    taskOrder: [], // ids, oldest first
+    rates: {}, // id -> rateSample state
+    restart: "none", // "none" | "required" | "restarting"
+    prompts: {}, // prompt_id -> { id, workflow, status, value, max, node, texts, number }
+    promptOrder: [],
+  };
+}
+
+/** The id the panel and decisions use for one missing thing. */
+export function itemId(kind, key) {
+  return `${kind}:${key}`;
+}
+
+/** One place that reads the task JSON the server sends, so a change of field names is one edit. */
+export function normaliseTask(raw) {
+  const progress = raw.progress || {};
+  const state = raw.state || raw.status || "queued";
+  return {
+    id: String(raw.id),
+    kind: raw.kind || "task",
+    state: state === "done" || state === "completed" ? "succeeded" : state,
+    attempt: raw.attempt ?? 1,
+    maxAttempts: raw.max_attempts ?? null,
+    params: raw.params || {},
+    target: raw.target || null,
+    progress: {
+      done: progress.done ?? raw.done ?? null,
+      total: progress.total ?? raw.total ?? null,
+      message: progress.message ?? raw.message ?? null,
+      step: progress.step ?? raw.step ?? null,
+      rate: progress.rate ?? raw.rate ?? null,
+    },
+    error: raw.error || null,
+    result: raw.result || null,
+    label: raw.label || raw.title || null,
+    updated: raw.updated_at ?? raw.updated ?? null,
+  };
+}
+
+function upsertTask(state, raw, now) {
+  const task = normaliseTask(raw);
+  const previous = state.tasks[task.id];
+  // Events can arrive out of order with a snapshot: never move a final task back to running.
+  if (previous && FINAL_STATES.has(previous.state) && !FINAL_STATES.has(task.state) && task.attempt <= previous.attempt) {
+    return state;
+  }
+  const tasks = { ...state.tasks, [task.id]: task };
+  const taskOrder = previous ? state.taskOrder : [...state.taskOrder, task.id];
+  const rates = { ...state.rates };
+  if (task.state === "running" && task.progress.done !== null && now !== undefined) {
+    const prevRate = previous && previous.attempt === task.attempt ? rates[task.id] : null;
+    rates[task.id] = rateSample(prevRate, task.progress.done, now);
+  } else if (task.state !== "running") {
+    delete rates[task.id];
+  }
+  let restart = state.restart;
+  const becameDone = task.state === "succeeded" && (!previous || previous.state !== "succeeded");
+  if (becameDone && RESTART_KINDS.has(task.kind) && task.result?.restart_required !== false) {
+    restart = restart === "restarting" ? restart : "required";
+  }
+  return { ...state, tasks, taskOrder, rates, restart };
+}
+
+function prunePrompts(prompts, order) {
+  const finished = order.filter((id) => prompts[id] && prompts[id].status !== "queued" && prompts[id].status !== "running");
+  const drop = new Set(finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED_PROMPTS)));
+  if (!drop.size) return { prompts, promptOrder: order };
+  const kept = {};
+  for (const id of order) if (!drop.has(id)) kept[id] = prompts[id];
+  return { prompts: kept, promptOrder: order.filter((id) => !drop.has(id)) };
+}
+
+function updatePrompt(state, promptId, change, create = true) {
+  if (!promptId) return state;
+  const previous = state.prompts[promptId];
+  if (!previous && !create) return state;
+  const base = previous || { id: promptId, workflow: null, status: "queued", value: 0, max: 0, node: null, texts: {}, number: null };
+  const prompt = { ...base, ...change(base) };
+  const prompts = { ...state.prompts, [promptId]: prompt };
+  const order = previous ? state.promptOrder : [...state.promptOrder, promptId];
+  return { ...state, ...prunePrompts(prompts, order) };
+}
+
+export function reduce(state, action) {
+  switch (action.type) {
+    case "analysis/start":
+      return { ...state, workflow: action.workflow ?? state.workflow, analyzing: true, error: null };
+    case "analysis/done": {
+      const sameWorkflow = state.workflow && action.workflow && state.workflow.key === action.workflow.key;
+      return {
+        ...state,
+        workflow: action.workflow ?? state.workflow,
+        report: action.report,
+        reportSeq: state.reportSeq + 1,
+        analyzing: false,
+        error: null,
+        decisions: sameWorkflow ? state.decisions : {},
+      };
+    }
+    case "analysis/error":
+      return { ...state, analyzing: false, error: action.error };
+    case "decisions/loaded": {
+      const decisions = {};
+      for (const d of action.decisions || []) decisions[itemId(d.kind, d.key)] = d;
+      return { ...state, decisions };
+    }
+    case "decision/made": {
+      const id = itemId(action.decision.kind, action.decision.key);
+      return {
+        ...state,
+        decisions: { ...state.decisions, [id]: action.decision },
+        pendingDecisions: { ...state.pendingDecisions, [id]: true },
+        error: null,
+      };
+    }
+    case "decision/saved": {
+      const id = itemId(action.decision.kind, action.decision.key);
+      const pendingDecisions = { ...state.pendingDecisions };
+      delete pendingDecisions[id];
+      return { ...state, decisions: { ...state.decisions, [id]: action.decision }, pendingDecisions };
+    }
+    case "decision/failed": {
+      const id = itemId(action.decision.kind, action.decision.key);
+      const decisions = { ...state.decisions };
+      const pendingDecisions = { ...state.pendingDecisions };
+      if (action.previous) decisions[id] = action.previous;
+      else delete decisions[id];
+      delete pendingDecisions[id];
+      return { ...state, decisions, pendingDecisions, error: action.error };
+    }
+    case "tasks/loaded": {
+      let next = { ...state, tasks: {}, taskOrder: [], rates: {} };
+      for (const raw of action.tasks || []) next = upsertTask(next, raw, action.now);
+      // A snapshot after a reload: finished installs do not ask for a restart again unless the server says so.
+      return { ...next, restart: action.restartRequired ? "required" : state.restart === "restarting" ? "restarting" : "none" };
+    }
+    case "task/event":
+      return upsertTask(state, action.task, action.now);
+    case "tasks/clear_finished": {
+      const keep = state.taskOrder.filter((id) => !FINAL_STATES.has(state.tasks[id].state));
+      const tasks = {};
+      for (const id of keep) tasks[id] = state.tasks[id];
+      return { ...state, tasks, taskOrder: keep };
+    }
+    case "restart/required":
+      return { ...state, restart: "required" };
+    case "restart/started":
+      return { ...state, restart: "restarting" };
+    case "restart/done":
+      return { ...state, restart: "none" };
+    case "error":
+      return { ...state, error: action.error };
+    case "prompt/queued":
+      return updatePrompt(state, action.prompt_id, () => ({ workflow: action.workflow ?? null, number: action.number ?? null }));
+    case "execution/start":
+      return updatePrompt(state, action.prompt_id, () => ({ status: "running" }));
+    case "execution/progress":
+      return updatePrompt(state, action.prompt_id, () => ({
+        status: "running",
+        value: action.value ?? 0,
+        max: action.max ?? 0,
+        node: action.node ?? null,
+      }));
+    case "execution/executing":
+      return updatePrompt(state, action.prompt_id, (p) => ({
+        status: action.node === null ? p.status : "running",
+        node: action.node ?? p.node,
+        // A new node starts: its step counter starts over.
+        ...(action.node !== p.node ? { value: 0, max: 0 } : {}),
+      }), false);
+    case "execution/end":
+      return updatePrompt(state, action.prompt_id, () => ({ status: action.status || "success", node: null }), false);
+    case "progress_text":
+      return updatePrompt(state, action.prompt_id, (p) => ({
+        texts: { ...p.texts, [action.display_node_id ?? action.node_id]: action.text },
+      }));
+    case "queue/snapshot": {
+      // GET /queue: prompts queued by other tabs appear too, unlabelled unless this tab queued them.
+      let next = state;
+      for (const id of action.running || []) next = updatePrompt(next, id, (p) => ({ status: p.status === "queued" ? "running" : p.status }));
+      for (const id of action.pending || []) next = updatePrompt(next, id, () => ({}));
+      const live = new Set([...(action.running || []), ...(action.pending || [])]);
+      for (const id of next.promptOrder) {
+        const p = next.prompts[id];
+        if ((p.status === "queued" || p.status === "running") && !live.has(id)) {
+          next = updatePrompt(next, id, () => ({ status: "done", node: null }), false);
+        }
+      }
+      return next;
+    }
+    default:
+      return state;
+  }
+}
