@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from ..core.errors import MendError
-from . import check
+from . import check, resolve
 
-COMMANDS = {"check": check}
+COMMANDS = {"check": check, "resolve": resolve}
 
 
 def build_parser() -> argparse.ArgumentParser:

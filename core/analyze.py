@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from .catalog.store import CatalogStore
 from .hashing import HashCache
 from .host import Host
 from .installed_packs import InstalledPack
+from .manifest import node_decision
 from .model_index import ModelIndex
 from .model_refs import ModelRef, model_refs
 from .resolve_models import MissingModel, is_present, rank
@@ -36,17 +38,29 @@ class AnalysisReport:
     missing_models: list[MissingModel] = field(default_factory=list)
     present_models: list[ModelRef] = field(default_factory=list)
     elapsed_ms: float = 0.0
+    #: the manifest's resolutions for this workflow (``Manifest.resolutions``), when it is known by an id
+    decisions: dict[str, dict] = field(default_factory=dict)
+
+    def node_decision(self, node: MissingNode) -> dict | None:
+        value = self.decisions.get("nodes", {}).get(node.type)
+        return None if value is None else node_decision(value)
+
+    def model_decision(self, model: MissingModel) -> dict | None:
+        return self.decisions.get("models", {}).get(model.ref.key)
 
     @property
     def blocking(self) -> int:
-        """Missing things a run would fail on (muted/bypassed nodes do not run)."""
-        return sum(not n.inactive for n in self.missing_nodes) + sum(
-            m.ref.mode not in (2, 4) for m in self.missing_models
+        """Missing things a run would fail on (muted/bypassed nodes do not run; optional ones are not needed)."""
+        return sum(
+            not n.inactive and (self.node_decision(n) or {}).get("status") != "optional" for n in self.missing_nodes
+        ) + sum(
+            m.ref.mode not in (2, 4) and (self.model_decision(m) or {}).get("status") not in ("optional", "resolved")
+            for m in self.missing_models
         )
 
     def to_json(self) -> dict[str, Any]:
-        nodes = [n.to_json() for n in self.missing_nodes]
-        models = [m.to_json() for m in self.missing_models]
+        nodes = [_with_decision(n.to_json(), self.node_decision(n)) for n in self.missing_nodes]
+        models = [_with_decision(m.to_json(), self.model_decision(m)) for m in self.missing_models]
         return {
             "format": self.workflow.format,
             "node_count": len(self.workflow.nodes),
@@ -56,7 +70,8 @@ class AnalysisReport:
                 "present_models": len(self.present_models),
                 "blocking": self.blocking,
                 "auto": sum(x["auto"] for x in nodes + models),
-                "questions": sum(not x["auto"] for x in nodes + models),
+                "questions": sum(not x["auto"] and "decision" not in x for x in nodes + models),
+                "decided": sum("decision" in x for x in nodes + models),
             },
             "missing_nodes": nodes,
             "missing_models": models,
@@ -75,8 +90,10 @@ class Analyzer:
         *,
         registry: RegistryClient | None = None,
         hashes: HashCache | None = None,
+        decisions: Callable[[str], dict[str, dict]] | None = None,
     ) -> None:
         self.host = host
+        self.decisions = decisions  # workflow id -> its resolutions in the manifest
         self.catalogs = catalogs
         self.registry = registry
         self.hashes = hashes
@@ -105,10 +122,14 @@ class Analyzer:
         packs = getattr(self.host, "installed_packs", None)
         return packs() if packs else []
 
-    def analyze_sync(self, data: Any, registry_hits: dict[str, Pack] | None = None) -> AnalysisReport:
+    def analyze_sync(
+        self, data: Any, registry_hits: dict[str, Pack] | None = None, workflow_id: str | None = None
+    ) -> AnalysisReport:
         started = time.perf_counter()
         workflow = data if isinstance(data, Workflow) else read_workflow(data)
         report = AnalysisReport(workflow=workflow)
+        if workflow_id is not None and self.decisions is not None:
+            report.decisions = self.decisions(workflow_id)
         node_map = self.catalogs.node_map()
         missing = missing_nodes(workflow.nodes, self.installed_node_types())
         installed_repos = {p.repository for p in self._installed_packs() if p.repository}
@@ -125,15 +146,16 @@ class Analyzer:
         report.elapsed_ms = (time.perf_counter() - started) * 1000
         return report
 
-    async def analyze(self, data: Any, *, use_registry: bool = True) -> AnalysisReport:
-        report = await asyncio.to_thread(self.analyze_sync, data)
+    async def analyze(self, data: Any, *, use_registry: bool = True, workflow_id: str | None = None) -> AnalysisReport:
+        """Analyse; with ``workflow_id`` (see ``core/resolve.py``) decided items carry their decision."""
+        report = await asyncio.to_thread(self.analyze_sync, data, None, workflow_id)
         unknown = [n.type for n in report.missing_nodes if not n.candidates]
         if not (use_registry and unknown and self.registry and self.registry.enabled):
             return report
         hits = await self._registry_lookups(unknown)
         if not hits:
             return report
-        return await asyncio.to_thread(self.analyze_sync, report.workflow, hits)
+        return await asyncio.to_thread(self.analyze_sync, report.workflow, hits, workflow_id)
 
     async def _registry_lookups(self, node_types: list[str]) -> dict[str, Pack]:
         assert self.registry is not None
@@ -146,6 +168,12 @@ class Analyzer:
 
             found = await asyncio.gather(*(one(t) for t in node_types))
         return {t: _pack_from_registry(info) for t, info in found if info}
+
+
+def _with_decision(item: dict, decision: dict | None) -> dict:
+    if decision is not None:
+        item["decision"] = decision
+    return item
 
 
 def _pack_from_registry(info: dict) -> Pack:

@@ -76,6 +76,19 @@ def model_key(folder: str, relpath: str) -> str:
     return f"{folder}/{relpath}"
 
 
+def node_decision(value: Any) -> dict:
+    """A node type's resolution as stored (pack id, ``false``, ``{status = "skipped"}``) in one JSON shape.
+
+    >>> node_decision("comfyui-foo"), node_decision(False)
+    ({'status': 'resolved', 'pack': 'comfyui-foo'}, {'status': 'optional'})
+    """
+    if value is False:
+        return {"status": "optional"}
+    if isinstance(value, str):
+        return {"status": "resolved", "pack": value}
+    return dict(value) if isinstance(value, dict) else {"status": "unknown", "value": value}
+
+
 class Manifest:
     """The manifest at ``path``, its decision log beside it (``<stem>.decisions.jsonl``) and its lock."""
 
@@ -177,7 +190,7 @@ class Manifest:
                     for op in record["ops"]:
                         _apply_toml(section, op)
                 section["folded"] = records[-1]["id"]
-                tmp = _write_temp(self.path, doc.as_string())
+                tmp = write_temp(self.path, doc.as_string())
                 with self.locked():
                     if _stamp(self.path) != doc_stamp:
                         os.unlink(tmp)
@@ -304,7 +317,7 @@ def _stamp(path: Path) -> Stamp | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def _write_temp(path: Path, text: str) -> str:
+def write_temp(path: Path, text: str) -> str:
     """Write ``text`` to a fsynced temp file beside ``path`` (same file system, so replace is atomic)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -59,15 +59,17 @@ class Mend:
         )
         hashes = HashCache(cache_dir / "sha256.json")
         registry = registry if registry is not None else RegistryClient()
-        analyzer = Analyzer(host, catalogs, registry=registry, hashes=hashes)
         manifest = manifest_path or constants.MANIFEST_PATH or host.user_dir() / "mend" / "pyproject.toml"
+        store = Manifest(Path(manifest))
+        # analyses of a known workflow come back with the decisions already made for it
+        analyzer = Analyzer(host, catalogs, registry=registry, hashes=hashes, decisions=store.resolutions)
         return cls(
             host=host,
             catalogs=catalogs,
             analyzer=analyzer,
             hashes=hashes,
             state_dir=Path(manifest).parent,
-            extras={"manifest_path": Path(manifest)},
+            extras={"manifest_path": Path(manifest), "manifest": store},
         )
 
     @property

@@ -1,0 +1,140 @@
+"""``mend resolve WORKFLOW --comfyui DIR``: answer what a workflow lacks, one question at a time.
+
+Every answer is written at once (manifest, and the workflow file when a model is resolved), so a
+Ctrl+C loses nothing: the next run asks only what is still open. Answers: a candidate's number, an
+https URL (a model's source), ``o`` (optional: the workflow runs without it), ``s`` (skip for now).
+``--yes`` accepts every certain (auto) match without asking. Exit codes: 0 nothing left open,
+1 something is (skipped or unknown), 2 bad input, 130 interrupted.
+
+The question source is injectable (``run(args, ask=...)``): tests answer with a function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.act import act_on_decisions
+from ..core.analyze import AnalysisReport
+from ..core.decisions import Decision, apply_decision
+from ..core.errors import InvalidField, ManifestCorrupt, MendError
+from ..core.resolve import OpenItem, WorkflowTarget, analyze_target, open_items, target_from_cli
+from ..core.resolve_nodes import MissingNode
+from ..core.services import Mend
+from .common import add_comfyui_options, build_mend
+
+
+@dataclass(frozen=True)
+class Question:
+    item: OpenItem
+    number: int
+    total: int
+    text: str
+
+
+Ask = Callable[[Question], str]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("resolve", help="decide, one question at a time, where each missing thing comes from")
+    p.add_argument("workflow", type=Path, help="a workflow JSON file (UI or API format); rewritten as models resolve")
+    p.add_argument("--yes", action="store_true", help="accept every certain (auto) match without asking")
+    p.add_argument("--ask-skipped", action="store_true", help="ask again what earlier runs skipped")
+    add_comfyui_options(p)
+
+
+def ask_stdin(question: Question) -> str:
+    print(question.text)
+    return input("> ")
+
+
+async def run(args: argparse.Namespace, ask: Ask | None = None) -> int:
+    ask = ask or ask_stdin
+    mend = build_mend(args)
+    target = target_from_cli(mend.host, args.workflow)
+    await mend.catalogs.refresh()
+    report = await analyze_target(mend, target, use_registry=not args.no_registry)
+    items = open_items(report, include_skipped=args.ask_skipped)
+    saved = 0
+    try:
+        for number, item in enumerate(items, 1):
+            if args.yes and item.auto:
+                decision = Decision(item.kind, item.ref, "candidate", 0)
+                await asyncio.to_thread(apply_decision, mend, target, report, decision)
+                print(f"auto: {item.label} -> {_describe(item, 0)}")
+            else:
+                question = Question(item, number, len(items), render_question(item, number, len(items)))
+                await _ask_until_applied(mend, target, report, question, ask)
+            saved += 1
+    except (KeyboardInterrupt, EOFError, asyncio.CancelledError):
+        print(f"\nsaved {saved} decisions, run again to continue", file=sys.stderr)
+        return 130
+    finally:
+        await asyncio.to_thread(mend.manifest.close)  # fold the decision log into the TOML now
+    pending = await asyncio.to_thread(act_on_decisions, mend, target.id)
+    print(f"saved {saved} decisions for {target.id}; {len(pending)} to install or download")
+    for job in pending:
+        what = job["pack"] if job["kind"] == "install_pack" else f"{job['folder']}/{job['path']} from {job['url']}"
+        print(f"  {job['kind']}: {what}")
+    left = open_items(await analyze_target(mend, target, use_registry=False), include_skipped=True)
+    return 1 if left else 0
+
+
+async def _ask_until_applied(mend: Mend, target: WorkflowTarget, report: AnalysisReport, question: Question,
+                             ask: Ask) -> None:
+    """Ask until an answer is valid and written; a bad answer is explained and asked again."""
+    while True:
+        answer = ask(question).strip()
+        try:
+            decision = parse_answer(question.item, answer)
+            await asyncio.to_thread(apply_decision, mend, target, report, decision)
+            return
+        except ManifestCorrupt:
+            raise
+        except MendError as exc:
+            print(f"  {exc.message}; try again", file=sys.stderr)
+
+
+def parse_answer(item: OpenItem, answer: str) -> Decision:
+    lowered = answer.lower()
+    if lowered in ("o", "optional"):
+        return Decision(item.kind, item.ref, "optional")
+    if lowered in ("s", "skip"):
+        return Decision(item.kind, item.ref, "skip")
+    if answer.isdigit():
+        return Decision(item.kind, item.ref, "candidate", int(answer) - 1)
+    if "://" in answer and item.kind == "model":
+        return Decision(item.kind, item.ref, "url", url=answer)
+    hint = "a number, an https URL, o or s" if item.kind == "model" else "a number, o or s"
+    raise InvalidField(f"{answer!r} is not an answer: type {hint}", field="answer")
+
+
+def render_question(item: OpenItem, number: int, total: int) -> str:
+    if isinstance(item.item, MissingNode):
+        node = item.item
+        head = f"[{number}/{total}] missing node type {node.type} (nodes {', '.join(node.node_ids[:6])})"
+    else:
+        ref = item.item.ref
+        head = f"[{number}/{total}] missing model {ref.value} ({ref.folder or 'folder unknown'}) in node " \
+               f"{ref.node_id} {ref.node_type}"
+    lines = [head]
+    count = len(item.item.candidates)
+    lines += [f"  {k + 1}) {_describe(item, k)}" for k in range(count)]
+    if not count:
+        lines.append("  no known source")
+    extra = "paste an https URL, " if item.kind == "model" else ""
+    lines.append(f"  {extra}o) optional, s) skip for now" + (" (auto: 1)" if item.auto else ""))
+    return "\n".join(lines)
+
+
+def _describe(item: OpenItem, k: int) -> str:
+    c = item.item.candidates[k]
+    if isinstance(item.item, MissingNode):
+        version = f" @ {c.version}" if c.version else ""
+        return f"{c.pack.title}{version} — {c.explain()}"
+    where = c.path if c.kind == "local" else c.url
+    return f"{c.kind} {c.folder}/{c.relpath} — {c.reason}: {where}"

@@ -1,0 +1,246 @@
+"""A ``Decision``: one answer to one question, applied and persisted at once.
+
+A decision names a missing node type or model reference of a workflow and what to do with it:
+``candidate`` k (of the current analysis), ``url`` (a model's download source pasted by the user),
+``optional`` (the workflow runs without it) or ``skip`` (not now; not asked again unless asked for).
+Applying it is one manifest write (``[tool.mend.workflows."<id>"]``) and, when the workflow is a file
+and a model was resolved, the model widget rewritten to the resolved relative path (inside subgraph
+definitions too), under the manifest's lock. If the workflow write fails, the manifest edit is undone:
+both files are as they were before this decision, earlier decisions stay.
+
+    d = Decision.from_json({"model": "12:5/ckpt_name", "action": "candidate", "candidate": 0})
+    result = apply_decision(mend, target, report, d)    # blocking: call via asyncio.to_thread
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from .analyze import AnalysisReport
+from .errors import InvalidField, InvalidWorkflow, UnknownFolder
+from .manifest import Manifest, set_op, write_temp
+from .model_refs import ModelRef
+from .policy import check_relpath
+from .resolve import WorkflowTarget
+from .resolve_models import MissingModel
+from .resolve_nodes import MissingNode
+from .services import Mend
+
+ACTIONS = ("candidate", "url", "optional", "skip")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the user chose for one missing node type (``node_type``) or model reference (``model`` key)."""
+
+    kind: str  # "node" | "model"
+    ref: str
+    action: str  # one of ACTIONS
+    candidate: int | None = None
+    url: str | None = None
+    folder: str | None = None  # url: the model folder, when the reference's folder is unknown or wrong
+    path: str | None = None  # url: the file's path inside the folder (default: the URL's file name)
+
+    @classmethod
+    def from_json(cls, body: Any) -> Decision:
+        if not isinstance(body, dict):
+            raise InvalidField("a decision is a JSON object", field="$")
+        has_node, has_model = "node_type" in body, "model" in body
+        if has_node == has_model:
+            raise InvalidField("name exactly one of node_type or model", field="node_type")
+        kind, field_name = ("node", "node_type") if has_node else ("model", "model")
+        ref = body[field_name]
+        if not isinstance(ref, str) or not ref:
+            raise InvalidField(f"{field_name} must be a non-empty string", field=field_name)
+        action = body.get("action")
+        if action not in ACTIONS:
+            raise InvalidField(f"action must be one of {', '.join(ACTIONS)}", field="action")
+        candidate = body.get("candidate")
+        if action == "candidate" and (not isinstance(candidate, int) or isinstance(candidate, bool)):
+            raise InvalidField("candidate must be the index of a candidate (0 is the first)", field="candidate")
+        for name in ("url", "folder", "path"):
+            if body.get(name) is not None and not isinstance(body[name], str):
+                raise InvalidField(f"{name} must be a string", field=name)
+        if action == "url" and not body.get("url"):
+            raise InvalidField("paste the model's https URL in url", field="url")
+        return cls(kind, ref, action, candidate if action == "candidate" else None,
+                   body.get("url"), body.get("folder"), body.get("path"))
+
+    def to_json(self) -> dict:
+        out = {("node_type" if self.kind == "node" else "model"): self.ref, "action": self.action}
+        out.update({k: v for k, v in (("candidate", self.candidate), ("url", self.url), ("folder", self.folder),
+                                      ("path", self.path)) if v is not None})
+        return out
+
+
+@dataclass
+class Plan:
+    """What applying a decision writes: manifest operations and, maybe, one widget value."""
+
+    ops: list[dict]
+    stored: Any  # the resolution as the manifest keeps it
+    widget: tuple[ModelRef, str] | None = None  # model reference -> new value
+
+
+def plan_decision(decision: Decision, report: AnalysisReport, folders: dict[str, list[Path]],
+                  workflow_id: str) -> Plan:
+    """Check the decision against the current analysis and work out what it writes (no I/O)."""
+    if decision.kind == "node":
+        node = next((n for n in report.missing_nodes if n.type == decision.ref), None)
+        if node is None:
+            raise InvalidField(f"{decision.ref!r} is not a missing node type of this workflow", field="node_type")
+        stored = _node_value(decision, node)
+        return Plan([set_op("workflows", workflow_id, "nodes", decision.ref, value=stored)], stored)
+    model = next((m for m in report.missing_models if m.ref.key == decision.ref), None)
+    if model is None:
+        raise InvalidField(f"{decision.ref!r} is not a missing model reference of this workflow", field="model")
+    stored = _model_value(decision, model, folders)
+    widget = (model.ref, stored["path"]) if stored["status"] in ("resolved", "pending_download") else None
+    if widget and widget[1] == model.ref.value:
+        widget = None
+    return Plan([set_op("workflows", workflow_id, "models", decision.ref, value=stored)], stored, widget)
+
+
+def apply_decision(mend: Mend, target: WorkflowTarget, report: AnalysisReport, decision: Decision,
+                   manifest: Manifest | None = None) -> dict:
+    """Persist one decision (blocking). Returns what was stored and whether the workflow file changed."""
+    manifest = manifest or mend.manifest
+    plan = plan_decision(decision, report, dict(mend.host.model_folders()), target.id)
+    rewrite = None
+    if plan.widget is not None and target.file is not None:
+        ref, value = plan.widget
+        file = target.file
+        _ = rewrite_widget(json.loads(file.read_text(encoding="utf-8")), ref, value)  # refuse before writing
+
+        def rewrite() -> None:  # under the manifest lock, on the file as it is now
+            text = file.read_text(encoding="utf-8")
+            data = rewrite_widget(json.loads(text), ref, value)
+            tmp = write_temp(file, _dump_like(data, text))
+            try:
+                os.replace(tmp, file)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+
+    manifest.write(plan.ops, then=rewrite)
+    return {"decision": decision.to_json(), "workflow": target.id, "stored": plan.stored,
+            "workflow_file_changed": rewrite is not None}
+
+
+def rewrite_widget(data: Any, ref: ModelRef, value: str) -> Any:
+    """Set the model widget ``ref`` names to ``value`` in a parsed workflow (UI or API, subgraphs too)."""
+    root = data["workflow"] if isinstance(data, dict) and isinstance(data.get("workflow"), dict) else data
+    if isinstance(root, dict) and "nodes" in root:
+        node = _ui_node(root, ref.node_id)
+        widgets = node.get("widgets_values")
+        if isinstance(widgets, dict) and ref.input in widgets:
+            widgets[ref.input] = value
+        elif isinstance(widgets, list) and ref.widget_index is not None and ref.widget_index < len(widgets):
+            widgets[ref.widget_index] = value
+        else:
+            raise InvalidWorkflow(f"node {ref.node_id} has no widget for {ref.key}", field="model")
+        return data
+    prompt = root.get("prompt") if isinstance(root, dict) and isinstance(root.get("prompt"), dict) else root
+    inputs = (prompt.get(ref.node_id) or {}).get("inputs") if isinstance(prompt, dict) else None
+    if not isinstance(inputs, dict) or ref.input not in inputs:
+        raise InvalidWorkflow(f"node {ref.node_id} has no input {ref.input!r}", field="model")
+    inputs[ref.input] = value
+    return data
+
+
+def _ui_node(root: dict, path: str) -> dict:
+    """The node at id path ``12:5``: node 5 of the subgraph definition that instance 12 uses."""
+    subgraphs = _subgraph_definitions(root)
+    graph = root
+    *outer, last = path.split(":")
+    for part in outer:
+        node = _find(graph, part, path)
+        if node.get("type") not in subgraphs:
+            raise InvalidWorkflow(f"node {part} of {path} is no subgraph instance (group nodes are not rewritten)",
+                                  field="model")
+        graph = subgraphs[node["type"]]
+    return _find(graph, last, path)
+
+
+def _find(graph: dict, node_id: str, path: str) -> dict:
+    for node in graph.get("nodes") or []:
+        if isinstance(node, dict) and str(node.get("id")) == node_id:
+            return node
+    raise InvalidWorkflow(f"the workflow has no node {path}", field="model")
+
+
+def _subgraph_definitions(graph: dict, found: dict | None = None) -> dict[str, dict]:
+    found = {} if found is None else found
+    definitions = graph.get("definitions")
+    for sg in (definitions.get("subgraphs") or []) if isinstance(definitions, dict) else []:
+        if isinstance(sg, dict) and isinstance(sg.get("id"), str) and sg["id"] not in found:
+            found[sg["id"]] = sg
+            _subgraph_definitions(sg, found)
+    return found
+
+
+def _dump_like(data: Any, original: str) -> str:
+    """Serialise with the original's layout (indented or compact), so diffs stay small."""
+    if "\n" in original.strip():
+        return json.dumps(data, indent=2, ensure_ascii=False) + ("\n" if original.endswith("\n") else "")
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _node_value(decision: Decision, node: MissingNode) -> Any:
+    if decision.action == "optional":
+        return False
+    if decision.action == "skip":
+        return {"status": "skipped"}
+    if decision.action == "url":
+        raise InvalidField("a URL is a model's source; choose a candidate pack for a node type", field="action")
+    k = decision.candidate
+    if k is None or not 0 <= k < len(node.candidates):
+        raise InvalidField(f"candidate {k} is out of range: {decision.ref} has {len(node.candidates)} candidates",
+                           field="candidate")
+    pack = node.candidates[k].pack
+    return pack.id or pack.repository  # a pack without a registry id is known by its repository
+
+
+def _model_value(decision: Decision, model: MissingModel, folders: dict[str, list[Path]]) -> dict:
+    base = {"value": model.ref.value, "folder": model.ref.folder}
+    if decision.action in ("optional", "skip"):
+        return _no_none({**base, "status": "optional" if decision.action == "optional" else "skipped"})
+    if decision.action == "url":
+        return _no_none({**base, **_url_source(decision, model, folders)})
+    k = decision.candidate
+    if k is None or not 0 <= k < len(model.candidates):
+        raise InvalidField(f"candidate {k} is out of range: {decision.ref} has {len(model.candidates)} candidates",
+                           field="candidate")
+    c = model.candidates[k]
+    folder = c.folder or model.ref.folder
+    if folder not in folders:
+        raise UnknownFolder(f"{folder!r} is not a model folder of this ComfyUI", field="folder")
+    status = "resolved" if c.kind == "local" else "pending_download"
+    return _no_none({**base, "folder": folder, "path": check_relpath(c.relpath, "path"), "status": status,
+                     "url": c.url, "sha256": c.sha256, "source": c.source})
+
+
+def _url_source(decision: Decision, model: MissingModel, folders: dict[str, list[Path]]) -> dict:
+    url = (decision.url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise InvalidField(f"{url!r}: only https URLs are accepted", field="url")
+    folder = decision.folder or model.ref.folder
+    if folder is None:
+        raise InvalidField("the reference's model folder is unknown: name it in folder", field="folder")
+    if folder not in folders:
+        raise UnknownFolder(f"{folder!r} is not a model folder of this ComfyUI", field="folder")
+    name = posixpath.basename(unquote(parts.path))
+    path = decision.path or (name if "." in name else model.ref.value.replace("\\", "/").rsplit("/", 1)[-1])
+    return {"folder": folder, "path": check_relpath(path, "path"), "status": "pending_download", "url": url,
+            "source": "url"}
+
+
+def _no_none(entry: dict) -> dict:
+    return {k: v for k, v in entry.items() if v is not None}
