@@ -1,0 +1,155 @@
+"""Install a node pack as a background task (kind ``"install"``): fetch, requirements, install.py, publish.
+
+Steps (each named with ``ctx.step`` so a failure says where it broke):
+
+1. ``registry``/``download``/``unpack`` (a published version's zip) or ``clone``/``checkout`` (git at
+   a commit or tag), into a staging folder beside ``custom_nodes`` (``install_staging``);
+2. ``pip``: the pack's requirements into ComfyUI's Python under the protected-set constraints
+   (``pip_deps``);
+3. ``install_script``: the pack's ``install.py``, only when the operator allows it;
+4. ``publish``: one rename into ``custom_nodes/<folder>``; ``manifest``: the pack is recorded.
+
+Any failure or cancel undoes everything done so far: the staging folder (or the published folder)
+is removed, pip's changes are rolled back, nothing is written to the manifest. Success marks
+"restart required" (``install_restart``). The folder layout is the one ComfyUI-Manager makes
+(``<repo name>`` with ``.git`` for git, ``<registry id>`` with ``.tracking`` for registry zips),
+so Manager sees and can update what Mend installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .catalog.registry import RegistryClient
+from .install_git import clone_at
+from .install_manifest import record_installed
+from .install_policy import InstallPolicy
+from .install_proc import run_step
+from .install_registry import fetch_registry_pack
+from .install_request import InstallRequest
+from .install_restart import mark_restart_required
+from .install_staging import Staging, remove_stale, remove_tree
+from .pip_deps import PipDeps
+from .task_api import PermanentTaskError, TaskContext
+
+
+class PackExists(PermanentTaskError):
+    status = 409
+    code = "pack_exists"
+
+
+def install_runner(mend: Any) -> InstallRunner:
+    """The install runner of ``mend``, created and registered on its task manager once."""
+    runner = mend.extras.get("install_runner")
+    if runner is None:
+        runner = mend.extras["install_runner"] = InstallRunner(mend)
+    if getattr(mend, "tasks", None) is not None and runner.kind not in getattr(mend.tasks, "_runners", {}):
+        mend.tasks.register(runner)
+    return runner
+
+
+class InstallRunner:
+    kind = "install"
+    resumable = False  # an interrupted install was rolled back; installing again is the user's call
+    limit_group = "install"
+
+    def __init__(self, mend: Any, *, policy: InstallPolicy | None = None, registry: RegistryClient | None = None,
+                 pip: PipDeps | None = None, step_timeout: float | None = None) -> None:
+        self.mend = mend
+        self.policy = policy or InstallPolicy.from_env()
+        self.registry = registry or RegistryClient()
+        self.pip = pip or PipDeps()
+        self.timeout = step_timeout or self.pip.timeout
+        # pip and the publish step run one install at a time: a rollback must only undo its own install
+        self._site_lock = asyncio.Lock()
+
+    # -- TaskRunner -------------------------------------------------------------------------
+    def validate(self, params: Mapping[str, Any]) -> None:
+        InstallRequest.parse(params, self.policy)
+        self.policy.check_remote_risk(self.mend.host.listen_addresses())
+
+    def target(self, params: Mapping[str, Any]) -> str:
+        return InstallRequest.parse(params, self.policy).target
+
+    async def cleanup(self, params: Mapping[str, Any], checkpoint_state: Mapping[str, Any]) -> None:
+        """A cancelled interrupted install: its staging folder belongs to a process that is gone."""
+        await asyncio.to_thread(remove_stale, Path(self.mend.host.custom_nodes_dirs()[0]))
+
+    async def run(self, params: Mapping[str, Any], ctx: TaskContext) -> Mapping[str, Any]:
+        request = InstallRequest.parse(params, self.policy)
+        self.policy.check_remote_risk(self.mend.host.listen_addresses())
+        custom_nodes = Path(self.mend.host.custom_nodes_dirs()[0])
+        final = custom_nodes / request.folder
+        self._refuse_existing(final)
+        await asyncio.to_thread(remove_stale, custom_nodes)
+        staging = Staging(custom_nodes, ctx.task_id)
+        await staging.create()
+        snapshot: dict[str, str] | None = None
+        published = False
+        try:
+            fetched = await self._fetch(request, staging, ctx)
+            async with self._site_lock:
+                try:
+                    snapshot = await self.pip.install(staging.pack, staging.dir, step=ctx.step,
+                                                      on_line=lambda line: ctx.progress(0, None, message=line))
+                    script = await self._install_script(staging.pack, ctx)
+                    ctx.step("publish")
+                    self._refuse_existing(final)
+                    await staging.publish(final)
+                    published = True
+                    ctx.step("manifest")
+                    record = {"id": request.id or request.folder, "source": request.source,
+                              "folder": request.folder, "repository": request.normalised_repository, **fetched}
+                    await asyncio.to_thread(record_installed, self.mend, record)
+                except BaseException:
+                    if published:
+                        await asyncio.to_thread(remove_tree, final)
+                    if snapshot is not None:
+                        await self.pip.rollback(snapshot)
+                    raise
+        finally:
+            await staging.remove()
+        mark_restart_required(self.mend, {"action": "install", **record})
+        return {**record, "path": str(final), "install_script": script, "restart_required": True}
+
+    # -- steps --------------------------------------------------------------------------------
+    @staticmethod
+    def _refuse_existing(final: Path) -> None:
+        for path in (final, final.with_name(final.name + ".disabled")):
+            if path.exists() or path.is_symlink():
+                raise PackExists(f"{path.name} is already in {final.parent}; remove or update it instead")
+
+    async def _fetch(self, request: InstallRequest, staging: Staging, ctx: TaskContext) -> dict[str, str]:
+        if request.source == "git":
+            assert request.repository is not None
+            commit = await clone_at(
+                request.repository, staging.pack, request.git_ref, timeout=self.timeout, step=ctx.step,
+                on_line=lambda line: ctx.progress(0, None, message=line),
+                allow_http=self.policy.allow_http_loopback,
+            )
+            return {"commit": commit, **({"version": request.version} if request.version else {})}
+        assert request.id is not None
+        version = await fetch_registry_pack(
+            self.registry, request.id, request.version, staging.pack, policy=self.policy, step=ctx.step,
+            progress=lambda done, total: ctx.progress(done, total), run_thread=ctx.run_thread,
+        )
+        return {"version": version}
+
+    async def _install_script(self, pack: Path, ctx: TaskContext) -> str:
+        """Run ``install.py`` (as ComfyUI-Manager does: the pack's folder as cwd) when the operator allows it."""
+        if not (pack / "install.py").is_file():
+            return "none"
+        if not self.policy.allow_install_scripts:
+            return "skipped: set MEND_ALLOW_INSTALL_SCRIPTS=1 to run install.py"
+        ctx.step("install_script")
+        env = dict(os.environ)
+        comfyui = self.mend.host.comfyui_dir()
+        if comfyui:
+            env["COMFYUI_PATH"] = str(comfyui)
+        await run_step([self.pip.python, "install.py"], step="install_script", timeout=self.timeout, cwd=pack,
+                       env=env, on_line=lambda line: ctx.progress(0, None, message=line))
+        return "ran"

@@ -1,0 +1,97 @@
+"""What the install tests share: a venv to install into, a wheelhouse, a plain TaskContext, snapshots.
+
+The venv is real (``python -m venv --system-site-packages --without-pip``: the system pip installs
+into it), with a fake ``torch 1.0`` from the wheelhouse installed first, so a pack that asks for
+``torch==2.0`` can prove the protected set does not move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mend.core.catalog.registry import RegistryClient
+from mend.core.install import InstallRunner
+from mend.core.install_policy import InstallPolicy
+from mend.core.pip_deps import PipDeps
+
+from .wheelhouse import write_wheel
+
+
+class PlainContext:
+    """A ``TaskContext`` that records what the runner reports (no manager, no journal)."""
+
+    def __init__(self, task_id: str = "t1") -> None:
+        self.task_id = task_id
+        self.attempt = 1
+        self.checkpoint_state: Mapping[str, Any] = {}
+        self.cancel_event = threading.Event()
+        self.steps: list[str] = []
+        self.messages: list[str] = []
+
+    def progress(self, done: float, total: float | None = None, *, message: str | None = None) -> None:
+        if message:
+            self.messages.append(message)
+
+    def checkpoint(self, state: Mapping[str, Any]) -> None:
+        self.checkpoint_state = dict(state)
+
+    def step(self, name: str) -> None:
+        self.steps.append(name)
+
+    async def run_thread(self, fn, *args):
+        future = asyncio.get_running_loop().run_in_executor(None, fn, *args)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            self.cancel_event.set()
+            await asyncio.wait([future])
+            raise
+
+
+def make_wheelhouse(house: Path) -> Path:
+    """Fake torch 1.0 and 2.0, two plain packages, one that needs torch 2.0."""
+    write_wheel(house, "torch", "1.0")
+    write_wheel(house, "torch", "2.0")
+    write_wheel(house, "mend-dep-ok", "1.0")
+    write_wheel(house, "mend-dep-second", "1.0")
+    write_wheel(house, "mend-dep-wants-torch2", "1.0", requires=["torch==2.0"])
+    return house
+
+
+def make_venv(env_dir: Path, wheelhouse: Path) -> str:
+    """A venv that sees the system's packages, with the fake torch 1.0 installed; returns its python."""
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env_dir)],
+                   check=True)
+    python = str(env_dir / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-index",
+                    "--find-links", str(wheelhouse), "torch==1.0"], check=True)
+    return python
+
+
+def tree_state(root: Path) -> dict[str, str]:
+    """Every path under ``root`` with a digest of its content: equal states mean nothing changed."""
+    if not root.exists():
+        return {}
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        out[rel] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+    return out
+
+
+def make_runner(mend, *, python: str, wheelhouse: Path, registry_url: str = "", scripts: bool = True,
+                remote: bool = False) -> InstallRunner:
+    return InstallRunner(
+        mend,
+        policy=InstallPolicy(allow_http_loopback=True, allow_install_scripts=scripts, allow_remote_risk=remote),
+        registry=RegistryClient(registry_url),
+        pip=PipDeps(python=python, use_uv=False, extra_args=("--no-index", "--find-links", str(wheelhouse)),
+                    timeout=120),
+    )
