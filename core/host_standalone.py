@@ -80,6 +80,9 @@ class StandaloneHost:
         for path in extra_model_paths:
             self._load_extra_paths(Path(path))
         self._schemas = schemas_from_object_info(object_info) if object_info else load_core_schemas()
+        # Without a saved object_info the custom packs' types are unknown here: the analyzer adds
+        # the node map's core types and the installed packs' types instead.
+        self.exact_node_types = object_info is not None
 
     # -- Host -------------------------------------------------------------------------------
     def model_folders(self) -> Mapping[str, list[Path]]:
