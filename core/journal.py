@@ -118,9 +118,15 @@ class Journal:
         """Open for appending (blocking: call in a thread). Writes the header to a new file."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        if os.fstat(fd).st_size == 0:
+        size = os.fstat(fd).st_size
+        if size == 0:
             os.write(fd, _dumps(header()))
             os.fsync(fd)
+        else:
+            with open(self.path, "rb") as f:  # a torn last line must not swallow the next event
+                f.seek(size - 1)
+                if f.read(1) != b"\n":
+                    os.write(fd, b"\n")
         self._fd = fd
 
     def close(self) -> None:

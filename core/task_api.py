@@ -137,7 +137,10 @@ _PERMANENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errn
 
 def classify_failure(exc: BaseException) -> Failure:
     """Name a failure and decide if it is worth retrying (see the module docstring for the rules)."""
-    message = str(exc) or type(exc).__name__
+    try:
+        message = str(exc) or type(exc).__name__
+    except Exception:  # a half-built exception (aiohttp's without request info) must not hide the failure
+        message = type(exc).__name__
     if isinstance(exc, TaskError):
         return Failure(exc.code, exc.message, exc.retryable, exc.retry_after, exc.output_tail)
     if isinstance(exc, UpstreamError):

@@ -82,6 +82,7 @@ class TaskManager:
         self._tasks: dict[str, Task] = {}
         self._targets: dict[str, str] = {}  # target -> id of the live task holding it
         self._drivers: dict[str, asyncio.Task] = {}
+        self._entered: set[str] = set()  # drivers whose body runs (a cancel reaches their handlers)
         self._contexts: dict[str, AttemptContext] = {}
         self._semaphores: dict[str, asyncio.Semaphore] = {}
         self._waiters: dict[str, list[asyncio.Future]] = {}
@@ -145,18 +146,18 @@ class TaskManager:
         if replay.skipped:
             log.warning("mend: skipped %d unreadable line(s) of %s", replay.skipped, self.journal.path)
         cutoff = time.time() - self.retention
+        dropped = 0
         for events in replay.events.values():
             task = fold(events)
             if task is None or (task.finished and (task.finished_at or 0) < cutoff):
+                dropped += 1
                 continue
             self._tasks[task.id] = task
         self.journal.open()
-        if replay.skipped or replay.lines > 2 * len(self._tasks) + 1 or self.journal.path.stat().st_size > (
-            self.compact_bytes // 2
-        ):
+        # rewrite only when it pays: unreadable lines, forgotten tasks, or a journal grown large
+        if replay.skipped or dropped or self.journal.path.stat().st_size > self.compact_bytes // 2:
             self.journal.begin_compaction()
-            tmp = self.journal.write_compacted(self._snapshots())
-            self.journal.finish_compaction(tmp)
+            self.journal.finish_compaction(self.journal.write_compacted(self._snapshots()))
 
     def _revive(self, task: Task) -> None:
         """Decide what a replayed task does now: resume by itself, wait for the user, or nothing."""
@@ -234,10 +235,13 @@ class TaskManager:
             raise Conflict(f"task {task_id} already {task.state}", task_id=task.id, state=task.state)
         task.cancel_requested = True
         driver = self._drivers.get(task.id)
-        if driver is not None:
+        if driver is not None and task.id in self._entered:
             driver.cancel()
             await asyncio.wait([driver], timeout=self.cancel_wait)
-        else:  # interrupted: nothing runs, but its leftovers may need cleaning
+        else:  # interrupted, or a driver that has not run yet (cancelling it skips its body entirely)
+            if driver is not None:
+                driver.cancel()
+                self._drivers.pop(task.id, None)
             await self._cleanup(task)
             self._finish(task, CANCELLED, {"ev": "cancelled", "id": task.id})
         return task
@@ -273,6 +277,7 @@ class TaskManager:
         """One task from queued to a final state: attempts under the kind's limit, retries with backoff."""
         runner = self._runners[task.kind]
         ctx: AttemptContext | None = None
+        self._entered.add(task.id)
         try:
             while True:
                 if task.retry_at is not None:
@@ -311,7 +316,9 @@ class TaskManager:
             task.error = Failure("internal_error", "internal error; see the server log", False).to_json()
             self._finish(task, FAILED, {"ev": "failed", "id": task.id, "error": task.error, "retry_at": None})
         finally:
-            self._drivers.pop(task.id, None)
+            self._entered.discard(task.id)
+            if self._drivers.get(task.id) is asyncio.current_task():
+                del self._drivers[task.id]
 
     def _begin_attempt(self, task: Task) -> AttemptContext:
         task.attempt += 1
