@@ -1,0 +1,63 @@
+"""Node pack routes: install a pack in the background, list what is installed, restart ComfyUI.
+
+    POST /mend/nodes/install   {"id"?, "repository"?, "version"?, "commit"?, "source"?, "folder"?, "client_id"?}
+                               -> 202, the ``install`` task (its ``id`` is the task id); 400/403 before queueing
+    GET  /mend/nodes/installed -> {"packs": [...], "restart_required", "changes", "can_restart", "manager"}
+    POST /mend/restart         -> {"restarting": true, "delay"}; 403 unless ComfyUI listens on loopback only
+
+``mend.extras["restart_execv"]`` replaces ``os.execv`` for the restart (tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from aiohttp import web
+
+from ..core.errors import InvalidField, UnsupportedMediaType
+from ..core.install import install_runner
+from ..core.install_manager import manager_present
+from ..core.install_request import InstallRequest
+from ..core.install_restart import restart_status, schedule_restart
+from ..core.installed_packs import scan_custom_nodes
+from ..core.services import Mend
+from .http import handler, json_response, read_json
+
+
+def routes(mend: Mend) -> list[web.RouteDef]:
+    install_runner(mend)  # registered before the task journal is replayed
+
+    @handler
+    async def install(request: web.Request) -> web.Response:
+        body = await read_json(request)
+        runner = install_runner(mend)
+        params = InstallRequest.parse(body, runner.policy).to_params()
+        client_id = body.get("client_id")
+        if client_id is not None and not isinstance(client_id, str):
+            raise InvalidField("client_id must be a string", field="client_id")
+        task = await mend.tasks.submit("install", params, client_id=client_id)
+        return json_response(task.to_json(), status=202)
+
+    @handler
+    async def installed(request: web.Request) -> web.Response:
+        dirs = list(mend.host.custom_nodes_dirs())
+
+        def scan() -> tuple[list[dict], bool]:
+            return [p.to_json() for d in dirs for p in scan_custom_nodes(d)], manager_present(dirs)
+
+        packs, manager = await asyncio.to_thread(scan)
+        return json_response({"packs": packs, **restart_status(mend), "manager": manager})
+
+    @handler
+    async def restart(request: web.Request) -> web.Response:
+        if request.content_type != "application/json":  # no cross-site form can restart the server
+            raise UnsupportedMediaType("send the request as application/json", field="Content-Type")
+        execv = mend.extras.get("restart_execv", os.execv)
+        return json_response(schedule_restart(mend, execv=execv), status=202)
+
+    return [
+        web.post("/mend/nodes/install", install),
+        web.get("/mend/nodes/installed", installed),
+        web.post("/mend/restart", restart),
+    ]
