@@ -6,6 +6,7 @@ Created once per process (ComfyUI's server, or one CLI run); tests create one pe
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,9 +38,14 @@ class Mend:
     async def start(self) -> None:
         """Start long-lived parts on the running loop (replay the task journal, resume downloads)."""
         await self.tasks.start()
+        # Stale catalogs are refreshed in the background; analyses meanwhile use what is cached.
+        self.extras["catalog_refresh"] = asyncio.create_task(self.catalogs.refresh())
 
     async def close(self) -> None:
         """Stop background work as a restart would: what was running resumes at the next start."""
+        refresh = self.extras.pop("catalog_refresh", None)
+        if refresh is not None and not refresh.done():
+            refresh.cancel()
         await self.tasks.close()
 
     @classmethod
