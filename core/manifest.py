@@ -102,6 +102,7 @@ class Manifest:
         self._lock = threading.RLock()  # threads of this process queue here, not on the file lock
         self._fold_mutex = threading.Lock()  # one fold at a time owns the cached tomlkit document
         self._dir_ready = False
+        self._temps_checked = False
         self._doc: tomlkit.TOMLDocument | None = None
         self._doc_stamp: Stamp | None = None
         self._plain: dict = {}  # [tool.mend] of the TOML on disk, as plain data
@@ -184,6 +185,7 @@ class Manifest:
                         return False
                     doc, section = self._load_doc()
                     doc_stamp = self._doc_stamp
+                    self._remove_stale_temps()
                 pending = _after_marker(records, section.get("folded"))
                 self._doc = None  # the cached document is mid-edit until the replace succeeds
                 for record in pending:
@@ -217,6 +219,18 @@ class Manifest:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.flush()
+
+    def _remove_stale_temps(self) -> None:
+        """Temp files of writers killed mid-fold (a live writer's temp file is never a minute old)."""
+        if self._temps_checked:
+            return
+        self._temps_checked = True
+        for tmp in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            try:
+                if time.time() - tmp.stat().st_mtime > 60:
+                    tmp.unlink()
+            except OSError:
+                pass
 
     def _schedule_fold(self) -> None:
         if not self.autofold or self._closed:
