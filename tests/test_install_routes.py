@@ -129,3 +129,16 @@ async def test_restart_only_on_loopback(env):
     assert resp.status == 202 and (await resp.json())["restarting"] is True
     await asyncio.wait_for(fired.wait(), 30)
     assert calls == [(sys.executable, [sys.executable, *sys.argv])]
+
+
+async def test_install_decided_packs_for_the_cli(env):
+    from mend.core.catalog.node_map import Pack
+    from mend.core.install_batch import install_decided_packs
+
+    _, shas = make_pack_repo(env.repos, "cli-pack", [node_pack_files("CliNode")])
+    pack = Pack(repository=env.url("cli-pack"), title="CLI pack")
+    outcomes = await install_decided_packs(env.mend, [pack, {"id": "../bad"}], timeout=120)
+    assert [o["state"] for o in outcomes] == ["refused", "completed"]
+    assert outcomes[0]["error"]["code"] == "unsafe_path"
+    assert outcomes[1]["result"]["commit"] == shas[0]
+    assert (env.custom_nodes / "cli-pack" / "__init__.py").is_file()
