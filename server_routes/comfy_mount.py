@@ -22,7 +22,9 @@ log = logging.getLogger("mend")
 def mount(prompt_server: Any) -> Mend:
     mend = Mend.create(ComfyHost())
     for rd in route_defs(mend):
-        prompt_server.routes.route(rd.method, rd.path, **rd.kwargs)(rd.handler)
+        # no **rd.kwargs: ComfyUI re-adds every route under /api without passing kwargs on, and web.get's
+        # name/allow_head kwargs make that TypeError at start-up
+        prompt_server.routes.route(rd.method, rd.path)(rd.handler)
     prompt_server.mend = mend
     # mend.progress_text twin of send_progress_text; helpers reachable as `import mend_progress`
     progress_text.install(prompt_server)
