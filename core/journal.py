@@ -162,7 +162,16 @@ class Journal:
             self._sync_pending = True
         delay = max(0.0, self._last_sync + self.fsync_interval - time.monotonic())
         loop = asyncio.get_running_loop()
-        loop.call_later(delay, lambda: loop.run_in_executor(executor, self._sync))
+        loop.call_later(delay, self._sync_in_thread, loop, executor)
+
+    def _sync_in_thread(self, loop: asyncio.AbstractEventLoop, executor: Any) -> None:
+        if self._fd is None:  # closed meanwhile: the close fsynced
+            return
+        try:
+            loop.run_in_executor(executor, self._sync)
+        except RuntimeError:  # the executor shut down (server stopping): close fsyncs
+            with self._sync_lock:
+                self._sync_pending = False
 
     def _sync(self) -> None:
         with self._sync_lock:

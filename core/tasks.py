@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from filelock import FileLock, Timeout
@@ -103,6 +104,11 @@ class TaskManager:
             for task in list(self._tasks.values()):
                 if task.kind == runner.kind and task.interrupted_reason == "no_runner":
                     self._revive(task)
+
+    @property
+    def runners(self) -> Mapping[str, TaskRunner]:
+        """The registered runners by kind (read-only view)."""
+        return MappingProxyType(self._runners)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Also send events to ``listener(event, data, client_id)`` (the CLI's progress bars); returns unsubscribe."""
