@@ -1,7 +1,8 @@
 """What Mend's nodes need from the running server: the mounted ``Mend``, model folders, a file's path.
 
-Nodes run in ComfyUI's prompt worker thread; everything here is looked up lazily so importing
-``nodes`` stays cheap and works outside ComfyUI (the CLI, the tests, the Comfy Registry's scanner).
+Nodes run in ComfyUI's prompt worker thread; everything here (Mend's engine modules included) is
+imported lazily so importing ``nodes`` stays cheap and works outside ComfyUI (the CLI, the tests,
+the Comfy Registry's scanner).
 """
 
 from __future__ import annotations
@@ -10,10 +11,6 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-from ..core.errors import UnknownFolder
-from ..core.host_standalone import DEFAULT_FOLDERS
-from ..core.policy import check_relpath
 
 CATEGORY = "Mend"
 #: folders that hold no model files
@@ -36,12 +33,17 @@ def model_folder_names() -> list[str]:
 
         names = list(folder_paths.folder_names_and_paths)
     except ImportError:  # outside ComfyUI: its default layout, so INPUT_TYPES still describes the node
+        from ..core.host_standalone import DEFAULT_FOLDERS
+
         names = list(DEFAULT_FOLDERS)
     return sorted(n for n in names if n not in NOT_MODEL_FOLDERS)
 
 
 def find_model(folders: Mapping[str, list[Path]], folder: str, file_name: str) -> Path | None:
     """The file ``file_name`` in any directory of ``folder`` (first wins, as ``folder_paths.get_full_path``)."""
+    from ..core.errors import UnknownFolder
+    from ..core.policy import check_relpath
+
     rel = check_relpath(file_name, "file_name")
     if folder not in folders:
         raise UnknownFolder(f"{folder!r} is not a model folder of this ComfyUI", field="folder")

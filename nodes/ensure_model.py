@@ -20,10 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import InvalidField
 from ..core.host import canonical_folder
 from ..core.progress_text import progress, send_text
-from ..core.task_model import RateMeter
 from ._runtime import CATEGORY, current_mend, find_model, model_folder_names
 from .model_source import model_url
 
@@ -35,13 +33,19 @@ class DownloadInterrupted(Exception):
     """The prompt was interrupted; the ``.part`` and its checkpoint were kept for the next run."""
 
 
+def _rate_meter() -> Any:
+    from ..core.task_model import RateMeter  # the task manager's own speed meter
+
+    return RateMeter()
+
+
 @dataclass
 class Progress:
     """Bytes done and total, written by the download's context, read by the watcher."""
 
     done: float = 0
     total: float | None = None
-    rate: RateMeter = field(default_factory=RateMeter)
+    rate: Any = field(default_factory=_rate_meter)
 
     def update(self, _task_id: str, done: float, total: float | None) -> None:
         self.done, self.total = done, total
@@ -194,6 +198,8 @@ async def ensure_model(mend: Any, *, url: str, folder: str, name: str, sha256: s
                        interrupted: Callable[[], bool], report: Report, say: Callable[[str], Any] = send_text,
                        runner: Any = None) -> Mapping[str, Any]:
     """The file ``name`` in ``folder``: found (and checked against ``sha256`` if given) or downloaded from ``url``."""
+    from ..core.errors import InvalidField
+
     if "." not in name.rsplit("/", 1)[-1]:
         raise InvalidField(f"{name!r} has no file extension: fill in file_name", field="file_name")
     expected = sha256.strip().lower()

@@ -17,14 +17,14 @@ import posixpath
 import re
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from ..core.errors import InvalidField
-
 HF_URL = "https://huggingface.co"
 _REPO_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def model_url(source: str, repo_file: str = "", revision: str = "main") -> tuple[str, str]:
     """(download URL, the file's own name) for a URL, ``owner/repo`` + ``repo_file``, or ``owner/repo/path``."""
+    from ..core.errors import InvalidField
+
     source = (source or "").strip()
     repo_file = (repo_file or "").strip().lstrip("/")
     revision = (revision or "").strip() or "main"
@@ -50,6 +50,8 @@ def model_url(source: str, repo_file: str = "", revision: str = "main") -> tuple
 
 
 def _from_url(url: str) -> tuple[str, str]:
+    from ..core.errors import InvalidField
+
     parts = urlsplit(url)
     path = parts.path
     if (parts.hostname or "").lower() in ("huggingface.co", "hf.co"):
