@@ -102,9 +102,10 @@ async def download_decided(
     """
     items = [dict(i) for i in items]
     tasks = getattr(mend, "tasks", None)
-    runner = runner or DownloadRunner(mend.host, hashes=getattr(mend, "hashes", None))
-    if tasks is not None:
-        return await _through_manager(tasks, runner, items)
+    if tasks is not None and runner is None:
+        return await _through_manager(tasks, download_runner(mend), items)
+    runner = runner or DownloadRunner(mend.host, hashes=getattr(mend, "hashes", None),
+                                      policy=mend.extras.get("download_policy"))
     limit = asyncio.Semaphore(concurrency)
 
     async def one(i: int, params: dict[str, Any]) -> dict[str, Any]:
@@ -120,9 +121,17 @@ async def download_decided(
     return await asyncio.gather(*(one(i, p) for i, p in enumerate(items)))
 
 
+def download_runner(mend: Any) -> DownloadRunner:
+    """The ``Mend``'s one download runner, registered on its task manager the first time it is asked for."""
+    runner = mend.extras.get("download_runner")
+    if runner is None:
+        runner = DownloadRunner(mend.host, hashes=mend.hashes, policy=mend.extras.get("download_policy"))
+        mend.extras["download_runner"] = runner
+        mend.tasks.register(runner)
+    return runner
+
+
 async def _through_manager(tasks: Any, runner: DownloadRunner, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if "download" not in getattr(tasks, "_runners", {}):
-        tasks.register(runner)
     await tasks.start()
     results: list[dict[str, Any]] = []
     submitted = []

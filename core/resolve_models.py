@@ -28,6 +28,8 @@ CONFIDENCE = {
     "manager_model_list": 0.85,
     "huggingface": 0.75,
     "url": 0.9,
+    # a workflow or catalog link the hub says no longer exists (kept, but behind any other source)
+    "unavailable": 0.3,
 }
 
 
@@ -192,9 +194,13 @@ def rank(
     candidates = local_candidates(ref, index, hashes) + remote_candidates(ref, model_list)
     known = {c.url for c in candidates if c.url}
     candidates += [c for c in extra if not c.url or c.url not in known]
-    # Stable sort: by confidence, a local file before a download on ties, then insertion order.
+    return MissingModel(ref=ref, candidates=sort_candidates(candidates))
+
+
+def sort_candidates(candidates: list[ModelCandidate]) -> list[ModelCandidate]:
+    """Stable sort: by confidence, a local file before a download on ties, then insertion order."""
     candidates.sort(key=lambda c: (-c.confidence, c.kind != "local"))
-    return MissingModel(ref=ref, candidates=candidates)
+    return candidates
 
 
 def _is_sha256(meta: object) -> bool:

@@ -1,0 +1,124 @@
+"""Model sources and downloads over HTTP.
+
+``POST /mend/models/search`` — remote look-ups, kept out of ``/mend/analyze`` so analysis stays fast:
+
+    {"workflow": {...}, "all": false}       -> the analysis report, Hugging Face links confirmed and
+                                               search hits added for models without a certain source
+                                               ("all": true searches every missing model)
+    {"filename": "x.safetensors", "folder": "loras", "repos": ["org/repo"]}
+                                            -> {"candidates": [...]}   (Hugging Face search by name)
+    {"url": "https://civitai.com/models/1?modelVersionId=2"}
+                                            -> {"source": {"url", "filename", "sha256", "size", ...}}
+
+``POST /mend/models/download`` — ``{"url", "folder", "filename"?, "sha256"?, "confirm_pickle"?, "client_id"?}``:
+the URL is resolved (a Hugging Face ``blob`` link, a Civitai page), checked against the policy (400/403
+before anything is queued) and becomes a ``download`` task; the answer (202) is the task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from ..core.catalog.huggingface import HuggingFaceSource, LookupFailed, parse_hf_url
+from ..core.catalog.url_sources import UrlSource, resolve_url
+from ..core.download import DownloadRequest
+from ..core.download_run import download_runner
+from ..core.errors import InvalidField, UpstreamError
+from ..core.model_search import search_report
+from ..core.policy import DownloadPolicy, check_relpath
+from ..core.services import Mend
+from .http import handler, json_response, read_json
+
+
+def hf_source(mend: Mend) -> HuggingFaceSource:
+    """One cached source per Mend (its search cache is shared by every request)."""
+    source = mend.extras.get("hf_source")
+    if source is None:
+        source = mend.extras["hf_source"] = HuggingFaceSource(policy(mend).hf_endpoint)
+    return source
+
+
+def policy(mend: Mend) -> DownloadPolicy:
+    return mend.extras.get("download_policy") or DownloadPolicy.from_env()
+
+
+def routes(mend: Mend) -> list[web.RouteDef]:
+    download_runner(mend)  # registered before the task journal is replayed: interrupted downloads resume
+
+    @handler
+    async def search(request: web.Request) -> web.Response:
+        body = await read_json(request)
+        if not isinstance(body, dict):
+            raise InvalidField("send an object with workflow, filename or url", field="body")
+        if "workflow" in body:
+            force = body.get("all", False)
+            if not isinstance(force, bool):
+                raise InvalidField("all must be true or false", field="all")
+            report = await mend.analyzer.analyze(body["workflow"], use_registry=False)
+            summary = await search_report(report, hf_source(mend), force=force)
+            out = report.to_json()
+            for model, data in zip(report.missing_models, out["missing_models"], strict=True):
+                if getattr(model, "search_errors", None):
+                    data["search_errors"] = model.search_errors
+            return json_response({**out, "search": summary})
+        if "url" in body:
+            return json_response({"source": (await _resolve(mend, body["url"])).to_json()})
+        filename = check_relpath(body.get("filename"), "filename").rsplit("/", 1)[-1]
+        repos = body.get("repos", [])
+        if not isinstance(repos, list) or not all(isinstance(r, str) for r in repos):
+            raise InvalidField("repos must be a list of repository ids", field="repos")
+        try:
+            hits = await hf_source(mend).asearch(filename, repos=repos, authors=[r.split("/")[0] for r in repos])
+        except LookupFailed as exc:
+            raise UpstreamError(str(exc)) from exc
+        return json_response({"candidates": [
+            {"kind": "download", "reason": "huggingface", "source": "huggingface", "url": f.url,
+             "folder": body.get("folder"), "relpath": filename, "size": f.size, "sha256": f.sha256,
+             "repo_id": f.repo_id, "repo_path": f.path, "downloads": f.downloads, "likes": f.likes, **f.details}
+            for f in hits]})
+
+    @handler
+    async def download(request: web.Request) -> web.Response:
+        body = await read_json(request)
+        if not isinstance(body, dict):
+            raise InvalidField("send an object with url and folder", field="body")
+        folder = body.get("folder")
+        if not isinstance(folder, str) or not folder:
+            raise InvalidField("folder is required", field="folder")
+        client_id = body.get("client_id")
+        if client_id is not None and not isinstance(client_id, str):
+            raise InvalidField("client_id must be a string", field="client_id")
+        source = await _resolve(mend, body.get("url"))
+        name = body.get("filename") or body.get("relpath") or source.filename
+        sha = body.get("sha256") or source.sha256
+        params = DownloadRequest(
+            url=source.url, folder=folder, relpath=check_relpath(name, "filename"),
+            sha256=sha.lower() if isinstance(sha, str) else None, size=source.size,
+            confirm_pickle=body.get("confirm_pickle") is True, catalogued=_catalogued(mend, source),
+        ).to_params()
+        task = await mend.tasks.submit("download", params, client_id=client_id)
+        return json_response(task.to_json(), status=202)
+
+    return [web.post("/mend/models/search", search), web.post("/mend/models/download", download)]
+
+
+async def _resolve(mend: Mend, url: Any) -> UrlSource:
+    rules = policy(mend)
+    rules.check_url(url)
+    try:
+        return await resolve_url(url, rules, hf=hf_source(mend))
+    except UpstreamError:
+        parsed = parse_hf_url(url, rules.hf_endpoint)
+        if parsed is None:
+            raise
+        # the hub's API is down but its files may not be: the download still verifies X-Linked-Etag
+        return UrlSource(url, parsed[2].rsplit("/", 1)[-1], "huggingface")
+
+
+def _catalogued(mend: Mend, source: UrlSource) -> bool:
+    """Hugging Face and Manager's model list are catalogs; anything else is a URL from the internet."""
+    if policy(mend).is_catalogued(source.url):
+        return True
+    return any(k.url == source.url for k in mend.catalogs.model_list().find(source.filename))
