@@ -69,8 +69,10 @@ class InstallRunner:
 
     # -- TaskRunner -------------------------------------------------------------------------
     def validate(self, params: Mapping[str, Any]) -> None:
-        InstallRequest.parse(params, self.policy)
+        """Refuse before queueing (400/403/409): bad input, a server others can reach, a folder in use."""
+        request = InstallRequest.parse(params, self.policy)
         self.policy.check_remote_risk(self.mend.host.listen_addresses())
+        self._refuse_existing(Path(self.mend.host.custom_nodes_dirs()[0]) / request.folder)
 
     def target(self, params: Mapping[str, Any]) -> str:
         return InstallRequest.parse(params, self.policy).target

@@ -142,3 +142,10 @@ async def test_install_decided_packs_for_the_cli(env):
     assert outcomes[0]["error"]["code"] == "unsafe_path"
     assert outcomes[1]["result"]["commit"] == shas[0]
     assert (env.custom_nodes / "cli-pack" / "__init__.py").is_file()
+
+
+async def test_existing_folder_is_a_409_before_queueing(env):
+    (env.custom_nodes / "already-here").mkdir()
+    resp = await env.client.post("/mend/nodes/install", json={"repository": "https://github.com/a/already-here"})
+    assert resp.status == 409 and (await resp.json())["error"]["code"] == "pack_exists"
+    assert await env.mend.tasks.list() == []
