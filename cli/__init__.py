@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from ..core.errors import MendError
-from . import check, resolve
+from . import check, freeze, resolve, sync
 
-COMMANDS = {"check": check, "resolve": resolve}
+COMMANDS = {"check": check, "resolve": resolve, "freeze": freeze, "sync": sync}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -74,6 +74,9 @@ DOWNLOAD_EXTRA_HOSTS = tuple(
 CIVITAI_API_URL = os.environ.get("MEND_CIVITAI_API", "https://civitai.com/api/v1").rstrip("/")
 #: seconds a Hugging Face search result is reused (a miss: at most a minute)
 HF_SEARCH_TTL = _env_int("MEND_HF_SEARCH_TTL", 600)
+#: a model cache shared by many machines (``mend sync --shared-cache``): files stored once by sha256, linked
+#: into the model folders (core/shared_cache.py)
+SHARED_MODEL_CACHE = _env_path("MEND_SHARED_MODEL_CACHE")
 
 # -- background tasks (core/tasks.py) -------------------------------------------------------------
 #: how many tasks of each kind run at once; other kinds share ``default``
