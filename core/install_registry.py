@@ -58,6 +58,9 @@ async def fetch_registry_pack(
 ) -> str:
     """Unpack ``pack_id`` at ``version`` (latest when None) into ``dest``; return the version fetched."""
     step("registry")
+    if not registry.enabled:
+        raise PermanentTaskError("registry installs are off (MEND_REGISTRY_URL is empty or MEND_OFFLINE is set); "
+                                 "install from the repository instead")
     async with aiohttp.ClientSession() as session:
         try:
             versions = await registry.versions(session, pack_id)

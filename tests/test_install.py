@@ -252,6 +252,9 @@ async def test_registry_failures_roll_back(mend, registry, venv_python, wheelhou
     for body in ({"id": "evil-zip"}, {"id": "not-zip"}, {"id": "unknown-pack"},
                  {"id": "evil-zip", "version": "9.9.9"}):
         await run_failing(mend, runner, body, venv_python)
+    offline = make_runner(mend, python=venv_python, wheelhouse=wheelhouse, registry_url="")
+    err = await run_failing(mend, offline, {"id": "evil-zip"}, venv_python)
+    assert "registry installs are off" in err.message
     assert not (mend.host.custom_nodes_dirs()[0].parent / "escape.py").exists()
 
 
