@@ -77,22 +77,29 @@ class DecisionLog:
 
     def read(self) -> list[dict[str, Any]]:
         """Every complete record, in order (a torn last line is skipped)."""
+        return self.read_from(0)[0]
+
+    def read_from(self, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """The complete records after byte ``offset``, and the offset just past the last of them."""
         try:
-            data = self.path.read_bytes()
+            with open(self.path, "rb") as f:
+                f.seek(offset)
+                data = f.read()
         except FileNotFoundError:
-            return []
+            return [], 0
+        complete = data[: data.rfind(b"\n") + 1]  # what follows the last newline is torn (or being written)
         records = []
-        for number, raw in enumerate(data.split(b"\n")[:-1], 1):  # the part after the last \n is torn
+        for raw in complete.split(b"\n"):
             if not raw.strip():
                 continue
             try:
                 record = json.loads(raw)
             except ValueError:
-                log.warning("mend: %s line %d is not JSON; ignored", self.path, number)
+                log.warning("mend: %s has a line that is not JSON; ignored", self.path)
                 continue
             if isinstance(record, dict) and isinstance(record.get("ops"), list):
                 records.append(record)
-        return records
+        return records, offset + len(complete)
 
     def truncate(self, size: int) -> None:
         """Cut the log back to ``size`` bytes (undo appends made since), durably."""

@@ -105,11 +105,12 @@ class Manifest:
         self._temps_checked = False
         self._doc: tomlkit.TOMLDocument | None = None
         self._doc_stamp: Stamp | None = None
-        self._plain: dict = {}  # [tool.mend] of the TOML on disk, as plain data
-        self._plain_stamp: Stamp | bool | None = False  # False: never read
-        self._view: dict | None = None
-        self._view_key: tuple | None = None
+        # [tool.mend] as plain data: the TOML at _view_stamp plus the log's records up to _view_pos
+        self._view: dict = {}
+        self._view_stamp: Stamp | bool | None = False  # False: never read
+        self._view_pos: tuple[int, int] | None = None  # (log inode, offset read up to)
         self._wake = threading.Event()
+        self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
 
@@ -120,7 +121,7 @@ class Manifest:
         ops = [_check_op(op) for op in ops]
         record = {"id": uuid.uuid4().hex, "at": round(time.time(), 3), "ops": ops}
         with self.locked():
-            self._refresh_plain()  # refuses a corrupt manifest before anything is written
+            self._current_view()  # refuses a corrupt manifest before anything is written
             before = self.log.append(record)
             if then is not None:
                 try:
@@ -175,7 +176,11 @@ class Manifest:
 
     # -- folding the log into the TOML -----------------------------------------------------------
     def flush(self) -> bool:
-        """Fold pending records into the TOML now; True if the file was rewritten."""
+        """Fold pending records into the TOML now; True if the file was rewritten.
+
+        Only reading the log and the final ``os.replace`` hold the lock: parsing and rendering the TOML
+        (hundreds of milliseconds for a large file) happen outside it, so decisions stay fast meanwhile.
+        """
         with self._fold_mutex:
             for _ in range(5):  # another writer replaced the TOML while we rendered: render again
                 with self.locked():
@@ -183,9 +188,12 @@ class Manifest:
                     log_size = self.log.size()
                     if not records:
                         return False
-                    doc, section = self._load_doc()
-                    doc_stamp = self._doc_stamp
+                    changed = self._doc is None or _stamp(self.path) != self._doc_stamp
+                    stamp, text = _read_stamped(self.path) if changed else (None, None)
                     self._remove_stale_temps()
+                if changed:
+                    self._doc, self._doc_stamp = self._parse_doc(text), stamp
+                doc, section, doc_stamp = self._doc, _mend_section(self._doc), self._doc_stamp
                 pending = _after_marker(records, section.get("folded"))
                 self._doc = None  # the cached document is mid-edit until the replace succeeds
                 for record in pending:
@@ -197,20 +205,28 @@ class Manifest:
                     if _stamp(self.path) != doc_stamp:
                         os.unlink(tmp)
                         continue
+                    view_in_step = self._view_stamp == doc_stamp and self._view_pos is not None
                     os.replace(tmp, self.path)
                     fsync_dir(self.path.parent)
                     new_stamp = _stamp(self.path)
-                    if self._plain_stamp == doc_stamp:  # keep the plain view in step without re-reading
-                        for record in pending:
-                            for op in record["ops"]:
-                                _apply_plain(self._plain, op)
-                        self._plain["folded"] = records[-1]["id"]
-                        self._plain_stamp = new_stamp
                     self._doc, self._doc_stamp = doc, new_stamp
-                    if self.log.size() == log_size:  # nothing new arrived meanwhile
+                    cleared = self.log.size() == log_size  # nothing new arrived meanwhile
+                    if cleared:
                         self.log.clear()
+                    pos = self._view_pos
+                    if view_in_step and pos is not None and pos[0] == self._log_inode() and pos[1] >= log_size:
+                        self._view["folded"] = records[-1]["id"]  # it already holds all that was folded
+                        self._view_stamp = new_stamp
+                        if cleared:
+                            self._view_pos = (pos[0], 0)
+                    else:
+                        self._view_stamp = False  # rebuilt at the next read
                     return True
             raise ManifestCorrupt(f"{self.path} keeps changing under Mend; try again", field=str(self.path))
+
+    def warm(self) -> None:
+        """Parse the TOML for folding ahead of the first decision (in the background thread)."""
+        self._schedule_fold(wake=False)
 
     def close(self) -> None:
         """Stop the background fold and fold what is pending."""
@@ -232,15 +248,25 @@ class Manifest:
             except OSError:
                 pass
 
-    def _schedule_fold(self) -> None:
+    def _schedule_fold(self, wake: bool = True) -> None:
         if not self.autofold or self._closed:
             return
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._fold_loop, name="mend-manifest-fold", daemon=True)
-            self._thread.start()
-        self._wake.set()
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._fold_loop, name="mend-manifest-fold", daemon=True)
+                self._thread.start()
+        if wake:
+            self._wake.set()
 
     def _fold_loop(self) -> None:
+        try:  # have the tomlkit document ready before the first fold needs it
+            with self._fold_mutex:
+                if self._doc is None:
+                    with self.locked():
+                        stamp, text = _read_stamped(self.path)
+                    self._doc, self._doc_stamp = self._parse_doc(text), stamp
+        except ManifestCorrupt:
+            pass  # reported by the write that meets it
         while not self._closed:
             self._wake.wait()
             if self._closed:
@@ -268,58 +294,56 @@ class Manifest:
             with self._flock:
                 yield
 
-    def _refresh_plain(self) -> None:
-        """Re-read the TOML (fast parser) if anybody changed it since we last did; refuse it if broken."""
+    def _current_view(self) -> dict:
+        """The plain view, brought up to date cheaply: new log lines are applied incrementally; the TOML
+        is re-parsed (fast parser) only when somebody else rewrote it. Raises ManifestCorrupt."""
         stamp = _stamp(self.path)
-        if stamp == self._plain_stamp:
-            return
-        if stamp is None:
-            self._plain, self._plain_stamp = {}, None
-            return
-        text = self.path.read_text(encoding="utf-8")
+        inode, size = self._log_inode(), self.log.size()
+        pos = self._view_pos
+        if stamp != self._view_stamp or pos is None or pos[0] != inode or size < pos[1]:
+            self._view, self._view_stamp = self._parse_plain(), stamp
+            records, end = self.log.read_from(0)
+            records = _after_marker(records, self._view.get("folded"))
+        elif size > pos[1]:
+            records, end = self.log.read_from(pos[1])
+        else:
+            return self._view
+        for record in records:
+            for op in record["ops"]:
+                _apply_plain(self._view, op)
+        self._view_pos = (inode, end)
+        return self._view
+
+    def _log_inode(self) -> int:
+        stamp = self.log.stamp()
+        return stamp[0] if stamp else 0
+
+    def _parse_plain(self) -> dict:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
         try:
             parsed = _fast_toml.loads(text) if _fast_toml else tomlkit.parse(text).unwrap()
         except (ValueError, ParseError) as exc:
             raise ManifestCorrupt(f"{self.path} is not valid TOML: {exc}; fix or move it, Mend will not touch it",
                                   field=str(self.path)) from exc
-        self._plain, self._plain_stamp = _section_of(parsed, self.path), stamp
+        return _section_of(parsed, self.path)
 
-    def _current_view(self) -> dict:
-        self._refresh_plain()
-        key = (self._plain_stamp, self.log.stamp())
-        if key != self._view_key:
-            view = copy.deepcopy(self._plain)
-            for record in _after_marker(self.log.read(), view.get("folded")):
-                for op in record["ops"]:
-                    _apply_plain(view, op)
-            self._view, self._view_key = view, key
-        assert self._view is not None
-        return self._view
-
-    def _load_doc(self) -> tuple[tomlkit.TOMLDocument, Table]:
-        """The tomlkit document, re-parsed only if the file changed since this process last saw it."""
-        stamp = _stamp(self.path)
-        if self._doc is None or stamp != self._doc_stamp:
-            if stamp is None:
-                doc = tomlkit.document()
-                doc.add(tomlkit.comment(HEADER.replace("\n", "\n# ")))
-            else:
-                text = self.path.read_text(encoding="utf-8")
-                try:
-                    doc = tomlkit.parse(text)
-                except ParseError as exc:
-                    raise ManifestCorrupt(f"{self.path} is not valid TOML: {exc}; Mend will not touch it",
-                                          field=str(self.path)) from exc
-                _section_of(doc.unwrap(), self.path)
-            self._doc, self._doc_stamp = doc, stamp
-        doc = self._doc
-        if "tool" not in doc:
-            doc["tool"] = tomlkit.table(is_super_table=True)
-        if "mend" not in doc["tool"]:
-            section = tomlkit.table()
-            section["version"] = SCHEMA_VERSION
-            doc["tool"]["mend"] = section
-        return doc, doc["tool"]["mend"]
+    def _parse_doc(self, text: str | None) -> tomlkit.TOMLDocument:
+        """The tomlkit document of ``text`` (None: no file yet), with a [tool.mend] table."""
+        if text is None:
+            doc = tomlkit.document()
+            doc.add(tomlkit.comment(HEADER.replace("\n", "\n# ")))
+        else:
+            try:
+                doc = tomlkit.parse(text)
+            except ParseError as exc:
+                raise ManifestCorrupt(f"{self.path} is not valid TOML: {exc}; Mend will not touch it",
+                                      field=str(self.path)) from exc
+            _section_of(doc.unwrap(), self.path)
+        _mend_section(doc)
+        return doc
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -329,6 +353,26 @@ def _stamp(path: Path) -> Stamp | None:
     except FileNotFoundError:
         return None
     return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _read_stamped(path: Path) -> tuple[Stamp | None, str | None]:
+    """The file's text and the stamp of exactly that content (None, None: no file)."""
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            st = os.fstat(f.fileno())
+            return (st.st_ino, st.st_size, st.st_mtime_ns), f.read()
+    except FileNotFoundError:
+        return None, None
+
+
+def _mend_section(doc: tomlkit.TOMLDocument) -> Table:
+    if "tool" not in doc:
+        doc["tool"] = tomlkit.table(is_super_table=True)
+    if "mend" not in doc["tool"]:
+        section = tomlkit.table()
+        section["version"] = SCHEMA_VERSION
+        doc["tool"]["mend"] = section
+    return doc["tool"]["mend"]
 
 
 def write_temp(path: Path, text: str) -> str:
