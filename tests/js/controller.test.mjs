@@ -31,8 +31,8 @@ test("choosing a download candidate posts the decision, then starts the download
   const t = setup();
   await t.controller.choose(t.vm().models[0], 0);
   assert.deepEqual(t.calls.map((c) => c[0]), ["decide", "download"]);
-  assert.deepEqual(t.calls[0][1], { workflow: "workflows/demo.json", kind: "model", key: "4/ckpt_name", action: "choose",
-    candidate: 0, choice: report().missing_models[0].candidates[0] });
+  // The body POST /mend/decisions takes (server_routes/decisions.py).
+  assert.deepEqual(t.calls[0][1], { workflow: "workflows/demo.json", model: "4/ckpt_name", action: "candidate", candidate: 0 });
   assert.equal(t.calls[1][1].url, "https://huggingface.co/a/b/resolve/main/sdxl.safetensors");
   assert.equal(t.calls[1][1].folder, "checkpoints");
   assert.equal(t.vm().models[0].task.id, "t1");
@@ -71,24 +71,26 @@ test("'Fix all certain' installs each pack once and downloads each certain model
   const kinds = t.calls.map((c) => c[0]).sort();
   assert.deepEqual(kinds, ["decide", "decide", "download", "install"]);
   const install = t.calls.find((c) => c[0] === "install")[1];
-  assert.deepEqual(install.node_types, ["VHS_VideoCombine"]);
-  assert.equal(install.pack, "comfyui-videohelpersuite");
+  // The body POST /mend/nodes/install takes (server_routes/nodes.py).
+  assert.deepEqual(install, { id: "comfyui-videohelpersuite", repository: "https://github.com/kosinkadink/comfyui-videohelpersuite", client_id: undefined });
 });
 
 test("installing a group decides every undecided type for that pack", async () => {
   const t = setup();
   await t.controller.installGroup(t.vm().nodeGroups[0]);
-  const decided = t.calls.filter((c) => c[0] === "decide").map((c) => [c[1].key, c[1].candidate]);
+  const decided = t.calls.filter((c) => c[0] === "decide").map((c) => [c[1].node_type, c[1].candidate]);
   assert.deepEqual(decided, [["VHS_VideoCombine", 0], ["VHS_LoadVideo", 0]]);
-  assert.deepEqual(t.calls.filter((c) => c[0] === "install").map((c) => c[1].node_types), [["VHS_VideoCombine", "VHS_LoadVideo"]]);
+  assert.deepEqual(t.calls.filter((c) => c[0] === "install").map((c) => c[1].id), ["comfyui-videohelpersuite"]); // once
 });
 
 test("a pasted URL downloads into the model's folder under the URL's file name", async () => {
   const t = setup();
   await t.controller.pasteUrl(t.vm().models[1], "https://civitai.example/api/files/Ink%20v2.safetensors?type=Model");
   const [decide, download] = t.calls;
-  assert.equal(decide[1].action, "url");
+  assert.deepEqual(decide[1], { workflow: "workflows/demo.json", model: "12:9/lora_name", action: "url",
+    url: "https://civitai.example/api/files/Ink%20v2.safetensors?type=Model", folder: "loras", path: "style/Ink v2.safetensors" });
   assert.deepEqual([download[1].folder, download[1].relpath], ["loras", "style/Ink v2.safetensors"]);
+  assert.equal(download[1].url, "https://civitai.example/api/files/Ink%20v2.safetensors?type=Model");
   const bad = setup();
   await bad.controller.pasteUrl(bad.vm().models[1], "file:///etc/passwd");
   assert.deepEqual(bad.calls, []);
@@ -101,12 +103,12 @@ test("the server asks for confirmation: asked once, then sent with confirm", asy
   const t = setup({
     downloadModel: async (p) => {
       sent.push(p);
-      if (!p.confirm) throw new MendApiError(403, { error: { code: "confirmation_required", message: "pickle" } });
+      if (!p.confirm_pickle) throw new MendApiError(403, { error: { code: "confirmation_required", message: "pickle" } });
       return { id: "t9", kind: "download", state: "queued", params: p };
     },
   });
   await t.controller.choose(t.vm().models[0], 0);
-  assert.deepEqual(sent.map((p) => !!p.confirm), [false, true]);
+  assert.deepEqual(sent.map((p) => !!p.confirm_pickle), [false, true]);
   assert.equal(t.state.tasks.t9.state, "queued");
 });
 
@@ -114,7 +116,7 @@ test("optional and skip are decisions with no work", async () => {
   const t = setup();
   await t.controller.optional(t.vm().nodeGroups[1].items[0]);
   await t.controller.skip(t.vm().models[1]);
-  assert.deepEqual(t.calls.map((c) => [c[1].key, c[1].action]), [["Nobody_Knows", "optional"], ["12:9/lora_name", "skip"]]);
+  assert.deepEqual(t.calls.map((c) => [c[1].node_type ?? c[1].model, c[1].action]), [["Nobody_Knows", "optional"], ["12:9/lora_name", "skip"]]);
 });
 
 test("tasks are restored after a reload, and a cancel updates its row", async () => {

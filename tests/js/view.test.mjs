@@ -72,7 +72,7 @@ test("a running download row shows bytes, rate, ETA and attempt in fixed formats
   const row = taskRow(task, { rate: 50_000_000 });
   assert.deepEqual(
     [row.label, row.percent, row.bytes, row.rate, row.eta, row.attempt, row.canCancel, row.canRetry],
-    ["checkpoints/a.safetensors", "25.0%", "500 MB / 2.00 GB", "50.0 MB/s", "30 s", "attempt 2 of 5", true, false]);
+    ["a.safetensors · checkpoints", "25.0%", "500 MB / 2.00 GB", "50.0 MB/s", "30 s", "attempt 2 of 5", true, false]);
 });
 
 test("finished, failed and unsized task rows", () => {

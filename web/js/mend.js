@@ -44,13 +44,17 @@ const controller = createController({
   client,
   getState: () => state,
   dispatch,
-  applyModel: (item, value) => {
+  applyModel: async (item, value) => {
+    // The server lists the new file now: refresh every combo first, so the value is a valid choice.
+    await Promise.resolve(app.refreshComboInNodes?.()).catch(() => null);
     const graph = app.rootGraph ?? app.graph;
     const changed = applyModelValue(graph, item, value);
     if (changed) app.canvas?.setDirty?.(true, true);
     return changed;
   },
   confirm: (message) => window.confirm(`${message}\n\nContinue?`),
+  workflowRef: () => workflowRef(),
+  clientId: () => api.clientId ?? api.initialClientId ?? null,
 });
 
 // ---- the panel, in the sidebar or a floating dialog -------------------------------------------
@@ -104,11 +108,28 @@ function openDialog() {
 
 // ---- analysis on load, and the toast ------------------------------------------------------------
 
+/**
+ * How Mend names the open workflow: a saved, unmodified workflow by its path in the workflows folder
+ * (decisions then also rewrite that file), anything else by its graph's uuid, with the graph sent along.
+ */
 function workflowInfo() {
   const wf = app.extensionManager?.workflow?.activeWorkflow;
-  const name = wf?.filename || wf?.path || "Unsaved workflow";
   const graph = app.rootGraph ?? app.graph;
-  return { key: wf?.path || graph?.id || name, name };
+  const name = wf?.filename || "Unsaved workflow";
+  const path = wf?.path || "";
+  if (wf?.isPersisted && !wf.isModified && !wf.isTemporary && path.startsWith("workflows/")) {
+    return { key: path.slice("workflows/".length), name, mode: "file" };
+  }
+  return { key: graph?.serialize?.().id ?? graph?.id ?? name, name, mode: "graph" };
+}
+
+/** The workflow as `POST /mend/decisions` names it now: the analysed key, the current graph if unsaved. */
+function workflowRef() {
+  const wf = state.workflow;
+  if (!wf) return null;
+  if (wf.mode !== "graph") return { key: wf.key };
+  const graph = (app.rootGraph ?? app.graph).serialize();
+  return { key: graph.id ?? wf.key, graph };
 }
 
 async function analyzeOpenGraph() {
@@ -137,13 +158,19 @@ function onGraphLoaded() {
   }, 250);
 }
 
+let lastToast = null;
+
 function showMissingToast(count, detail) {
   const toast = app.extensionManager?.toast;
   const text = `${count} missing — Resolve`;
   if (toast?.add) {
+    // One toast at a time: a newly loaded workflow replaces the previous one's.
+    if (lastToast) toast.remove?.(lastToast);
     const mark = `mend-toast-${Date.now()}`;
-    toast.add({ severity: "warn", summary: text, detail, life: 20000, styleClass: `mend-toast ${mark}` });
-    wireToast(mark, 40);
+    const message = { severity: "warn", summary: text, detail, life: 20000, styleClass: `mend-toast ${mark}` };
+    lastToast = message;
+    toast.add(message);
+    wireToast(mark, message, 40);
     return;
   }
   const own = document.createElement("div");
@@ -159,24 +186,26 @@ function showMissingToast(count, detail) {
 }
 
 /** PrimeVue toasts take no buttons: find ours once rendered and make it open the panel. */
-function wireToast(mark, triesLeft) {
+function wireToast(mark, message, triesLeft) {
   const el = document.querySelector(`.${mark}`);
   if (!el) {
-    if (triesLeft > 0) setTimeout(() => wireToast(mark, triesLeft - 1), 50);
+    if (triesLeft > 0) setTimeout(() => wireToast(mark, message, triesLeft - 1), 50);
     return;
   }
+  const resolve = () => {
+    app.extensionManager.toast.remove?.(message);
+    if (lastToast === message) lastToast = null;
+    openPanel();
+  };
   const button = document.createElement("button");
   button.className = "p-button p-component p-button-sm mend-toast-resolve";
   button.textContent = "Resolve";
   button.setAttribute("aria-label", "Resolve missing nodes and models in Mend");
   button.addEventListener("click", (e) => {
     e.stopPropagation();
-    openPanel();
-    el.querySelector(".p-toast-close-button")?.click();
+    resolve();
   });
   (el.querySelector(".p-toast-message-text") || el).append(button);
-  el.style.cursor = "pointer";
-  el.addEventListener("click", () => openPanel());
 }
 
 // ---- websocket events ---------------------------------------------------------------------------
@@ -271,6 +300,7 @@ app.registerExtension({
     listen();
     hookQueuePrompt();
     await controller.loadTasks();
+    controller.loadRestartStatus();
     refreshQueue();
   },
   afterConfigureGraph() {

@@ -10,6 +10,7 @@
 
 import { itemId } from "./state.js";
 import { viewModel } from "./view.js";
+import { decisionBody, decisionsFromServer } from "./wire.js";
 
 /** The file name a pasted URL downloads to: its last path segment, decoded, without a query. */
 export function fileNameFromUrl(url) {
@@ -22,7 +23,11 @@ export function fileNameFromUrl(url) {
   }
 }
 
-export function createController({ client, getState, dispatch, applyModel = () => null, confirm = () => false, now = () => Date.now() }) {
+export function createController({
+  client, getState, dispatch, applyModel = () => null, confirm = () => false, now = () => Date.now(),
+  workflowRef = () => getState().workflow, // {key, graph?}: how POST /mend/decisions names the workflow
+  clientId = () => null, // ComfyUI's websocket client id: tasks remember who started them
+}) {
   const applied = new Set(); // "<item id>@<task id>": widgets already pointed at a finished download
 
   function workflowKey() {
@@ -38,8 +43,8 @@ export function createController({ client, getState, dispatch, applyModel = () =
     const previous = getState().decisions[itemId(item.kind, item.key)] || null;
     dispatch({ type: "decision/made", decision });
     try {
-      const saved = await client.decide(decision);
-      dispatch({ type: "decision/saved", decision: saved?.decision ? { ...decision, ...saved.decision } : decision });
+      await client.decide(decisionBody(decision, workflowRef() || { key: workflowKey() }));
+      dispatch({ type: "decision/saved", decision });
       return true;
     } catch (error) {
       dispatch({ type: "decision/failed", decision, previous, error: `could not save the decision: ${error.message}` });
@@ -54,8 +59,8 @@ export function createController({ client, getState, dispatch, applyModel = () =
       if (task) dispatch({ type: "task/event", task: task.task || task, now: now() });
       return task;
     } catch (error) {
-      if (error.code === "confirmation_required" && !params.confirm && confirm(error.message)) {
-        return startTask(start, { ...params, confirm: true });
+      if (error.code === "confirmation_required" && !params.confirm_pickle && confirm(error.message)) {
+        return startTask(start, { ...params, confirm_pickle: true });
       }
       if (error.code === "conflict") return null; // the same file or pack is already being worked on
       fail(error);
@@ -64,24 +69,20 @@ export function createController({ client, getState, dispatch, applyModel = () =
   }
 
   async function download(item, candidate) {
+    // POST /mend/models/download: {url, folder, filename|relpath, sha256?, confirm_pickle?, client_id?}
     return startTask(client.downloadModel, {
       url: candidate.url,
       folder: candidate.folder || item.folder,
       relpath: candidate.relpath,
       sha256: candidate.sha256 || undefined,
-      workflow: workflowKey(),
-      key: item.key,
+      client_id: clientId() || undefined,
     });
   }
 
   async function install(items, pack) {
-    return startTask(client.installPack, {
-      pack: pack.id || undefined,
-      repository: pack.repository || undefined,
-      title: pack.title || undefined,
-      node_types: items.map((i) => i.key),
-      workflow: workflowKey(),
-    });
+    // POST /mend/nodes/install: {id?, repository?, client_id?}; a registry id is preferred by the server.
+    const repository = /^https?:\/\//.test(pack.repository || "") ? pack.repository : undefined;
+    return startTask(client.installPack, { id: pack.id || undefined, repository, client_id: clientId() || undefined });
   }
 
   async function choose(item, index) {
@@ -207,13 +208,21 @@ export function createController({ client, getState, dispatch, applyModel = () =
         if (error.status !== 404) fail(error);
       }
     },
+    /** After a reload: do installs made earlier still wait for a restart? */
+    async loadRestartStatus() {
+      try {
+        const body = await client.installedPacks();
+        if (body?.restart_required) dispatch({ type: "restart/required" });
+      } catch {
+        // An older server without the route: the banner appears when an install finishes instead.
+      }
+    },
     async loadDecisions() {
       const key = workflowKey();
       if (!key) return;
       try {
         const body = await client.decisions(key);
-        const decisions = Array.isArray(body) ? body : body?.decisions || [];
-        dispatch({ type: "decisions/loaded", decisions });
+        dispatch({ type: "decisions/loaded", decisions: decisionsFromServer(body, getState().report) });
       } catch (error) {
         if (error.status !== 404) fail(error);
       }

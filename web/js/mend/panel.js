@@ -32,7 +32,7 @@ export function createPanel(doc, actions) {
     "section",
     { class: "mend-section mend-tasks", "aria-labelledby": "mend-tasks-h" },
     el("div", { class: "mend-section-head" },
-      el("h3", { id: "mend-tasks-h" }, "Downloads and installs"),
+      el("h3", { id: "mend-tasks-h" }, "Downloads & installs"),
       el("button", { class: "mend-btn mend-btn-text", onclick: () => actions.clearFinished() }, "Clear finished")),
     tasksList,
   );
@@ -224,15 +224,15 @@ export function createPanel(doc, actions) {
     return el("div", { class: "mend-row", role: "listitem" },
       el("div", { class: "mend-row-top" },
         el("span", { class: "mend-row-label" }),
-        el("span", { class: "mend-row-state" }),
+        el("span", { class: "mend-pct mend-num" }),
         el("span", { class: "mend-row-buttons" },
           el("button", { class: "mend-btn mend-btn-text mend-cancel" }, "Cancel"),
           el("button", { class: "mend-btn mend-btn-text mend-retry" }, "Retry"))),
       el("div", { class: "mend-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" },
         el("div", { class: "mend-bar-fill" })),
       el("div", { class: "mend-row-figures mend-num" },
-        el("span", { class: "mend-pct" }), el("span", { class: "mend-bytes" }), el("span", { class: "mend-rate" }),
-        el("span", { class: "mend-eta" }), el("span", { class: "mend-attempt" })),
+        el("span", { class: "mend-bytes" }), el("span", { class: "mend-rate" }), el("span", { class: "mend-eta" }),
+        el("span", { class: "mend-row-state" })),
       el("div", { class: "mend-row-message" }));
   }
 
@@ -241,7 +241,8 @@ export function createPanel(doc, actions) {
     row.dataset.state = t.state;
     setText(q(".mend-row-label"), t.label);
     q(".mend-row-label").title = t.label;
-    setText(q(".mend-row-state"), STATE_WORDS[t.state] || t.state);
+    q(".mend-bar").setAttribute("aria-label", t.label);
+    setText(q(".mend-row-state"), [t.attempt, STATE_WORDS[t.state] || t.state].filter(Boolean).join(" · "));
     const cancel = q(".mend-cancel");
     const retry = q(".mend-retry");
     cancel.hidden = !t.canCancel;
@@ -255,7 +256,6 @@ export function createPanel(doc, actions) {
     setText(q(".mend-bytes"), t.bytes);
     setText(q(".mend-rate"), t.rate);
     setText(q(".mend-eta"), t.eta ? `ETA ${t.eta}` : "");
-    setText(q(".mend-attempt"), t.attempt);
     setText(q(".mend-row-message"), t.message);
   }
 

@@ -14,6 +14,9 @@
  */
 
 import { rateSample } from "./throttle.js";
+import { decisionsInReport, normaliseTask } from "./wire.js";
+
+export { normaliseTask };
 
 /** Task states in which nothing will happen any more. */
 export const FINAL_STATES = new Set(["succeeded", "failed", "cancelled"]);
@@ -45,32 +48,6 @@ export function itemId(kind, key) {
   return `${kind}:${key}`;
 }
 
-/** One place that reads the task JSON the server sends, so a change of field names is one edit. */
-export function normaliseTask(raw) {
-  const progress = raw.progress || {};
-  const state = raw.state || raw.status || "queued";
-  return {
-    id: String(raw.id),
-    kind: raw.kind || "task",
-    state: state === "done" || state === "completed" ? "succeeded" : state,
-    attempt: raw.attempt ?? 1,
-    maxAttempts: raw.max_attempts ?? null,
-    params: raw.params || {},
-    target: raw.target || null,
-    progress: {
-      done: progress.done ?? raw.done ?? null,
-      total: progress.total ?? raw.total ?? null,
-      message: progress.message ?? raw.message ?? null,
-      step: progress.step ?? raw.step ?? null,
-      rate: progress.rate ?? raw.rate ?? null,
-    },
-    error: raw.error || null,
-    result: raw.result || null,
-    label: raw.label || raw.title || null,
-    updated: raw.updated_at ?? raw.updated ?? null,
-  };
-}
-
 function upsertTask(state, raw, now) {
   const task = normaliseTask(raw);
   const previous = state.tasks[task.id];
@@ -78,6 +55,8 @@ function upsertTask(state, raw, now) {
   if (previous && FINAL_STATES.has(previous.state) && !FINAL_STATES.has(task.state) && task.attempt <= previous.attempt) {
     return state;
   }
+  // The server numbers each task's events: an older one arriving late is dropped.
+  if (previous && task.seq !== null && previous.seq !== null && task.seq < previous.seq) return state;
   const tasks = { ...state.tasks, [task.id]: task };
   const taskOrder = previous ? state.taskOrder : [...state.taskOrder, task.id];
   const rates = { ...state.rates };
@@ -121,6 +100,8 @@ export function reduce(state, action) {
       return { ...state, workflow: action.workflow ?? state.workflow, analyzing: true, error: null };
     case "analysis/done": {
       const sameWorkflow = state.workflow && action.workflow && state.workflow.key === action.workflow.key;
+      const decisions = sameWorkflow ? { ...state.decisions } : {};
+      for (const d of decisionsInReport(action.report)) decisions[itemId(d.kind, d.key)] ??= d;
       return {
         ...state,
         workflow: action.workflow ?? state.workflow,
@@ -128,7 +109,7 @@ export function reduce(state, action) {
         reportSeq: state.reportSeq + 1,
         analyzing: false,
         error: null,
-        decisions: sameWorkflow ? state.decisions : {},
+        decisions,
       };
     }
     case "analysis/error":

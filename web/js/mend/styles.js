@@ -93,20 +93,22 @@ code.mend-name { font-family: var(--p-font-family-mono, ui-monospace, monospace)
 .mend-num { font-variant-numeric: tabular-nums; }
 .mend-rows { display: grid; gap: 6px; }
 .mend-row {
-  height: 74px; overflow: hidden; border: 1px solid var(--mend-border); border-radius: 8px; padding: 6px 8px;
-  display: grid; grid-template-rows: 22px 6px 18px 16px; row-gap: 3px; background: var(--mend-bg2);
+  height: 76px; overflow: hidden; border: 1px solid var(--mend-border); border-radius: 8px; padding: 5px 8px;
+  display: grid; grid-template-rows: 24px 6px 18px 16px; row-gap: 3px; background: var(--mend-bg2);
 }
-.mend-row-top { display: flex; align-items: center; gap: 8px; min-width: 0; }
+.mend-row-top { display: flex; align-items: center; gap: 6px; min-width: 0; }
 .mend-row-label { flex: 1; min-width: 0; font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.mend-row-state { flex: none; width: 9ch; text-align: right; color: var(--mend-muted); font-size: 12px; }
-.mend-row-buttons { flex: none; display: flex; gap: 2px; width: 112px; justify-content: flex-end; }
-.mend-row-figures { display: flex; gap: 10px; font-size: 12px; color: var(--mend-muted); white-space: nowrap; overflow: hidden; }
-.mend-pct { width: 6ch; text-align: right; color: var(--mend-fg); }
-.mend-bytes { min-width: 17ch; }
-.mend-rate { min-width: 10ch; }
-.mend-eta { min-width: 13ch; }
+.mend-row-state { flex: 1; text-align: right; overflow: hidden; text-overflow: ellipsis; }
+.mend-row-buttons { flex: none; display: flex; gap: 2px; }
+.mend-row-buttons .mend-btn { min-height: 22px; padding: 1px 6px; }
+.mend-row-figures { display: flex; gap: 8px; font-size: 12px; color: var(--mend-muted); white-space: nowrap; overflow: hidden; }
+.mend-pct { width: 6.5ch; flex: none; text-align: right; font-size: 12px; }
+.mend-bytes { width: 17ch; flex: none; }
+.mend-rate { width: 9.5ch; flex: none; }
+.mend-eta { flex: none; }
 .mend-row-message, .mend-texts { font-size: 12px; color: var(--mend-muted); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .mend-row[data-state="failed"] .mend-row-message { color: var(--mend-bad); }
+.mend-job .mend-row-state { flex: none; font-size: 12px; }
 .mend-job { height: auto; min-height: 74px; grid-template-rows: 22px 6px 18px auto; }
 .mend-job.mend-foreign .mend-row-label { font-weight: 400; font-style: italic; }
 .mend-texts { white-space: normal; max-height: 48px; }
@@ -130,7 +132,7 @@ code.mend-name { font-family: var(--p-font-family-mono, ui-monospace, monospace)
 }
 .mend-dialog[hidden] { display: none; }
 .mend-dialog-close { position: absolute; top: 8px; right: 8px; z-index: 1; }
-.mend-toast-resolve { margin-top: 6px; }
+.mend-toast-resolve { margin-top: 8px; align-self: flex-start; width: auto; }
 .mend-own-toast {
   position: fixed; right: 16px; bottom: 16px; z-index: 1100; display: flex; gap: 10px; align-items: center;
   padding: 10px 12px; border-radius: 8px; border: 1px solid var(--border-color, #4e4e4e);

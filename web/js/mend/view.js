@@ -139,7 +139,7 @@ export function taskRow(task, rateState) {
   const frac = task.state === "succeeded" ? 1 : fraction(p.done, p.total);
   const rate = p.rate ?? rateState?.rate ?? null;
   const bytes = task.kind.includes("download") || p.total > 4096;
-  const eta = running ? etaSeconds(p.done, p.total, rate) : null;
+  const eta = running ? (p.eta ?? etaSeconds(p.done, p.total, rate)) : null;
   return {
     id: task.id,
     kind: task.kind,
@@ -160,7 +160,8 @@ export function taskRow(task, rateState) {
 
 export function taskLabel(task) {
   const p = task.params || {};
-  if (p.folder && (p.relpath || p.filename)) return `${p.folder}/${p.relpath || p.filename}`;
+  // The file first: when the label is cut, the name stays visible and the folder goes.
+  if (p.folder && (p.relpath || p.filename)) return `${p.relpath || p.filename} · ${p.folder}`;
   if (p.pack || p.id) return `${p.title || p.pack || p.id}`;
   if (p.repository || p.url) return String(p.repository || p.url);
   return task.target || `${task.kind} ${task.id}`;
