@@ -179,6 +179,12 @@ async def main(seconds: float, rate_mb: float) -> None:
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", api_port).start()
     try:
+        idle: list[float] = []
+        stop = asyncio.Event()
+        probe = asyncio.create_task(probe_lag(stop, idle))
+        await asyncio.sleep(2)  # the control: this machine's lag with nothing running
+        stop.set()
+        await probe
         size = int(rate_mb * 1e6 * seconds * 1.3)  # outlasts the measurement
         t0 = time.perf_counter()
         downloads = [await mend.tasks.submit("download", {"url": f"http://127.0.0.1:{file_port}/file?size={size}",
@@ -211,6 +217,7 @@ async def main(seconds: float, rate_mb: float) -> None:
         print(f"machine load average at start: {load[0]:.1f} on {os.cpu_count()} CPUs "
               "(other processes' CPU use shows up as lag too)")
         print(f"loop thread CPU while tasks run:      {loop_cpu * 100:.0f}% of one core")
+        print(f"loop lag, nothing running (control):  {summary(idle)}")
         print(f"loop lag, tasks only:                 {summary(quiet)}")
         print(f"loop lag, tasks + GET /mend/tasks:    {summary(busy)}   (bar: p99 < 20 ms)")
         print(f"GET /mend/tasks answered meanwhile:   {float(out):.0f} requests/s (4 connections, another process)")
