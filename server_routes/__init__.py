@@ -9,12 +9,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..core.services import Mend
-from . import analyze, decisions, models, nodes, tasks
+from . import analyze, decisions, manifest, models, nodes, tasks
 
 
 def route_defs(mend: Mend) -> list[web.RouteDef]:
     return [*analyze.routes(mend), *tasks.routes(mend), *decisions.routes(mend), *models.routes(mend),
-            *nodes.routes(mend)]
+            *nodes.routes(mend), *manifest.routes(mend)]
 
 
 def setup(app: web.Application, mend: Mend) -> None:
