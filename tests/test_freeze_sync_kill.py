@@ -57,8 +57,8 @@ async def test_sync_killed_half_way_resumes_without_refetching(tmp_path, aiohttp
     write_frozen(frozen, manifest)
 
     comfy = fresh_comfy(tmp_path / "ComfyUI")
-    env = {**os.environ, "HF_ENDPOINT": url, "MEND_TEST_ALLOW_HTTP_LOOPBACK": "1", "MEND_CACHE_DIR": str(tmp_path / "c"),
-           "MEND_OFFLINE": "1"}
+    env = {**os.environ, "HF_ENDPOINT": url, "MEND_TEST_ALLOW_HTTP_LOOPBACK": "1",
+           "MEND_CACHE_DIR": str(tmp_path / "c"), "MEND_OFFLINE": "1"}
     args = ["sync", str(manifest), "--comfyui", str(comfy), "--catalog-dir", str(small_catalog)]
     big_part = comfy / "models" / "checkpoints" / "big.safetensors.part"
     small = [comfy / "models" / "loras" / "a.safetensors", comfy / "models" / "loras" / "b.safetensors"]

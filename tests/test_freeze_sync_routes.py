@@ -58,7 +58,7 @@ async def test_freeze_route_pins_the_workflows_models_and_writes_nothing(env):
 
 
 async def test_sync_route_starts_tasks_and_a_second_sync_starts_none(env):
-    mend, client, hub = env
+    mend, client, _ = env
     text = (await (await client.get("/mend/manifest/freeze", params={"format": "toml", "workflow": "w.json"})).text())
     text = text.replace('path = "mine.safetensors"', 'path = "copy/mine.safetensors"').replace(
         '"loras/mine.safetensors"', '"loras/copy/mine.safetensors"')
