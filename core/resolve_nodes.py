@@ -1,10 +1,18 @@
 """Ranking the packs that can provide each missing node type.
 
 Order of evidence, strongest first: the workflow's own ``cnr_id``/``aux_id`` for the node; the pack
-that preempts the name in Manager's map; exact map hits; ``nodename_pattern`` hits; the Comfy
-Registry. Among packs with the same evidence: an installed pack first (it only needs an update), then
-the pack that covers most of the workflow's missing types (a workflow from pack X's examples needs
-many of X's nodes, a pack that copied one of them covers one), then GitHub stars.
+that preempts the name in Manager's map (unless that pack is itself a copy of another); exact map hits;
+``nodename_pattern`` hits; the Comfy Registry. Among packs with the same evidence, in this order:
+
+1. an installed pack (it only needs an update);
+2. a pack the workflow needs anyway (the only one providing another of its missing types) that also
+   provides everything the rival packs provide here: installing it makes them redundant (a fork with
+   extra nodes beats the pack it forked when the workflow uses the extras);
+3. the pack that *wrote* most of the workflow's missing types: coverage counts only names whose likely
+   author (``NodeMap.origin``) is this pack, so an aggregator that copied nodes from five packs does
+   not outscore the packs it copied from;
+4. plain coverage of the missing types; a pack that is not a copy; stars; registration order.
+
 A unique certain candidate is marked ``auto``; anything else is a question for the user.
 """
 
@@ -37,6 +45,10 @@ class NodeCandidate:
     installed: bool = False
     covers: int = 1  # how many of the workflow's missing types this pack provides
     version: str | None = None  # the workflow's ``ver`` for this pack (commit or semver)
+    authored: int = 0  # of those, how many this pack most likely wrote (not copies of another pack's)
+    needed: bool = False  # the only pack for another missing type: the workflow needs it anyway
+    supersedes: bool = False  # needed, and provides every missing type the rival candidates provide
+    claim_ignored: bool = False  # preempts the name but copied it (see NodeMap.origin): ranked as an exact hit
 
     @property
     def confidence(self) -> float:
@@ -51,8 +63,19 @@ class NodeCandidate:
             "pattern": "matches the pack's node-name pattern",
             "registry": "the Comfy Registry lists the node in this pack",
         }[self.reason]
-        extra = [f"provides {self.covers} of the missing types" if self.covers > 1 else None,
-                 "already installed" if self.installed else None, f"{self.pack.stars}★" if self.pack.stars else None]
+        copy_of = self.pack.copy_of
+        extra = [
+            "claims the name, but copies an older pack that wrote it, so the claim is not trusted"
+            if self.claim_ignored else None,
+            "already installed" if self.installed else None,
+            "needed anyway for another missing node and provides all the others" if self.supersedes
+            else "needed anyway for another missing node" if self.needed else None,
+            f"provides {self.covers} of the missing types" if self.covers > 1 else None,
+            f"wrote {self.authored} of them" if self.reason not in ("cnr_id", "aux_id") and self.covers > 1
+            and self.authored < self.covers else None,
+            f"most of its nodes are also in {copy_of.repository}" if copy_of else None,
+            f"{self.pack.stars}★" if self.pack.stars else None,
+        ]
         return "; ".join([what, *[e for e in extra if e]])
 
     def to_json(self) -> dict:
@@ -63,6 +86,8 @@ class NodeCandidate:
             "confidence": self.confidence,
             "installed": self.installed,
             "covers": self.covers,
+            "authored": self.authored,
+            "needed": self.needed,
             "version": self.version,
         }
 
@@ -139,21 +164,41 @@ def rank_candidates(
         found[node_type] = _evidence(entry, node_map, (registry_hits or {}).get(node_type))
         if any(p.is_core for p, _ in found[node_type]):
             entry.core = True
-    coverage: dict[int, int] = {}
-    for hits in found.values():
-        for pack in {id(p): p for p, _ in hits}.values():
-            coverage[id(pack)] = coverage.get(id(pack), 0) + 1
+    covered: dict[int, set[str]] = {}  # id(pack) -> the missing types it provides
+    authored: dict[int, int] = {}
+    needed: set[int] = set()
+    for node_type, hits in found.items():
+        origin = node_map.origin(node_type)
+        for pack, _ in hits:
+            covered.setdefault(id(pack), set()).add(node_type)
+            if origin is None or origin is pack:
+                authored[id(pack)] = authored.get(id(pack), 0) + 1
+        if len(hits) == 1:
+            needed.add(id(hits[0][0]))
     for node_type, entry in missing.items():
+        hits = found[node_type]
         candidates = []
-        for pack, reason in found[node_type]:
-            installed = bool(pack.aliases & installed_repos) or pack.repository in installed_repos
-            candidates.append(NodeCandidate(pack, reason, installed, coverage[id(pack)], entry.ver))
+        for pack, reason in hits:
+            mine = covered[id(pack)]
+            candidate = NodeCandidate(
+                pack, reason, _is_installed(pack, installed_repos), len(mine), entry.ver, authored.get(id(pack), 0),
+                needed=id(pack) in needed,
+            )
+            candidate.supersedes = candidate.needed and all(covered[id(q)] <= mine for q, _ in hits)
+            if reason == "preemption" and node_map.origin(node_type) not in (None, pack):
+                candidate.reason, candidate.claim_ignored = "exact", True
+            candidates.append(candidate)
         candidates.sort(key=_rank_key)
         entry.candidates = candidates
 
 
+def _is_installed(pack: Pack, installed_repos: set[str]) -> bool:
+    return pack.repository in installed_repos or bool(pack.aliases & installed_repos)
+
+
 def _rank_key(c: NodeCandidate) -> tuple:
-    return (EVIDENCE[c.reason][0], not c.pack.is_core, not c.installed, -c.covers, -c.pack.stars, c.pack.repository)
+    return (EVIDENCE[c.reason][0], not c.pack.is_core, not c.installed, not c.supersedes, -c.authored, -c.covers,
+            c.pack.is_copy, -c.pack.stars, c.pack.order, c.pack.repository)
 
 
 def _evidence(entry: MissingNode, node_map: NodeMap, registry_pack: Pack | None) -> list[tuple[Pack, str]]:

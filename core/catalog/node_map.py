@@ -3,7 +3,12 @@
 Semantics follow Manager's ``extension-node-map.json``: exact node names per pack URL,
 ``nodename_pattern`` regexes for packs whose names are generated, and ``preemptions`` by which
 a pack claims a name as its own. Packs are identified across renames and forks: every URL a pack
-is known by (map key, ``reference``, ``files``) resolves to one ``Pack``.
+is known by (map key, ``reference``, ``files``) resolves to one ``Pack``, and a GitHub URL the
+catalogs do not know falls back to the pack of the same repository name (a fork or a renamed owner).
+
+Many names are listed by several packs, mostly because one pack copied (or forked) another. For those
+names the map also knows an *origin*: the pack that most likely wrote the node (see ``_authority``),
+and every pack knows how many of its names it shares with an origin elsewhere (``copied``).
 
     >>> nm = NodeMap.from_data({"https://github.com/a/Pack": [["Foo"], {"title_aux": "Pack"}]})
     >>> [p.repository for p in nm.packs_for("Foo")]
@@ -22,6 +27,8 @@ from typing import Any
 from ..installed_packs import normalise_repo_url
 
 CORE_REPOSITORY = "https://github.com/comfyanonymous/comfyui"
+UNLISTED = 1 << 30  # registration order of a pack the node list does not hold
+COPY_SHARE = 0.5  # a pack more than half of whose names originate in older packs is a copy (fork, aggregator)
 
 
 @contextmanager
@@ -34,6 +41,14 @@ def paused_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _norm(url: str) -> str:
+    """``normalise_repo_url`` with a fast path for the common already-clean GitHub URL (35k calls a load)."""
+    low = url.lower()
+    if low.startswith("https://github.com/") and not low.endswith(("/", ".git")) and low.strip() == low:
+        return low
+    return normalise_repo_url(url)
 
 
 @dataclass(eq=False)
@@ -50,9 +65,13 @@ class Pack:
     aliases: set[str] = field(default_factory=set)  # other normalised URLs of the same pack
     stars: int = 0
     last_update: str | None = None
+    account_age_days: int = 0  # of the GitHub owner
+    order: int = UNLISTED  # position in Manager's node list: registration order, so lower is older
     node_types: set[str] = field(default_factory=set)
     pattern: re.Pattern | None = None
     preemptions: set[str] = field(default_factory=set)
+    copied: int = 0  # names this pack lists whose origin is another pack
+    copy_of: Pack | None = None  # the pack most of those come from, when they are most of this pack
 
     @property
     def repo_name(self) -> str:
@@ -61,6 +80,10 @@ class Pack:
     @property
     def is_core(self) -> bool:
         return self.repository == CORE_REPOSITORY
+
+    @property
+    def is_copy(self) -> bool:
+        return self.copy_of is not None
 
     def to_json(self) -> dict:
         return {
@@ -74,7 +97,17 @@ class Pack:
             "files": self.files,
             "stars": self.stars,
             "description": self.description,
+            "copy_of": self.copy_of.repository if self.copy_of else None,
         }
+
+
+def _authority(pack: Pack) -> tuple:
+    """Who most likely wrote a name several packs list: the most-starred pack, then the one registered first.
+
+    Stars lead because copies are almost always far less starred than their source; registration
+    order breaks ties (the source was listed before the copy).
+    """
+    return (-pack.stars, pack.order, pack.repository)
 
 
 class NodeMap:
@@ -83,10 +116,12 @@ class NodeMap:
     def __init__(self) -> None:
         self.packs: dict[str, Pack] = {}  # by normalised repository URL
         self._by_url: dict[str, Pack] = {}  # every alias -> pack
-        self._by_id: dict[str, Pack] = {}  # registry id and lower-case repo name -> pack
-        self._exact: dict[str, list[Pack]] = {}
+        self._by_id: dict[str, Pack] = {}  # registry id -> pack
+        self._by_name: dict[str, list[Pack]] = {}  # lower-case repository name -> packs (a fork family)
+        self._exact: dict[str, Pack | list[Pack]] = {}  # a bare Pack when one pack lists the name
         self._preempted: dict[str, Pack] = {}
         self._patterns: list[Pack] = []
+        self._origin: dict[str, Pack] = {}  # names listed by several packs -> the likely author
 
     @classmethod
     def from_data(
@@ -104,82 +139,144 @@ class NodeMap:
         node_list: Iterable[Mapping[str, Any]],
         stats: Mapping[str, Mapping[str, Any]] | None,
     ) -> NodeMap:
-        for entry in node_list:
-            self._add_list_entry(entry)
+        for order, entry in enumerate(node_list):
+            self._add_list_entry(entry, order)
+        exact = self._exact
         for url, value in node_map.items():
             if not isinstance(value, list) or len(value) < 2:
                 continue
             names, meta = value[0], value[1] if isinstance(value[1], dict) else {}
             pack = self._pack_for_url(url, meta.get("title_aux") or meta.get("title"))
-            for name in names:
-                if isinstance(name, str) and name not in pack.node_types:
-                    pack.node_types.add(name)
-                    self._exact.setdefault(name, []).append(pack)
+            fresh = {n for n in names if isinstance(n, str)} - pack.node_types
+            pack.node_types |= fresh
+            for name in fresh:
+                # one pack per name is the rule: store it bare, a list only when several packs share the name
+                hits = exact.get(name)
+                if hits is None:
+                    exact[name] = pack
+                elif type(hits) is list:
+                    hits.append(pack)
+                else:
+                    exact[name] = [hits, pack]
             if meta.get("nodename_pattern"):
-                try:
-                    pack.pattern = re.compile(meta["nodename_pattern"])
-                    self._patterns.append(pack)
-                except re.error:
-                    pass
-            for name in meta.get("preemptions") or []:
+                self._set_pattern(pack, meta["nodename_pattern"])
+            for name in meta.get("preemptions") or ():
                 pack.preemptions.add(name)
                 self._preempted[name] = pack
             pack.author = pack.author or meta.get("author")
         for url, info in (stats or {}).items():
-            pack = self._by_url.get(normalise_repo_url(url))
+            pack = self._by_url.get(_norm(url))
             if pack is not None and isinstance(info, Mapping):
                 pack.stars = max(pack.stars, int(info.get("stars") or 0))
                 pack.last_update = pack.last_update or info.get("last_update")
+                pack.account_age_days = int(info.get("author_account_age_days") or pack.account_age_days)
         for pack in self.packs.values():
-            self._by_id.setdefault(pack.repo_name, pack)
+            self._by_name.setdefault(pack.repo_name, []).append(pack)
+        for family in self._by_name.values():
+            family.sort(key=_authority)
+        self._find_origins()
         return self
 
-    def _add_list_entry(self, entry: Mapping[str, Any]) -> None:
+    def _find_origins(self) -> None:
+        """For each name several packs list, its likely author; then which packs are copies of another.
+
+        A pack is a copy when most of its names originate in packs registered before it. A preemption
+        is Manager's statement of ownership and makes the claimant the origin, unless the claimant is
+        itself such a copy (a fork claiming the names of the pack it forked).
+        """
+        sources: dict[int, dict[int, int]] = {}  # id(copying pack) -> id(origin) -> names
+        for name, packs in self._exact.items():
+            if type(packs) is not list:
+                continue
+            origin = min(packs, key=_authority)
+            self._origin[name] = origin
+            for pack in packs:
+                if pack is not origin and not pack.is_core and origin.order < pack.order:
+                    pack.copied += 1
+                    per = sources.setdefault(id(pack), {})
+                    per[id(origin)] = per.get(id(origin), 0) + 1
+        by_id = {id(p): p for p in self.packs.values()}
+        for key, per in sources.items():
+            pack = by_id[key]
+            if pack.copied > COPY_SHARE * len(pack.node_types):
+                pack.copy_of = by_id[max(per, key=per.__getitem__)]
+        for name, owner in self._preempted.items():
+            if name in self._origin and not owner.is_copy:
+                self._origin[name] = owner
+
+    def _set_pattern(self, pack: Pack, pattern: str) -> None:
+        if pack.pattern is not None:
+            return
+        try:
+            pack.pattern = re.compile(pattern)
+        except re.error:
+            return
+        self._patterns.append(pack)
+
+    def _add_list_entry(self, entry: Mapping[str, Any], order: int) -> None:
         reference = entry.get("reference")
         if not isinstance(reference, str):
             return
-        urls = [reference, *[f for f in entry.get("files") or [] if isinstance(f, str)]]
-        keys = [normalise_repo_url(u) for u in urls if u.startswith(("http://", "https://"))]
+        files = [f for f in entry.get("files") or () if isinstance(f, str)]
+        # ``files`` nearly always repeats ``reference``: normalise each distinct URL once
+        urls = [reference, *(f for f in files if f != reference)]
+        keys = [_norm(u) for u in urls if u.startswith(("http://", "https://"))]
         known = next((self._by_url[k] for k in keys if k in self._by_url), None)
         pack = known or self._pack_for_url(reference, entry.get("title"))
         for key in keys:
             if not key.endswith((".py", ".js", ".zip")):
                 pack.aliases.add(key)
                 self._by_url.setdefault(key, pack)
+        pack.order = min(pack.order, order)
         pack.title = entry.get("title") or pack.title
         pack.author = entry.get("author") or pack.author
         pack.description = entry.get("description") or pack.description
         pack.install_type = str(entry.get("install_type") or pack.install_type).lower()
-        pack.files = [f for f in entry.get("files") or [] if isinstance(f, str)]
+        pack.files = files
         if isinstance(entry.get("id"), str):
             pack.id = entry["id"]
             self._by_id[entry["id"].lower()] = pack
+        if isinstance(entry.get("nodename_pattern"), str):
+            self._set_pattern(pack, entry["nodename_pattern"])
 
     def _pack_for_url(self, url: str, title: str | None) -> Pack:
-        key = normalise_repo_url(url)
+        key = _norm(url)
         pack = self._by_url.get(key)
         if pack is None:
-            pack = Pack(repository=key, title=title or key.rsplit("/", 1)[-1])
+            pack = Pack(repository=key, title=title or key.rsplit("/", 1)[-1], aliases={key})
             self.packs[key] = pack
-            self._alias(pack, url)
+            self._by_url[key] = pack
         return pack
-
-    def _alias(self, pack: Pack, url: str) -> None:
-        key = normalise_repo_url(url)
-        pack.aliases.add(key)
-        self._by_url.setdefault(key, pack)
 
     # -- look-ups ---------------------------------------------------------------------------
     def pack_by_url(self, url: str) -> Pack | None:
-        return self._by_url.get(normalise_repo_url(url))
+        """The pack a URL names; an unknown GitHub URL (a fork, a renamed owner) resolves by repository name."""
+        key = _norm(url)
+        pack = self._by_url.get(key)
+        if pack is None and key.startswith("https://github.com/") and key.count("/") == 4:
+            pack = self.family_head(key.rsplit("/", 1)[-1])
+        return pack
 
     def pack_by_id(self, pack_id: str) -> Pack | None:
         """A registry id (``comfyui-kjnodes``) or a repository name, case-insensitive."""
-        return self._by_id.get(pack_id.lower())
+        key = pack_id.lower()
+        return self._by_id.get(key) or self.family_head(key)
 
     def pack_by_aux_id(self, aux_id: str) -> Pack | None:
         """``owner/repo`` as the frontend stores it; a fork or rename falls back to the repo name."""
-        return self.pack_by_url(f"https://github.com/{aux_id}") or self.pack_by_id(aux_id.rsplit("/", 1)[-1])
+        return self.pack_by_url(f"https://github.com/{aux_id}")
+
+    def family(self, pack: Pack) -> list[Pack]:
+        """Packs of the same repository name (forks, renamed owners), most authoritative first."""
+        return self._by_name.get(pack.repo_name, [pack])
+
+    def family_head(self, repo_name: str) -> Pack | None:
+        family = self._by_name.get(repo_name.lower())
+        return family[0] if family else None
+
+    def same_pack(self, pack: Pack, url: str) -> bool:
+        """Whether ``url`` names ``pack``: one of its URLs, or a fork/rename of it (same repository name)."""
+        return self.pack_by_url(url) is pack or _norm(url) in pack.aliases
 
     def core_types(self) -> set[str]:
         core = self.packs.get(CORE_REPOSITORY)
@@ -189,7 +286,15 @@ class NodeMap:
         return self._preempted.get(node_type)
 
     def exact(self, node_type: str) -> list[Pack]:
-        return self._exact.get(node_type, [])
+        """Packs listing the name, in the map's order."""
+        hits = self._exact.get(node_type)
+        if hits is None:
+            return []
+        return list(hits) if type(hits) is list else [hits]
+
+    def origin(self, node_type: str) -> Pack | None:
+        """The likely author of a name several packs list (None when one pack or none lists it)."""
+        return self._origin.get(node_type)
 
     def by_pattern(self, node_type: str) -> list[Pack]:
         return [p for p in self._patterns if p.pattern is not None and p.pattern.search(node_type)]
