@@ -5,9 +5,9 @@
 1. checks the request against the policy (folder, path, host, https, pickle confirmation, remote risk);
 2. resumes from the ``.part`` file's size (HTTP ``Range`` + ``If-Range`` with the ETag checkpointed
    earlier); the part's bytes are hashed once, then the rest is hashed while it streams;
-3. streams in ``chunk_size`` units: the event loop receives, a worker thread writes and hashes, and at
-   most one chunk of received bytes is ever not yet on disk, so memory stays flat and a kill loses at
-   most one chunk;
+3. streams in quarter-chunk units: the event loop receives, a worker thread writes and hashes, and at
+   most half a chunk of received bytes is ever not yet on disk, so memory stays flat and a kill loses
+   less than one chunk (what was held here plus the kernel's socket buffers);
 4. verifies the sha256 when one is known (the request's, or Hugging Face's ``X-Linked-Etag``) and
    the ``.safetensors`` header, then ``os.replace``s the part to its final name and tells the host.
 
@@ -32,7 +32,7 @@ from typing import Any
 
 import aiohttp
 
-from .download_http import open_download, raise_for_status, to_mirror
+from .download_http import new_session, open_download, raise_for_status, to_mirror
 from .errors import InvalidField, MendError
 from .hashing import CHUNK as HASH_CHUNK
 from .hashing import HashCache
@@ -225,8 +225,7 @@ class DownloadRunner:
         state = dict(ctx.checkpoint_state or {})
         if state.get("url") not in (None, request.url):
             state = {}  # a different source for the same file: its validators mean nothing here
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=120)
-        async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as session:
+        async with new_session() as session:
             ctx.step("download")
             sha, size = await self._fetch(session, request, part, state, ctx)
         ctx.step("verify")
@@ -306,8 +305,12 @@ class DownloadRunner:
 
     async def _stream(self, resp: aiohttp.ClientResponse, sink: _Sink, total: int | None, state: dict,
                       ctx: TaskContext) -> None:
-        """Receive on the loop, write and hash in a thread; at most ``chunk_size`` bytes are held unwritten."""
-        half = max(1, self.chunk_size // 2)  # one half in the thread, one half filling up
+        """Receive on the loop, write and hash in a thread; at most half a chunk is held unwritten.
+
+        One unit (a quarter chunk) is being written while the next fills up, so a kill loses at most half
+        a chunk held here, plus what the kernel's socket buffers held: together less than one chunk.
+        """
+        unit = max(1, self.chunk_size // 4)
         pieces: list[bytes] = []
         held = 0
         pending: asyncio.Future | None = None
@@ -315,17 +318,19 @@ class DownloadRunner:
         loop = asyncio.get_running_loop()
         try:
             while True:
-                data = await resp.content.readany()
+                data, end_of_http_chunk = await resp.content.readchunk()  # no join: buffers as received
                 if not data:
+                    if end_of_http_chunk:
+                        continue
                     break
                 pieces.append(data)
                 held += len(data)
-                if held >= half:
+                if held >= unit:
                     if pending is not None:
                         await pending
                     pending = loop.run_in_executor(None, sink.write, pieces)
                     pieces, held = [], 0
-                    ctx.progress(sink.written + half, total)
+                    ctx.progress(sink.written + unit, total)
                     if time.monotonic() - last_checkpoint >= CHECKPOINT_EVERY:
                         last_checkpoint = time.monotonic()
                         ctx.checkpoint({**state, "offset": sink.written})

@@ -9,8 +9,10 @@ Hugging Face's resolve step answers with the file's sha256 (``X-Linked-Etag``) a
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
@@ -24,6 +26,19 @@ from .task_api import PermanentTaskError, RetryableTaskError
 MAX_REDIRECTS = 10
 USER_AGENT = "mend/0.1 (ComfyUI model download)"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@functools.cache
+def ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context per process: loading the CA store costs ~0.2 s, not to be paid per download."""
+    return ssl.create_default_context()
+
+
+def new_session() -> aiohttp.ClientSession:
+    """A session for one download: no automatic decompression (bytes must hash as served), long reads allowed."""
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=120)
+    return aiohttp.ClientSession(timeout=timeout, auto_decompress=False,
+                                 connector=aiohttp.TCPConnector(ssl=ssl_context()))
 
 
 def hf_token() -> str | None:

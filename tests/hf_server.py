@@ -47,6 +47,7 @@ class HubFile:
     lfs: bool = True
     size: int = 0
     sha256: str = ""
+    sendfile: bool = False  # disk files: serve with aiohttp's FileResponse (fast; bytes are not counted)
 
     def read(self, start: int, end: int) -> bytes:
         if self.data is not None:
@@ -99,13 +100,15 @@ class FakeHub:
             setattr(repo, k, v)
         return repo
 
-    def add_file(self, repo_id: str, path: str, data: bytes | Path, *, lfs: bool = True, **repo_kwargs) -> HubFile:
+    def add_file(self, repo_id: str, path: str, data: bytes | Path, *, lfs: bool = True, sendfile: bool = False,
+                 **repo_kwargs) -> HubFile:
         if isinstance(data, Path):
             digest = hashlib.sha256()
             with open(data, "rb") as f:
                 while block := f.read(8 << 20):
                     digest.update(block)
-            entry = HubFile(path, disk=data, lfs=lfs, size=data.stat().st_size, sha256=digest.hexdigest())
+            entry = HubFile(path, disk=data, lfs=lfs, size=data.stat().st_size, sha256=digest.hexdigest(),
+                            sendfile=sendfile)
         else:
             entry = HubFile(path, data=data, lfs=lfs, size=len(data), sha256=hashlib.sha256(data).hexdigest())
         self.repo(repo_id, **repo_kwargs).files[path] = entry
@@ -221,11 +224,10 @@ class FakeHub:
         return await self._serve(request, f, headers)
 
     async def _cdn(self, request: web.Request) -> web.StreamResponse:
-        sha = request.match_info["sha"]
-        for repo in self.repos.values():
-            for f in repo.files.values():
-                if f.sha256 == sha:
-                    return await self._serve(request, f, {"ETag": f'"{sha}"'})
+        sha, name = request.match_info["sha"], request.query.get("name")
+        matches = [f for repo in self.repos.values() for f in repo.files.values() if f.sha256 == sha]
+        for f in sorted(matches, key=lambda f: f.path != name):  # the file the resolve step named, if given
+            return await self._serve(request, f, {"ETag": f'"{sha}"'})
         raise web.HTTPNotFound()
 
     async def _serve(self, request: web.Request, f: HubFile, headers: dict[str, str]) -> web.StreamResponse:
@@ -236,6 +238,8 @@ class FakeHub:
             return web.Response(status=fault.status, headers=headers, text="injected failure")
         if fault and fault.kind == "redirect":
             return web.Response(status=302, headers={"Location": fault.location or "/"})
+        if fault is None and f.sendfile and f.disk is not None:
+            return web.FileResponse(f.disk, chunk_size=1 << 20)
         start, end = 0, f.size
         status = 200
         rng = request.headers.get("Range")

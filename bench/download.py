@@ -1,0 +1,253 @@
+"""Download bench: Mend against curl and a plain Python copy on a 1 GB file from a loopback server.
+
+Prints, from one run:
+
+- throughput: Mend (hashing while it streams, sha256 checked) against the faster of ``curl`` and a plain
+  1 MiB streaming copy in Python (bar: at least 90%);
+- download + verify time against Mend's download alone (bar: at most 1.1x);
+- Mend's peak RSS against the file size (bar: flat; the process's baseline RSS is shown beside it);
+- sha256 throughput of ``hashing.sha256_file`` against ``openssl dgst -sha256`` (bar: at least 90%);
+- bytes re-fetched after the download process is killed with SIGKILL half-way (bar: at most one chunk).
+
+The server (``tests/hf_server.py``) and every client run in their own processes, so no two share a GIL.
+Usage: ``python bench/download.py [--size-mb 1024] [--dir /tmp] [--runs 3]``; files are deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # tests/hf_server.py
+
+
+# -- child roles ------------------------------------------------------------------------------------
+
+def serve(port: int, file: Path) -> None:
+    from aiohttp import web
+
+    from tests.hf_server import FakeHub
+
+    hub = FakeHub()
+    hub.add_file("bench/fast", "big.safetensors", file, sendfile=True)
+    hub.add_file("bench/counted", "counted.safetensors", file)  # streamed by hand: every byte counted
+    app = hub.app()
+
+    async def stats(_request: web.Request) -> web.Response:
+        return web.json_response(dict(hub.sent))
+
+    app.router.add_get("/_stats", stats)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, handle_signals=True)
+
+
+def mend_client(url: str, dest: Path, sha: str | None, hashing: bool) -> None:
+    from mend.core.download import DownloadRunner
+    from mend.core.download_http import ssl_context
+    from mend.core.download_run import LocalContext
+    from mend.core.host_standalone import StandaloneHost
+    from mend.core.policy import DownloadPolicy
+
+    endpoint = url.split("/", 3)[:3]
+    runner = DownloadRunner(StandaloneHost(dest), hash_while_streaming=hashing,
+                            policy=DownloadPolicy(hf_endpoint="/".join(endpoint), allow_http_loopback=True))
+    params = {"url": url, "folder": "checkpoints", "relpath": "big.safetensors", **({"sha256": sha} if sha else {})}
+    state = dest / "state.json"
+    ssl_context()  # loaded once per process (a server's Mend pays it at its first download, not per file)
+    started = time.perf_counter()
+    result = asyncio.run(runner.run(params, LocalContext("bench", state)))
+    elapsed = time.perf_counter() - started
+    print(json.dumps({"seconds": elapsed, "size": result["size"], "sha256": result["sha256"],
+                      "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+
+
+def python_client(url: str, out: Path) -> None:
+    started = time.perf_counter()
+    with urllib.request.urlopen(url) as resp, open(out, "wb") as f:
+        while block := resp.read(1 << 20):
+            f.write(block)
+    print(json.dumps({"seconds": time.perf_counter() - started}))
+
+
+def baseline_rss() -> None:
+    import importlib
+
+    for name in ("mend.core.download", "mend.core.download_run", "mend.core.host_standalone"):
+        importlib.import_module(name)  # what the Mend client imports, without downloading anything
+
+    print(json.dumps({"maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+
+
+# -- the bench ----------------------------------------------------------------------------------
+
+def run_json(*args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def make_file(path: Path, size: int) -> None:
+    """A valid .safetensors file: one uint8 tensor of ``size`` bytes of random-looking data."""
+    header = json.dumps({"t": {"dtype": "U8", "shape": [size], "data_offsets": [0, size]}}).encode()
+    header += b" " * (-len(header) % 8)
+    block = os.urandom(16 << 20)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(header)) + header)
+        left = size
+        while left > 0:
+            n = min(left, len(block))
+            f.write(block[:n])
+            left -= n
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def best(runs: int, fn) -> float:
+    return min(fn() for _ in range(runs))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size-mb", type=int, default=1024)
+    parser.add_argument("--dir", default=tempfile.gettempdir())
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    size = args.size_mb << 20
+    work = Path(tempfile.mkdtemp(prefix="mend-bench-", dir=args.dir))
+    server = None
+    try:
+        if shutil.disk_usage(work).free < 4 * size:
+            sys.exit(f"need {4 * size >> 20} MiB free in {work}")
+        src = work / "src.safetensors"
+        make_file(src, size)
+        total = src.stat().st_size
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), str(src)])
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{base}/_stats").read()
+                break
+            except OSError:
+                time.sleep(0.05)
+        sha = subprocess.run(["openssl", "dgst", "-sha256", "-r", str(src)], check=True, capture_output=True,
+                             text=True).stdout.split()[0]
+        fast = f"{base}/cdn/{sha}?name=big.safetensors"
+
+        def clean() -> Path:
+            dest = work / "ComfyUI"
+            shutil.rmtree(dest, ignore_errors=True)
+            (dest / "models" / "checkpoints").mkdir(parents=True)
+            return dest
+
+        def curl() -> float:
+            out = work / "curl.out"
+            started = time.perf_counter()
+            subprocess.run(["curl", "-s", "-o", str(out), fast], check=True)
+            elapsed = time.perf_counter() - started
+            out.unlink()
+            return elapsed
+
+        def plain() -> float:
+            seconds = run_json("--python-client", fast, str(work / "py.out"))["seconds"]
+            (work / "py.out").unlink()
+            return seconds
+
+        mend_runs: list[dict] = []
+
+        def mend(verify: bool) -> float:
+            r = run_json("--mend-client", fast, str(clean()), sha if verify else "-", "1" if verify else "0")
+            assert r["size"] == total and (not verify or r["sha256"] == sha), r
+            mend_runs.append(r)
+            return r["seconds"]
+
+        t_curl, t_plain = best(args.runs, curl), best(args.runs, plain)
+        t_alone, t_verify = best(args.runs, lambda: mend(False)), best(args.runs, lambda: mend(True))
+        rss = max(r["maxrss"] for r in mend_runs)
+        rss_base = run_json("--baseline-rss")["maxrss"]
+
+        from mend.core.download import CHUNK
+        from mend.core.hashing import sha256_file
+
+        def openssl() -> float:
+            started = time.perf_counter()
+            subprocess.run(["openssl", "dgst", "-sha256", str(src)], check=True, capture_output=True)
+            return time.perf_counter() - started
+
+        def ours() -> float:
+            started = time.perf_counter()
+            sha256_file(src)
+            return time.perf_counter() - started
+
+        t_openssl, t_hash = best(args.runs, openssl), best(args.runs, ours)
+        refetched, kept = kill_and_resume(base, work, clean(), sha, total)
+
+        mb = total / 1e6
+        reference = min(t_curl, t_plain)
+        print(f"file: {total / 2**20:.0f} MiB from a loopback server ({args.runs} runs each, best shown)")
+        print(f"  curl                      {mb / t_curl:8.0f} MB/s")
+        print(f"  python 1 MiB copy         {mb / t_plain:8.0f} MB/s")
+        print(f"  mend (download + verify)  {mb / t_verify:8.0f} MB/s   = {reference / t_verify:.0%} of the faster "
+              f"(bar >= 90%)")
+        print(f"  mend (download alone)     {mb / t_alone:8.0f} MB/s   verify costs {t_verify / t_alone:.2f}x "
+              f"(bar <= 1.10x)")
+        print(f"  mend peak RSS             {rss / 2**20:8.1f} MiB   (python + imports alone: "
+              f"{rss_base / 2**20:.1f} MiB; file: {total / 2**20:.0f} MiB; bar: flat)")
+        print(f"  sha256 openssl            {mb / t_openssl:8.0f} MB/s")
+        print(f"  sha256 mend               {mb / t_hash:8.0f} MB/s   = {t_openssl / t_hash:.0%} of openssl "
+              f"(bar >= 90%)")
+        print(f"  killed at {kept / 2**20:.0f} MiB: re-fetched {refetched / 2**20:.2f} MiB "
+              f"(chunk: {CHUNK / 2**20:.0f} MiB; bar <= 1 chunk)")
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def kill_and_resume(base: str, work: Path, dest: Path, sha: str, total: int) -> tuple[int, int]:
+    """SIGKILL a Mend download half-way (counted path), resume it; returns (bytes re-fetched, bytes kept)."""
+    url = f"{base}/cdn/{sha}?name=counted.safetensors"
+    part = dest / "models" / "checkpoints" / "big.safetensors.part"
+    child = subprocess.Popen([sys.executable, __file__, "--mend-client", url, str(dest), sha, "1"],
+                             stdout=subprocess.DEVNULL)
+    while child.poll() is None and (not part.exists() or part.stat().st_size < total // 2):
+        time.sleep(0.002)
+    sent = json.loads(urllib.request.urlopen(f"{base}/_stats").read()).get("counted.safetensors", 0)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    kept = part.stat().st_size
+    run_json("--mend-client", url, str(dest), sha, "1")
+    return max(0, sent - kept), kept
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+        serve(int(sys.argv[2]), Path(sys.argv[3]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--mend-client":
+        mend_client(sys.argv[2], Path(sys.argv[3]), None if sys.argv[4] == "-" else sys.argv[4], sys.argv[5] == "1")
+    elif len(sys.argv) > 1 and sys.argv[1] == "--python-client":
+        python_client(sys.argv[2], Path(sys.argv[3]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--baseline-rss":
+        baseline_rss()
+    else:
+        main()
