@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from ..core.freeze import Frozen, freeze, write_frozen
 from ..core.resolve import target_from_cli
+from ..core.sync import load_manifest
 from .common import add_comfyui_options, build_mend
 
 
@@ -35,9 +36,12 @@ async def run(args: argparse.Namespace) -> int:
     mend = build_mend(args)
     await mend.catalogs.refresh()  # Manager's model list names sources; never raises offline
     targets = [target_from_cli(mend.host, w) for w in args.workflows] or None
+    # a lock file being rewritten keeps the sources people added to it by hand
+    also = [await asyncio.to_thread(load_manifest, args.output)] if args.output and args.output.is_file() else []
     bar = tqdm(desc="sha256", unit="file", file=sys.stderr, leave=False, dynamic_ncols=True)
     try:
-        frozen = await freeze(mend, targets, threads=args.threads, on_hashed=lambda _f: bar.update(1))
+        frozen = await freeze(mend, targets, threads=args.threads, on_hashed=lambda _f: bar.update(1),
+                              also=also)
     finally:
         bar.close()
     out = args.output or mend.manifest_path

@@ -146,13 +146,16 @@ def _file_of(ref: ModelRef, index: Any) -> ModelFile | None:
 class SourceBook:
     """Where each model file is known to come from, gathered once per freeze."""
 
-    def __init__(self, mend: Any, manifest: Mapping[str, Any]) -> None:
-        self.recorded = manifest.get("models", {})
+    def __init__(self, mend: Any, manifests: Sequence[Mapping[str, Any]]) -> None:
+        self.recorded: dict[str, list[str]] = {}
         self.decided: dict[str, list[str]] = {}
-        for resolutions in manifest.get("workflows", {}).values():
-            for entry in (resolutions.get("models") or {}).values():
-                if isinstance(entry, dict) and entry.get("url") and entry.get("folder") and entry.get("path"):
-                    self.decided.setdefault(model_key(entry["folder"], entry["path"]), []).append(entry["url"])
+        for manifest in manifests:
+            for key, entry in (manifest.get("models") or {}).items():
+                self.recorded.setdefault(key, []).extend((entry or {}).get("sources") or [])
+            for resolutions in (manifest.get("workflows") or {}).values():
+                for entry in (resolutions.get("models") or {}).values():
+                    if isinstance(entry, dict) and entry.get("url") and entry.get("folder") and entry.get("path"):
+                        self.decided.setdefault(model_key(entry["folder"], entry["path"]), []).append(entry["url"])
         self.from_workflows: dict[str, list[str]] = {}
         self.model_list = mend.catalogs.model_list()
 
@@ -162,7 +165,7 @@ class SourceBook:
 
     def sources(self, f: ModelFile) -> tuple[str, ...]:
         key = model_key(f.folder, f.relpath)
-        found = list((self.recorded.get(key) or {}).get("sources") or [])
+        found = list(self.recorded.get(key, []))
         found += self.decided.get(key, []) + self.from_workflows.get(key, [])
         found += [k.url for k in self.model_list.find(f.name) if k.folder == f.folder]
         return tuple(dict.fromkeys(u for u in found if isinstance(u, str) and u))
@@ -181,15 +184,18 @@ def _hash_all(files: Sequence[ModelFile], hashes: Any, threads: int,
 
 
 def freeze_sync(mend: Any, workflows: Sequence[WorkflowTarget | tuple[str, Any]] | None = None, *,
-                threads: int = HASH_THREADS, on_hashed: Callable[[ModelFile], None] | None = None) -> Frozen:
+                threads: int = HASH_THREADS, on_hashed: Callable[[ModelFile], None] | None = None,
+                also: Sequence[Mapping[str, Any]] = ()) -> Frozen:
     """Blocking freeze (reads disk, hashes files): call ``freeze`` from async code.
 
     ``workflows``: file targets, or ``(id, workflow JSON)`` pairs; None freezes every model file.
+    ``also``: other manifests (``[tool.mend]`` data, e.g. the lock file being rewritten, where people add
+    sources by hand) whose recorded sources count as well.
     """
     manifest = mend.manifest.data()
     frozen = Frozen(packs=freeze_packs(mend.host.custom_nodes_dirs(), manifest.get("packs", {})))
     index = mend.analyzer.model_index()
-    book = SourceBook(mend, manifest)
+    book = SourceBook(mend, [manifest, *also])
     if workflows is None:
         files = list(index.files)
     else:
@@ -214,9 +220,10 @@ def freeze_sync(mend: Any, workflows: Sequence[WorkflowTarget | tuple[str, Any]]
 
 
 async def freeze(mend: Any, workflows: Sequence[WorkflowTarget | tuple[str, Any]] | None = None, *,
-                 threads: int = HASH_THREADS, on_hashed: Callable[[ModelFile], None] | None = None) -> Frozen:
+                 threads: int = HASH_THREADS, on_hashed: Callable[[ModelFile], None] | None = None,
+                 also: Sequence[Mapping[str, Any]] = ()) -> Frozen:
     """Freeze in a worker thread (hashing never blocks the event loop)."""
-    return await asyncio.to_thread(freeze_sync, mend, workflows, threads=threads, on_hashed=on_hashed)
+    return await asyncio.to_thread(freeze_sync, mend, workflows, threads=threads, on_hashed=on_hashed, also=also)
 
 
 # -- writing ---------------------------------------------------------------------------------------

@@ -1,0 +1,71 @@
+"""``mend freeze`` and ``mend sync --dry-run`` as a user runs them: files in, a manifest and a plan out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+from mend.cli import main
+
+from .git_server import make_pack_repo, node_pack_files
+from .hf_server import safetensors_bytes
+from .install_support import tree_state
+
+DATA = safetensors_bytes(2048, seed=9)
+URL = "https://huggingface.co/acme/loras/resolve/main/ink.safetensors"
+
+
+def source_env(comfy_dir: Path, tmp_path: Path) -> tuple[Path, str]:
+    bare, shas = make_pack_repo(tmp_path / "repos", "ComfyUI-Alpha", [node_pack_files("AlphaNode")])
+    subprocess.run(["git", "clone", "-q", str(bare), str(comfy_dir / "custom_nodes" / "ComfyUI-Alpha")], check=True)
+    (comfy_dir / "models" / "loras" / "ink.safetensors").write_bytes(DATA)
+    (comfy_dir / "models" / "loras" / "stray.safetensors").write_bytes(b"x" * 10)
+    workflow = tmp_path / "w.json"
+    workflow.write_text(json.dumps({
+        "nodes": [{"id": 1, "type": "LoraLoader", "mode": 0, "widgets_values": ["ink.safetensors", 1, 1]},
+                  {"id": 2, "type": "VAELoader", "mode": 0, "widgets_values": ["gone.safetensors"]}],
+        "links": [], "models": [{"name": "ink.safetensors", "directory": "loras", "url": URL}]}))
+    return workflow, shas[0]
+
+
+def test_freeze_cli_writes_a_lock_file_and_lists_what_it_cannot_pin(tmp_path, comfy_dir, small_catalog, capsys):
+    workflow, commit = source_env(comfy_dir, tmp_path)
+    out = tmp_path / "lock" / "manifest.toml"
+    common = ["--comfyui", str(comfy_dir), "--catalog-dir", str(small_catalog)]
+    code = main(["freeze", str(workflow), "-o", str(out), *common])
+    printed = capsys.readouterr().out
+    text = out.read_text()
+    assert commit in text and hashlib.sha256(DATA).hexdigest() in text and URL in text
+    assert "stray" not in text  # only what the workflow uses
+    assert code == 1 and "gone.safetensors" in printed  # a reference to a file that is not on disk is listed
+
+    code = main(["freeze", "-o", str(out), *common])  # every model file: stray has no known source
+    printed = capsys.readouterr().out
+    assert code == 1 and "NO KNOWN SOURCE" in printed and "loras/stray.safetensors" in out.read_text()
+    assert URL in out.read_text()  # the source found earlier is kept (the manifest's recorded sources)
+
+
+def test_sync_dry_run_prints_the_plan_and_changes_nothing(tmp_path, comfy_dir, small_catalog, capsys):
+    workflow, commit = source_env(comfy_dir, tmp_path)
+    out = tmp_path / "manifest.toml"
+    assert main(["freeze", str(workflow), "-o", str(out), "--comfyui", str(comfy_dir),
+                 "--catalog-dir", str(small_catalog)]) == 1
+    capsys.readouterr()
+    fresh = tmp_path / "fresh"
+    (fresh / "models" / "loras").mkdir(parents=True)
+    (fresh / "custom_nodes").mkdir()
+    before = tree_state(fresh)
+    code = main(["sync", str(out), "--comfyui", str(fresh), "--dry-run", "--catalog-dir", str(small_catalog)])
+    printed = capsys.readouterr().out
+    assert code == 0 and tree_state(fresh) == before
+    assert "install" in printed and commit[:12] in printed and "download" in printed
+    assert f"{len(DATA) / 1024:.1f} KB to download" in printed
+
+
+def test_sync_refuses_a_file_that_is_no_manifest(tmp_path, comfy_dir, capsys):
+    bad = tmp_path / "x.toml"
+    bad.write_text("[project]\nname = 'x'\n")
+    assert main(["sync", str(bad), "--comfyui", str(comfy_dir)]) == 2
+    assert "no [tool.mend] table" in capsys.readouterr().err
