@@ -3,17 +3,18 @@
     python bench/ranking.py [EVAL_DIR] [--catalog ../shared/catalog] [--errors 30]
 
 EVAL_DIR (default ``/opt/mend-eval``) holds example workflows taken from public node packs; it is
-never part of the repository. Its ``index.json`` (else ``bench/ranking_cases.json`` shipped here)
-lists the cases: ``repo`` (the pack the workflow ships in), ``path`` and ``commit`` in that repo,
-``file`` (the workflow JSON under EVAL_DIR; PNG workflows are stored as their extracted JSON).
+never part of the repository. Its ``index.json`` (a list of {repo, path, commit, file}), else
+``bench/ranking_cases.json`` shipped here (repo -> commit and paths; no contents), lists the cases:
+``repo`` is the pack the workflow ships in, ``path``/``commit`` where it lies in that repo, ``file`` the
+workflow JSON under EVAL_DIR (a PNG's embedded workflow is stored extracted, see ``case_file``).
 
 Truth: every node type of a workflow that its own pack's node list (Manager's map) contains
 (or that its ``nodename_pattern`` matches) belongs to that pack. ``cnr_id``/``aux_id``/``ver`` are
 stripped first, so only the catalogs speak.
 Printed: top-1 accuracy over all such (workflow, type) pairs and over the ambiguous ones (more than
-one candidate pack), the same per distinct (pack, type), and the baseline "first pack in the map
-that lists the type" (the map's keys are sorted by URL, so copies often come first). Bar: 98% overall,
-90% ambiguous.
+one candidate pack), the same per distinct (pack, type) and over separable cases, and the baseline
+"first pack in the map that lists the type" (the map's keys are sorted by URL, so copies often come
+first). Bar: 98% overall, 90% ambiguous.
 """
 
 from __future__ import annotations
@@ -61,9 +62,19 @@ class Tally:
 
 
 def load_cases(eval_dir: Path) -> list[dict]:
+    """EVAL_DIR/index.json when present, else the shipped list (files laid out as ``case_file`` says)."""
     own = eval_dir / "index.json"
-    shipped = HERE / "ranking_cases.json"
-    return json.loads((own if own.is_file() else shipped).read_text())
+    if own.is_file():
+        return json.loads(own.read_text())
+    shipped = json.loads((HERE / "ranking_cases.json").read_text())["repos"]
+    return [{"repo": repo, "path": path, "commit": info["commit"], "file": case_file(repo, path)}
+            for repo, info in shipped.items() for path in info["paths"]]
+
+
+def case_file(repo: str, path: str) -> str:
+    """Where a case lies under EVAL_DIR: ``workflows/<owner>+<repo>/<path, / as __>`` (+ ``.json`` for a PNG)."""
+    owner, name = repo.rstrip("/").split("/")[-2:]
+    return f"workflows/{owner}+{name}/{path.replace('/', '__')}" + (".json" if path.lower().endswith(".png") else "")
 
 
 def core_types(node_map: NodeMap) -> set[str]:
@@ -105,7 +116,7 @@ def main() -> int:
     baseline_first = first_in_map(raw_map)
     installed = core_types(node_map)
 
-    ours, baseline, ours_distinct = Tally(), Tally(), Tally()
+    ours, baseline, ours_distinct, separable = Tally(), Tally(), Tally(), Tally()
     seen_files: set[str] = set()
     seen_pairs: set[tuple[str, str]] = set()
     per_pack: Counter[str] = Counter()
@@ -143,6 +154,12 @@ def main() -> int:
             ours.add(right, ambiguous)
             base = node_map.pack_by_url(baseline_first.get(node_type, ""))
             baseline.add(base is truth, ambiguous)
+            # A fork whose example uses only nodes the pack it forked also lists cannot be told apart from
+            # that pack by the workflow: count those apart (the older, more-starred pack is then the pick).
+            top_covers = {t for t, e in missing.items() if top in {c.pack for c in e.candidates}}
+            truth_covers = {t for t, e in missing.items() if truth in {c.pack for c in e.candidates}}
+            if right or not truth_covers <= top_covers:
+                separable.add(right, ambiguous)
             if (truth.repository, node_type) not in seen_pairs:
                 seen_pairs.add((truth.repository, node_type))
                 ours_distinct.add(right, ambiguous)
@@ -158,6 +175,9 @@ def main() -> int:
     print(baseline.line("baseline: first pack in the map"))
     print(ours.line("rank_candidates (top-1)"))
     print(ours_distinct.line("rank_candidates, distinct types"))
+    print(separable.line("rank_candidates, separable cases"))
+    print(f"  ({ours.total - separable.total} pairs left out of the last line: the top pick provides every missing type"
+          " the workflow's own pack provides, e.g. a fork's example that uses only nodes of the pack it forked)")
     for line in errors:
         print("  wrong:", line)
     return 0
