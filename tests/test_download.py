@@ -230,3 +230,29 @@ async def test_subfolder_and_checkpoint_file_resume(comfy_dir: Path, hub: FakeHu
     if_range = [r for r in hub.requests if r[2]]
     assert if_range and if_range[-1][2] == "bytes=100000-"
     assert os.path.getsize(final) == len(data)
+
+
+async def test_through_the_task_manager(comfy_dir: Path, hub: FakeHub, tmp_path: Path) -> None:
+    """The real manager: a 500 and a 429 are retried by it; a hash mismatch fails at once, not retryable."""
+    from mend.core.tasks import TaskManager
+
+    good, bad = big_safetensors(100_000, 1), big_safetensors(100_000, 2)
+    hub.add_file("acme/models", "good.safetensors", good)
+    hub.add_file("acme/models", "bad.safetensors", bad)
+    hub.fault("good.safetensors", "status", status=500)
+    hub.fault("good.safetensors", "status", status=429, retry_after="0")
+    hub.fault("bad.safetensors", "corrupt")
+    manager = TaskManager(tmp_path / "state", backoff=(0.01, 0.05))
+    manager.register(make_runner(comfy_dir, hub))
+    try:
+        ok = await manager.submit("download", params(hub, "good.safetensors"))
+        ko = await manager.submit("download", params(hub, "bad.safetensors"))
+        ok, ko = await manager.wait(ok.id, timeout=30), await manager.wait(ko.id, timeout=30)
+    finally:
+        await manager.close()
+    assert ok.state == "completed" and ok.attempt == 3, ok.to_json()
+    assert (comfy_dir / "models" / "loras" / "good.safetensors").read_bytes() == good
+    assert ko.state == "failed" and ko.attempt == 1
+    assert ko.error["code"] == "hash_mismatch" and ko.error["retryable"] is False
+    assert not (comfy_dir / "models" / "loras" / "bad.safetensors").exists()
+    assert not (comfy_dir / "models" / "loras" / "bad.safetensors.part").exists()
