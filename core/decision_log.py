@@ -58,8 +58,8 @@ class DecisionLog:
             return None
         return (st.st_ino, st.st_size, st.st_mtime_ns)
 
-    def append(self, record: dict[str, Any]) -> int:
-        """Append one record durably; return the log's size before it (``truncate`` undoes the append)."""
+    def append(self, record: dict[str, Any]) -> tuple[int, int]:
+        """Append one record durably; return the log's size before and after it (``truncate`` undoes it)."""
         line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
         created = not self.path.exists()
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
@@ -73,7 +73,7 @@ class DecisionLog:
             os.close(fd)
         if created:
             fsync_dir(self.path.parent)
-        return before
+        return before, before + len(line)
 
     def read(self) -> list[dict[str, Any]]:
         """Every complete record, in order (a torn last line is skipped)."""

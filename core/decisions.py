@@ -24,7 +24,8 @@ from urllib.parse import unquote, urlsplit
 
 from .analyze import AnalysisReport
 from .errors import InvalidField, InvalidWorkflow, UnknownFolder
-from .manifest import Manifest, set_op, write_temp
+from .manifest import Manifest, set_op
+from .manifest_render import write_temp
 from .model_refs import ModelRef
 from .policy import check_relpath
 from .resolve import WorkflowTarget

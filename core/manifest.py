@@ -27,7 +27,6 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import tempfile
 import threading
 import time
 import uuid
@@ -39,10 +38,17 @@ from typing import Any
 import tomlkit
 from filelock import FileLock
 from tomlkit.exceptions import ParseError
-from tomlkit.items import InlineTable, Table
 
 from .decision_log import DecisionLog, fsync_dir
 from .errors import InvalidField, ManifestCorrupt
+from .manifest_render import (
+    TABLES,
+    Renderer,
+    RenderProcess,
+    Stamp,
+    _after_marker,
+    _section_of,
+)
 
 try:  # the standard library's parser is ~7x faster than tomlkit: used wherever formatting is not needed
     import tomllib as _fast_toml
@@ -51,15 +57,8 @@ except ImportError:  # Python 3.10
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-TABLES = ("packs", "models", "workflows")
 MODEL_STATUSES = ("resolved", "pending_download", "optional", "skipped")
-HEADER = (
-    "Mend's manifest: node packs and model files Mend installed, and the choices made per workflow.\n"
-    "Edit freely (comments and order are kept); see the README, \"Manifest and decisions\"."
-)
 
-Stamp = tuple[int, int, int]  # (inode, size, mtime_ns): changes whenever anybody rewrites the file
 Op = dict[str, Any]
 
 
@@ -103,8 +102,9 @@ class Manifest:
         self._fold_mutex = threading.Lock()  # one fold at a time owns the cached tomlkit document
         self._dir_ready = False
         self._temps_checked = False
-        self._doc: tomlkit.TOMLDocument | None = None
-        self._doc_stamp: Stamp | None = None
+        # parsing and rendering the TOML: a helper process for background folds, in-process otherwise
+        self._renderer: Renderer | RenderProcess = RenderProcess(self.path) if autofold else Renderer(self.path)
+        self._commit: dict | None = None  # the last render put in place, told to the renderer next time
         # [tool.mend] as plain data: the TOML at _view_stamp plus the log's records up to _view_pos
         self._view: dict = {}
         self._view_stamp: Stamp | bool | None = False  # False: never read
@@ -122,13 +122,17 @@ class Manifest:
         record = {"id": uuid.uuid4().hex, "at": round(time.time(), 3), "ops": ops}
         with self.locked():
             self._current_view()  # refuses a corrupt manifest before anything is written
-            before = self.log.append(record)
+            before, after = self.log.append(record)
             if then is not None:
                 try:
                     then()
                 except BaseException:
                     self.log.truncate(before)
                     raise
+            if self._view_pos is not None and self._view_pos[1] == before:  # keep the view in step, cheaply
+                for op in ops:
+                    _apply_plain(self._view, op)
+                self._view_pos = (self._view_pos[0], after)
         self._schedule_fold()
 
     def record_pack(self, pack_id: str, *, source: str, repository: str | None = None,
@@ -179,7 +183,7 @@ class Manifest:
         """Fold pending records into the TOML now; True if the file was rewritten.
 
         Only reading the log and the final ``os.replace`` hold the lock: parsing and rendering the TOML
-        (hundreds of milliseconds for a large file) happen outside it, so decisions stay fast meanwhile.
+        (hundreds of milliseconds for a large file) happen outside it, in the renderer.
         """
         with self._fold_mutex:
             for _ in range(5):  # another writer replaced the TOML while we rendered: render again
@@ -188,28 +192,19 @@ class Manifest:
                     log_size = self.log.size()
                     if not records:
                         return False
-                    changed = self._doc is None or _stamp(self.path) != self._doc_stamp
-                    stamp, text = _read_stamped(self.path) if changed else (None, None)
+                    stamp = _stamp(self.path)
                     self._remove_stale_temps()
-                if changed:
-                    self._doc, self._doc_stamp = self._parse_doc(text), stamp
-                doc, section, doc_stamp = self._doc, _mend_section(self._doc), self._doc_stamp
-                pending = _after_marker(records, section.get("folded"))
-                self._doc = None  # the cached document is mid-edit until the replace succeeds
-                for record in pending:
-                    for op in record["ops"]:
-                        _apply_toml(section, op)
-                section["folded"] = records[-1]["id"]
-                tmp = write_temp(self.path, doc.as_string())
+                out = self._render(records, stamp)
+                base = tuple(out["base"]) if out["base"] else None
                 with self.locked():
-                    if _stamp(self.path) != doc_stamp:
-                        os.unlink(tmp)
+                    if _stamp(self.path) != base:
+                        os.unlink(out["tmp"])
                         continue
-                    view_in_step = self._view_stamp == doc_stamp and self._view_pos is not None
-                    os.replace(tmp, self.path)
+                    view_in_step = self._view_stamp == base
+                    os.replace(out["tmp"], self.path)
                     fsync_dir(self.path.parent)
                     new_stamp = _stamp(self.path)
-                    self._doc, self._doc_stamp = doc, new_stamp
+                    self._commit = {"tmp": out["tmp"], "stamp": new_stamp}
                     cleared = self.log.size() == log_size  # nothing new arrived meanwhile
                     if cleared:
                         self.log.clear()
@@ -224,6 +219,15 @@ class Manifest:
                     return True
             raise ManifestCorrupt(f"{self.path} keeps changing under Mend; try again", field=str(self.path))
 
+    def _render(self, records: list[dict], stamp: Stamp | None) -> dict:
+        commit, self._commit = self._commit, None
+        try:
+            return self._renderer.render(records, stamp, commit)
+        except OSError:  # the helper process could not run: render here
+            log.warning("mend: rendering %s in-process", self.path, exc_info=True)
+            self._renderer = Renderer(self.path)
+            return self._renderer.render(records, stamp, None)
+
     def warm(self) -> None:
         """Parse the TOML for folding ahead of the first decision (in the background thread)."""
         self._schedule_fold(wake=False)
@@ -234,7 +238,11 @@ class Manifest:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self.flush()
+        try:
+            self.flush()
+        finally:
+            if isinstance(self._renderer, RenderProcess):
+                self._renderer.close()
 
     def _remove_stale_temps(self) -> None:
         """Temp files of writers killed mid-fold (a live writer's temp file is never a minute old)."""
@@ -259,12 +267,9 @@ class Manifest:
             self._wake.set()
 
     def _fold_loop(self) -> None:
-        try:  # have the tomlkit document ready before the first fold needs it
+        try:  # have the tomlkit document parsed before the first fold needs it
             with self._fold_mutex:
-                if self._doc is None:
-                    with self.locked():
-                        stamp, text = _read_stamped(self.path)
-                    self._doc, self._doc_stamp = self._parse_doc(text), stamp
+                self._render([], _stamp(self.path))
         except ManifestCorrupt:
             pass  # reported by the write that meets it
         while not self._closed:
@@ -330,22 +335,6 @@ class Manifest:
                                   field=str(self.path)) from exc
         return _section_of(parsed, self.path)
 
-    def _parse_doc(self, text: str | None) -> tomlkit.TOMLDocument:
-        """The tomlkit document of ``text`` (None: no file yet), with a [tool.mend] table."""
-        if text is None:
-            doc = tomlkit.document()
-            doc.add(tomlkit.comment(HEADER.replace("\n", "\n# ")))
-        else:
-            try:
-                doc = tomlkit.parse(text)
-            except ParseError as exc:
-                raise ManifestCorrupt(f"{self.path} is not valid TOML: {exc}; Mend will not touch it",
-                                      field=str(self.path)) from exc
-            _section_of(doc.unwrap(), self.path)
-        _mend_section(doc)
-        return doc
-
-
 # -- helpers --------------------------------------------------------------------------------------
 def _stamp(path: Path) -> Stamp | None:
     try:
@@ -353,59 +342,6 @@ def _stamp(path: Path) -> Stamp | None:
     except FileNotFoundError:
         return None
     return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def _read_stamped(path: Path) -> tuple[Stamp | None, str | None]:
-    """The file's text and the stamp of exactly that content (None, None: no file)."""
-    try:
-        with open(path, encoding="utf-8", newline="") as f:
-            st = os.fstat(f.fileno())
-            return (st.st_ino, st.st_size, st.st_mtime_ns), f.read()
-    except FileNotFoundError:
-        return None, None
-
-
-def _mend_section(doc: tomlkit.TOMLDocument) -> Table:
-    if "tool" not in doc:
-        doc["tool"] = tomlkit.table(is_super_table=True)
-    if "mend" not in doc["tool"]:
-        section = tomlkit.table()
-        section["version"] = SCHEMA_VERSION
-        doc["tool"]["mend"] = section
-    return doc["tool"]["mend"]
-
-
-def write_temp(path: Path, text: str) -> str:
-    """Write ``text`` to a fsynced temp file beside ``path`` (same file system, so replace is atomic)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return tmp
-
-
-def _section_of(parsed: dict, path: Path) -> dict:
-    tool = parsed.get("tool", {})
-    section = tool.get("mend", {}) if isinstance(tool, dict) else None
-    if not isinstance(section, dict):
-        raise ManifestCorrupt(f"{path}: [tool.mend] must be a table", field=str(path))
-    for name in TABLES:
-        if not isinstance(section.get(name, {}), dict):
-            raise ManifestCorrupt(f"{path}: [tool.mend.{name}] must be a table", field=str(path))
-    return section
-
-
-def _after_marker(records: list[dict], marker: object) -> list[dict]:
-    """The records not yet folded: those after the one the TOML names as folded last."""
-    for i, record in enumerate(records):
-        if record.get("id") == marker:
-            return records[i + 1:]
-    return records
 
 
 def _key(value: object, name: str) -> str:
@@ -440,42 +376,3 @@ def _apply_plain(root: dict, op: Op) -> None:
         node[last] = copy.deepcopy(op["value"])
 
 
-def _apply_toml(section: Table, op: Op) -> None:
-    """Apply one operation to the tomlkit document, touching nothing it does not change."""
-    *parents, last = op["path"]
-    inline = parents[0] == "workflows"  # resolutions: one line per node type or model reference
-    node: Any = section
-    for depth, key in enumerate(parents):
-        holds_tables = depth < len(parents) - 1 or not inline
-        if key not in node or not isinstance(node[key], (Table, InlineTable)):
-            node[key] = tomlkit.table(is_super_table=holds_tables)
-        node = node[key]
-    if op["op"] == "del":
-        if last in node:
-            del node[last]
-        return
-    value = op["value"]
-    current = node.get(last)
-    if current is not None and _unwrap(current) == value:
-        return
-    if isinstance(value, dict) and not inline:
-        if isinstance(current, Table):  # edit in place: comments inside the entry survive
-            for k in [k for k in current if k not in value]:
-                del current[k]
-            for k, v in value.items():
-                if _unwrap(current.get(k)) != v:
-                    current[k] = v
-            return
-        table = tomlkit.table()
-        table.update(value)
-        node[last] = table
-    elif isinstance(value, dict):
-        item = tomlkit.inline_table()
-        item.update(value)
-        node[last] = item
-    else:
-        node[last] = value
-
-
-def _unwrap(item: Any) -> Any:
-    return item.unwrap() if hasattr(item, "unwrap") else item
