@@ -38,6 +38,7 @@ class Mend:
     async def start(self) -> None:
         """Start long-lived parts on the running loop (replay the task journal, resume downloads)."""
         await self.tasks.start()
+        await asyncio.to_thread(self.manifest.warm)  # parse the TOML before the first decision needs it
         # Stale catalogs are refreshed in the background; analyses meanwhile use what is cached.
         self.extras["catalog_refresh"] = asyncio.create_task(self.catalogs.refresh())
 

@@ -85,3 +85,20 @@ async def test_unexpected_failures_do_not_leak_details(client, monkeypatch):
     resp = await client.post("/mend/analyze", json={"1": {"class_type": "A", "inputs": {}}})
     assert resp.status == 500
     assert (await resp.json())["error"] == {"code": "internal_error", "message": "internal error; see the server log"}
+
+
+async def test_decided_items_come_back_with_their_decision(client):
+    graph = {"id": "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+             "nodes": [{"id": 1, "type": "AlphaNode", "widgets_values": []}], "links": []}
+    resp = await client.post("/mend/decisions", json={"workflow": graph["id"], "graph": graph,
+                                                      "node_type": "AlphaNode", "action": "optional"})
+    assert resp.status in (200, 201), await resp.text()
+    for body in (graph, {"workflow": graph, "workflow_id": graph["id"]}):
+        report = await (await client.post("/mend/analyze", json=body)).json()
+        assert report["missing_nodes"][0]["decision"]["status"] == "optional", report
+        assert report["summary"]["blocking"] == 0
+
+
+async def test_unsafe_workflow_id_is_refused(client):
+    resp = await client.post("/mend/analyze", json={"workflow": {"nodes": []}, "workflow_id": "../x.json"})
+    assert resp.status == 400 and (await resp.json())["error"]["code"] == "unsafe_path"
