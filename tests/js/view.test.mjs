@@ -102,3 +102,11 @@ test("jobs: running first, then queued, then finished; other clients' prompts ar
   assert.equal(rows[0].workflow, "another tab or client");
   assert.equal(rows[2].fraction, 1);
 });
+
+test("the message line says why a task failed, which step runs, or what a finished one verified", () => {
+  const row = (raw) => taskRow(normaliseTask({ id: "x", kind: "download", ...raw })).message;
+  assert.equal(row({ state: "running", progress: { step: "download" } }), "step: download");
+  assert.equal(row({ state: "failed", error: { message: "hash mismatch" }, progress: { step: "verify" } }), "hash mismatch");
+  assert.equal(row({ state: "completed", result: { verified: true, sha256: "673c4cc356efc01a749d" } }), "verified · sha256 673c4cc356ef…");
+  assert.equal(row({ state: "queued", retry_at: 123 }), "waiting to retry");
+});

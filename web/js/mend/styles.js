@@ -93,7 +93,7 @@ code.mend-name { font-family: var(--p-font-family-mono, ui-monospace, monospace)
 .mend-num { font-variant-numeric: tabular-nums; }
 .mend-rows { display: grid; gap: 6px; }
 .mend-row {
-  height: 76px; overflow: hidden; border: 1px solid var(--mend-border); border-radius: 8px; padding: 5px 8px;
+  height: 88px; overflow: hidden; border: 1px solid var(--mend-border); border-radius: 8px; padding: 5px 8px;
   display: grid; grid-template-rows: 24px 6px 18px 16px; row-gap: 3px; background: var(--mend-bg2);
 }
 .mend-row-top { display: flex; align-items: center; gap: 6px; min-width: 0; }
@@ -109,7 +109,7 @@ code.mend-name { font-family: var(--p-font-family-mono, ui-monospace, monospace)
 .mend-row-message, .mend-texts { font-size: 12px; color: var(--mend-muted); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .mend-row[data-state="failed"] .mend-row-message { color: var(--mend-bad); }
 .mend-job .mend-row-state { flex: none; font-size: 12px; }
-.mend-job { height: auto; min-height: 74px; grid-template-rows: 22px 6px 18px auto; }
+.mend-job { height: auto; min-height: 88px; grid-template-rows: 22px 6px 18px auto; }
 .mend-job.mend-foreign .mend-row-label { font-weight: 400; font-style: italic; }
 .mend-texts { white-space: normal; max-height: 48px; }
 .mend-text { display: flex; gap: 6px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }

@@ -151,11 +151,23 @@ export function taskRow(task, rateState) {
     rate: running && bytes ? formatRate(rate) : "",
     eta: running ? formatEta(eta) : "",
     attempt: task.attempt > 1 ? `attempt ${task.attempt}${task.maxAttempts ? ` of ${task.maxAttempts}` : ""}` : "",
-    message: task.error?.message || p.message || p.step || "",
+    message: taskMessage(task),
     canCancel: !FINAL_STATES.has(task.state),
     canRetry: task.state === "failed" || task.state === "cancelled" || task.state === "interrupted",
     indeterminate: running && frac === null,
   };
+}
+
+/** The row's last line: why it failed, what step runs, or what the finished task produced. */
+export function taskMessage(task) {
+  if (task.error?.message) return task.error.message;
+  if (task.state === "succeeded") {
+    const r = task.result || {};
+    if (r.verified) return "verified" + (r.sha256 ? ` · sha256 ${String(r.sha256).slice(0, 12)}…` : "");
+    return r.message || "";
+  }
+  if (task.state === "queued" && task.retryAt) return "waiting to retry";
+  return task.progress.message || (task.progress.step ? `step: ${task.progress.step}` : "");
 }
 
 export function taskLabel(task) {
