@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.act import act_on_decisions
+from ..core.act import carry_out, pending_work
 from ..core.analyze import AnalysisReport
 from ..core.decisions import Decision, apply_decision
 from ..core.errors import InvalidField, ManifestCorrupt, MendError
@@ -26,6 +26,7 @@ from ..core.resolve import OpenItem, WorkflowTarget, analyze_target, open_items,
 from ..core.resolve_nodes import MissingNode
 from ..core.services import Mend
 from .common import add_comfyui_options, build_mend
+from .progress import TaskBars
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("workflow", type=Path, help="a workflow JSON file (UI or API format); rewritten as models resolve")
     p.add_argument("--yes", action="store_true", help="accept every certain (auto) match without asking")
     p.add_argument("--ask-skipped", action="store_true", help="ask again what earlier runs skipped")
+    p.add_argument("--no-fetch", action="store_true", help="only record decisions; install and download nothing")
     add_comfyui_options(p)
 
 
@@ -70,18 +72,43 @@ async def run(args: argparse.Namespace, ask: Ask | None = None) -> int:
                 question = Question(item, number, len(items), render_question(item, number, len(items)))
                 await _ask_until_applied(mend, target, report, question, ask)
             saved += 1
+        pending = await asyncio.to_thread(pending_work, mend, target.id)
+        print(f"saved {saved} decisions for {target.id}; {len(pending)} to install or download")
+        for job in pending:
+            what = job["pack"] if job["kind"] == "install_pack" else f"{job['folder']}/{job['path']} from {job['url']}"
+            print(f"  {job['kind']}: {what}")
+        failed = await fetch_pending(mend, target, report) if pending and not args.no_fetch else 0
     except (KeyboardInterrupt, EOFError, asyncio.CancelledError):
         print(f"\nsaved {saved} decisions, run again to continue", file=sys.stderr)
         return 130
     finally:
+        await mend.close()
         await asyncio.to_thread(mend.manifest.close)  # fold the decision log into the TOML now
-    pending = await asyncio.to_thread(act_on_decisions, mend, target.id)
-    print(f"saved {saved} decisions for {target.id}; {len(pending)} to install or download")
-    for job in pending:
-        what = job["pack"] if job["kind"] == "install_pack" else f"{job['folder']}/{job['path']} from {job['url']}"
-        print(f"  {job['kind']}: {what}")
     left = open_items(await analyze_target(mend, target, use_registry=False), include_skipped=True)
-    return 1 if left else 0
+    return 1 if left or failed else 0
+
+
+async def fetch_pending(mend: Mend, target: WorkflowTarget, report: AnalysisReport) -> int:
+    """Install and download what the decisions need, with a progress bar per task; returns failures."""
+    bars = TaskBars()
+    unsubscribe = mend.tasks.subscribe(bars)
+    try:
+        outcome = await carry_out(mend, target.id, report)
+    finally:
+        unsubscribe()
+        bars.close()
+    failed = 0
+    for item in outcome["installs"]:
+        if item["state"] != "completed":
+            failed += 1
+            print(f"  install failed: {item['request']}: {(item.get('error') or {}).get('message')}", file=sys.stderr)
+    for item in outcome["downloads"]:
+        if not item.get("ok"):
+            failed += 1
+            print(f"  download failed: {(item.get('error') or {}).get('message')}", file=sys.stderr)
+    if any(i["state"] == "completed" for i in outcome["installs"]):
+        print("restart ComfyUI to load the new node packs")
+    return failed
 
 
 async def _ask_until_applied(mend: Mend, target: WorkflowTarget, report: AnalysisReport, question: Question,

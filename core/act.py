@@ -1,28 +1,103 @@
-"""Acting on decisions: the one place that turns what a workflow's resolutions still need into work.
+"""Acting on decisions: turning what a workflow's resolutions still need into installs and downloads.
 
 Decisions say *what* (install this pack for that node type, download that file from this URL);
-this hook says what of it is not done yet. Today it only reports; the download and install tasks
-(``core/download.py``, ``core/install.py``) are started from here by their owners, so the CLI's
-``mend resolve`` and the routes get them without changing.
+``pending_work`` says what of it is not done yet, and ``carry_out`` starts it as background tasks
+(``core/install_batch.py``, ``core/download_run.py``) and waits for them. The CLI's ``mend resolve``
+calls it after the questions; a task's progress reaches any subscriber of the task manager.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import Any
 
+from .analyze import AnalysisReport
+from .catalog.node_map import Pack
+from .download_run import download_decided
+from .install_batch import install_decided_packs
+from .manifest import set_op
 from .services import Mend
 
+GIT_COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
 
-def act_on_decisions(mend: Mend, workflow_id: str) -> list[dict[str, Any]]:
+
+def pending_work(mend: Mend, workflow_id: str) -> list[dict[str, Any]]:
     """What the decisions for ``workflow_id`` still need (blocking: reads the manifest)."""
     resolutions = mend.manifest.resolutions(workflow_id)
     installed = mend.manifest.packs()
+    on_disk = {p.name.lower() for d in mend.host.custom_nodes_dirs() if d.is_dir() for p in d.iterdir()}
     pending: list[dict[str, Any]] = []
     for node_type, pack in resolutions["nodes"].items():
-        if isinstance(pack, str) and pack not in installed:
+        if isinstance(pack, str) and pack not in installed and pack.rsplit("/", 1)[-1].lower() not in on_disk:
             pending.append({"kind": "install_pack", "pack": pack, "node_type": node_type})
     for key, entry in resolutions["models"].items():
         if entry.get("status") == "pending_download":
             pending.append({"kind": "download_model", "ref": key, "folder": entry.get("folder"),
                             "path": entry.get("path"), "url": entry.get("url"), "sha256": entry.get("sha256")})
     return pending
+
+
+def install_request(mend: Mend, job: dict[str, Any], report: AnalysisReport | None) -> dict[str, Any]:
+    """The install body for a decided pack, at the version the workflow's nodes name (``ver``)."""
+    pack, version = _decided_pack(mend, job, report)
+    if pack is None:  # not in the catalogs: the decision named a registry id or a repository itself
+        ident = job["pack"]
+        return {"repository": ident} if "://" in ident else {"id": ident}
+    if version and GIT_COMMIT.match(version):
+        return {"repository": pack.repository, "commit": version}
+    if pack.id:
+        return {"id": pack.id, "repository": pack.repository, **({"version": version} if version else {})}
+    return {"repository": pack.repository}
+
+
+def _decided_pack(mend: Mend, job: dict[str, Any], report: AnalysisReport | None) -> tuple[Pack | None, str | None]:
+    ident = job["pack"]
+    for node in report.missing_nodes if report else []:
+        if node.type == job["node_type"]:
+            for c in node.candidates:
+                if ident in (c.pack.id, c.pack.repository, c.pack.repo_name):
+                    return c.pack, c.version
+    node_map = mend.catalogs.node_map()
+    return (node_map.pack_by_url(ident) if "://" in ident else node_map.pack_by_id(ident)), None
+
+
+async def carry_out(mend: Mend, workflow_id: str, report: AnalysisReport | None = None, *,
+                    client_id: str | None = None) -> dict[str, list[dict]]:
+    """Install every decided pack and download every decided model not there yet; wait for all."""
+    pending = await asyncio.to_thread(pending_work, mend, workflow_id)
+    packs, seen = [], set()
+    for job in pending:
+        if job["kind"] == "install_pack":
+            body = install_request(mend, job, report)
+            key = body.get("id") or body.get("repository")
+            if key not in seen:
+                seen.add(key)
+                packs.append(body)
+    jobs = [j for j in pending if j["kind"] == "download_model" and j.get("url")]
+    downloads = [{"url": j["url"], "folder": j["folder"], "relpath": j["path"], "sha256": j["sha256"]} for j in jobs]
+    downloads = [{k: v for k, v in d.items() if v} for d in downloads]
+    installed, fetched = await asyncio.gather(
+        install_decided_packs(mend, packs, client_id=client_id) if packs else _nothing(),
+        download_decided(mend, downloads) if downloads else _nothing(),
+    )
+    done = [(job, out) for job, out in zip(jobs, fetched, strict=True) if out.get("ok")]
+    if done:
+        await asyncio.to_thread(_mark_downloaded, mend, workflow_id, done)
+    return {"installs": installed, "downloads": fetched}
+
+
+def _mark_downloaded(mend: Mend, workflow_id: str, done: list[tuple[dict, dict]]) -> None:
+    """A finished download turns its decision from pending into resolved."""
+    ops = []
+    for job, outcome in done:
+        result = outcome.get("result") or {}
+        entry = {"status": "resolved", "folder": job["folder"], "path": job["path"], "url": job["url"]}
+        if result.get("sha256") or job.get("sha256"):
+            entry["sha256"] = result.get("sha256") or job["sha256"]
+        ops.append(set_op("workflows", workflow_id, "models", job["ref"], value=entry))
+    mend.manifest.write(ops)  # the file itself joins [tool.mend.models] through core/model_records.py
+
+
+async def _nothing() -> list[dict]:
+    return []

@@ -17,6 +17,7 @@ from .catalog.store import CatalogStore, manager_dirs
 from .hashing import HashCache
 from .host import Host
 from .manifest import Manifest
+from .model_records import ModelRecorder
 from .tasks import TaskManager
 
 
@@ -34,6 +35,8 @@ class Mend:
     def __post_init__(self) -> None:
         if self.tasks is None:
             self.tasks = TaskManager(self.state_dir, self.host)
+        self.extras["model_recorder"] = recorder = ModelRecorder(self.manifest)
+        self.tasks.subscribe(recorder)
 
     async def start(self) -> None:
         """Start long-lived parts on the running loop (replay the task journal, resume downloads)."""
@@ -48,6 +51,7 @@ class Mend:
         if refresh is not None and not refresh.done():
             refresh.cancel()
         await self.tasks.close()
+        await self.extras["model_recorder"].drain()
 
     @classmethod
     def create(

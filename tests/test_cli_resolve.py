@@ -18,7 +18,7 @@ ANSWERS = {"AlphaNode": "1", "SharedNode": "2", "Gen_Thing": "o", "3/ckpt_name":
 
 def args_for(comfy_dir: Path, catalog: Path, manifest: Path, wf: Path, *extra: str):
     return build_parser().parse_args(["resolve", str(wf), "--comfyui", str(comfy_dir), "--catalog-dir", str(catalog),
-                                      "--manifest", str(manifest), "--no-registry", *extra])
+                                      "--manifest", str(manifest), "--no-registry", "--no-fetch", *extra])
 
 
 class Asker:
