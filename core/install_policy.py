@@ -13,14 +13,13 @@ Everything here is a pure check that raises a named error (``Forbidden``, ``Host
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from . import constants
 from .errors import Forbidden, HostNotAllowed, InvalidField, UnsafePath
+from .url_safety import checked_host, listens_only_on_loopback
 
 DEFAULT_GIT_HOSTS = ("github.com", "gitlab.com", "codeberg.org", "huggingface.co")
 
@@ -28,22 +27,6 @@ DEFAULT_GIT_HOSTS = ("github.com", "gitlab.com", "codeberg.org", "huggingface.co
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+ -]{0,127}$")
 #: a git commit, tag or branch as accepted from users (never an option, never a range)
 _SAFE_REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/+-]{0,199}$")
-
-
-def is_loopback(address: str) -> bool:
-    """``127.0.0.0/8``, ``::1`` and ``localhost`` are loopback; ``0.0.0.0``, ``::`` and names are not."""
-    address = address.strip().strip("[]")
-    if address.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
-
-
-def listens_only_on_loopback(addresses: Iterable[str]) -> bool:
-    """True when every address is loopback (an empty list is the CLI: nothing listens)."""
-    return all(is_loopback(a) for a in addresses)
 
 
 def check_safe_name(name: str, field_name: str) -> str:
@@ -105,19 +88,7 @@ class InstallPolicy:
         return url
 
     def _check_url(self, url: str, field_name: str, hosts: frozenset[str] | None) -> None:
-        try:
-            parts = urlsplit(url)
-            host = (parts.hostname or "").lower()
-            _ = parts.port  # raises on a malformed port
-        except ValueError as exc:
-            raise InvalidField(f"{url!r} is not a valid URL", field=field_name) from exc
-        if parts.username or parts.password:
-            raise InvalidField("credentials in a URL are refused", field=field_name)
-        loopback_http = parts.scheme == "http" and self.allow_http_loopback and is_loopback(host)
-        if parts.scheme != "https" and not loopback_http:
-            raise InvalidField(f"{url!r}: only https URLs are accepted", field=field_name)
-        if not host:
-            raise InvalidField(f"{url!r} has no host", field=field_name)
+        host, loopback_http = checked_host(url, field_name, allow_http_loopback=self.allow_http_loopback)
         if hosts is not None and not loopback_http and host not in hosts:
             raise HostNotAllowed(
                 f"{host} is not an allowed git host ({', '.join(sorted(hosts))}; add more with MEND_GIT_HOSTS)",

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .errors import Forbidden
-from .install_policy import listens_only_on_loopback
+from .url_safety import listens_only_on_loopback
 
 log = logging.getLogger(__name__)
 

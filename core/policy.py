@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 
 from . import constants
 from .errors import ConfirmationRequired, Forbidden, HostNotAllowed, InvalidField, UnknownFolder, UnsafePath
-from .install_policy import is_loopback, listens_only_on_loopback
 from .model_refs import PICKLE_EXTENSIONS
+from .url_safety import checked_host, listens_only_on_loopback
 
 DEFAULT_HF_ENDPOINT = "https://huggingface.co"
 #: where model files come from, and the CDNs those hosts redirect downloads to
@@ -78,19 +78,7 @@ class DownloadPolicy:
         if not isinstance(url, str) or not url.strip():
             raise InvalidField("a URL is required", field=field_name)
         url = url.strip()
-        try:
-            parts = urlsplit(url)
-            host = (parts.hostname or "").lower()
-            _ = parts.port  # raises on a malformed port
-        except ValueError as exc:
-            raise InvalidField(f"{url!r} is not a valid URL", field=field_name) from exc
-        if parts.username or parts.password:
-            raise InvalidField("credentials in a URL are refused", field=field_name)
-        loopback_http = parts.scheme == "http" and self.allow_http_loopback and is_loopback(host)
-        if parts.scheme != "https" and not loopback_http:
-            raise InvalidField(f"{url!r}: only https URLs are accepted", field=field_name)
-        if not host:
-            raise InvalidField(f"{url!r} has no host", field=field_name)
+        host, _loopback_http = checked_host(url, field_name, allow_http_loopback=self.allow_http_loopback)
         if not self.host_allowed(host):
             raise HostNotAllowed(
                 f"{host} is not an allowed download host; the operator can add it with MEND_DOWNLOAD_HOSTS",
