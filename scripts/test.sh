@@ -9,6 +9,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
 .venv/bin/python -m pip install --quiet -e '.[test]'
+# The CPU torch wheel, only from a local wheel folder (pip's find-links): never a multi-GB download.
+# Without it the few torch tests skip with a reason.
+.venv/bin/python -m pip install --quiet --no-index torch==2.13.0 >/dev/null 2>&1 \
+  || echo "torch 2.13.0 CPU wheel not found locally: torch tests will skip"
 .venv/bin/python -m ruff check .
 if command -v node >/dev/null 2>&1 && ls tests/js/*.test.mjs >/dev/null 2>&1; then
   node --test tests/js/
