@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import sys
 
-from .nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
+if __package__:
+    from .nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
+else:  # imported as a bare file (pytest sets up the checkout's folder as a package of no name): no nodes
+    NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS = {}, {}
 
 WEB_DIRECTORY = "./web/js"
 
@@ -22,7 +25,7 @@ def _prompt_server():
     return getattr(prompt_server, "instance", None)
 
 
-if _prompt_server() is not None and "folder_paths" in sys.modules:
+if __package__ and _prompt_server() is not None and "folder_paths" in sys.modules:
     from .server_routes.comfy_mount import mount
 
     mount(_prompt_server())
