@@ -11,6 +11,9 @@ from aiohttp import web
 from ..core.services import Mend
 from . import analyze, decisions, manifest, models, nodes, tasks
 
+#: where ``setup`` keeps the ``Mend`` on a plain aiohttp app
+MEND_KEY = web.AppKey("mend", Mend)
+
 
 def route_defs(mend: Mend) -> list[web.RouteDef]:
     return [*analyze.routes(mend), *tasks.routes(mend), *decisions.routes(mend), *models.routes(mend),
@@ -19,7 +22,7 @@ def route_defs(mend: Mend) -> list[web.RouteDef]:
 
 def setup(app: web.Application, mend: Mend) -> None:
     """Mount Mend on an aiohttp app (tests, or a standalone server)."""
-    app["mend"] = mend
+    app[MEND_KEY] = mend
     app.add_routes(route_defs(mend))
 
     async def close_mend(_app: web.Application) -> None:

@@ -187,10 +187,10 @@ class WebSocketHub:
     async def on_startup(self, app: web.Application) -> None:
         self.loop = asyncio.get_running_loop()
         self.queue = asyncio.Queue()
-        app["publisher"] = asyncio.create_task(self.publish())
+        self.publisher = asyncio.create_task(self.publish())
 
     async def on_cleanup(self, app: web.Application) -> None:
-        app["publisher"].cancel()
+        self.publisher.cancel()
 
 
 # -- the crash test's child process ------------------------------------------------------------------

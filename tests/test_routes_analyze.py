@@ -8,7 +8,7 @@ import os
 import pytest
 from aiohttp import web
 
-from mend.server_routes import setup
+from mend.server_routes import MEND_KEY, setup
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ async def test_unexpected_failures_do_not_leak_details(client, monkeypatch):
     async def boom(*args, **kwargs):
         raise RuntimeError(os.environ.get("HOME", "secret"))
 
-    monkeypatch.setattr(client.app["mend"].analyzer, "analyze", boom)
+    monkeypatch.setattr(client.app[MEND_KEY].analyzer, "analyze", boom)
     resp = await client.post("/mend/analyze", json={"1": {"class_type": "A", "inputs": {}}})
     assert resp.status == 500
     assert (await resp.json())["error"] == {"code": "internal_error", "message": "internal error; see the server log"}

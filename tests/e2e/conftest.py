@@ -2,7 +2,8 @@
 
 ``comfyui`` (session-scoped) is one server for the whole run: Mend linked into its custom_nodes,
 offline catalogs (../shared/catalog when present, else a small one written here), no registry, and
-``HF_ENDPOINT`` pointed at the loopback Hugging Face server when ``tests/hf_server.py`` provides one.
+``HF_ENDPOINT`` pointed at ``hub``, the session's loopback Hugging Face server (``tests/hf_server.py``)
+with plain http allowed to loopback. Tests add their files to ``hub.hub`` under names of their own.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from .comfyui_process import ComfyUI, comfyui_python, free_port, prepare_base
+from .threaded_hub import ThreadedHub
 
 SHARED_CATALOG = Path(__file__).resolve().parents[3] / "shared" / "catalog"
 
@@ -51,7 +53,18 @@ def _catalog_dir(tmp: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def e2e_env(tmp_path_factory) -> dict:
+def hub() -> Iterator[ThreadedHub]:
+    """The loopback Hugging Face server every e2e test's ComfyUI downloads from."""
+    comfyui_path()  # skip before starting anything
+    served = ThreadedHub().start()
+    try:
+        yield served
+    finally:
+        served.stop()
+
+
+@pytest.fixture(scope="session")
+def e2e_env(tmp_path_factory, hub) -> dict:
     """Environment of the ComfyUI under test; session fixtures may add to it before ``comfyui`` starts."""
     tmp = tmp_path_factory.mktemp("e2e-env")
     return {
@@ -59,6 +72,8 @@ def e2e_env(tmp_path_factory) -> dict:
         "MEND_REGISTRY_URL": "",
         "MEND_CACHE_DIR": str(tmp / "cache"),
         "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_ENDPOINT": hub.endpoint,
+        "MEND_TEST_ALLOW_HTTP_LOOPBACK": "1",
     }
 
 

@@ -17,15 +17,13 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ..hf_server import safetensors_bytes
-from .comfyui_process import REPO, ComfyUI, comfyui_python, free_port, prepare_base
-from .conftest import comfyui_path
-from .test_progress_e2e import ThreadedHub
+from .comfyui_process import REPO, ComfyUI
+from .threaded_hub import ThreadedHub
 
 CHROMIUM = Path(os.environ.get("MEND_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -49,7 +47,7 @@ def sync_playwright():
     return start()
 
 
-def workflow(hub_endpoint: str) -> dict:
+def workflow() -> dict:
     """A UI workflow: a checkpoint loader whose file is missing (with its link) and a node type nobody has."""
     return {
         "id": WORKFLOW_ID, "revision": 0, "last_node_id": 7, "last_link_id": 0, "version": 0.4,
@@ -59,40 +57,14 @@ def workflow(hub_endpoint: str) -> dict:
              "mode": 0, "inputs": [],
              "outputs": [{"name": t, "type": t, "links": None} for t in ("MODEL", "CLIP", "VAE")],
              "properties": {"Node name for S&R": "CheckpointLoaderSimple", "models": [{
-                 "name": MODEL, "url": f"{hub_endpoint}/{HUB_REPO}/resolve/main/{MODEL}", "directory": "checkpoints"}]},
+                 "name": MODEL, "url": f"https://huggingface.co/{HUB_REPO}/resolve/main/{MODEL}",
+                 "directory": "checkpoints"}]},
              "widgets_values": [MODEL]},
             {"id": 7, "type": "VHS_VideoCombine", "pos": [760, 160], "size": [260, 120], "flags": {}, "order": 1,
              "mode": 0, "inputs": [], "outputs": [],
              "properties": {"cnr_id": "comfyui-videohelpersuite", "ver": "1.7.9"}, "widgets_values": {}},
         ],
     }
-
-
-@pytest.fixture(scope="module")
-def hub() -> Iterator[ThreadedHub]:
-    served = ThreadedHub().start()
-    served.hub.add_file(HUB_REPO, MODEL, MODEL_BYTES)
-    served.hub.fault(MODEL, "trickle", piece=64 * 1024, delay=0.02, times=10)
-    try:
-        yield served
-    finally:
-        served.stop()
-
-
-@pytest.fixture(scope="module")
-def comfy(tmp_path_factory, e2e_env, hub) -> Iterator[ComfyUI]:
-    path = comfyui_path()
-    sync_playwright()  # skip before paying for a server start
-    base = tmp_path_factory.mktemp("comfyui-panel")
-    prepare_base(base)
-    env = {**e2e_env, "HF_ENDPOINT": hub.endpoint, "MEND_TEST_ALLOW_HTTP_LOOPBACK": "1",
-           "MEND_CACHE_DIR": str(base / "mend-cache")}
-    server = ComfyUI(base=base, port=free_port(), log_path=base / "comfyui.log", env=env)
-    server.start(path, comfyui_python())
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def shot(page, name: str) -> None:
@@ -105,8 +77,8 @@ def shot(page, name: str) -> None:
     shutil.copyfile(OUTPUT / name, DOCS / name)
 
 
-def open_editor(page, comfy: ComfyUI) -> None:
-    page.goto(comfy.url)
+def open_editor(page, comfyui: ComfyUI) -> None:
+    page.goto(comfyui.url)
     page.wait_for_function("() => window.app?.graph && window.__mend", timeout=90_000)
     page.wait_for_timeout(1_000)  # a fresh editor may still open its templates dialog
     for _ in range(20):  # close any dialog that covers the canvas
@@ -116,9 +88,12 @@ def open_editor(page, comfy: ComfyUI) -> None:
         page.wait_for_timeout(250)
 
 
-def test_resolve_a_missing_model_from_the_panel(comfy: ComfyUI, hub: ThreadedHub):
+def test_resolve_a_missing_model_from_the_panel(comfyui: ComfyUI, hub: ThreadedHub):
+    sync_playwright()  # skip before touching anything when there is no browser
+    hub.hub.add_file(HUB_REPO, MODEL, MODEL_BYTES)
+    hub.hub.fault(MODEL, "trickle", piece=64 * 1024, delay=0.02, times=10)
     # ComfyUI's own missing-model dialog would cover the canvas; Mend's toast is what is under test.
-    status, _ = comfy.post("/api/settings", {"Comfy.Workflow.ShowMissingModelsWarning": False,
+    status, _ = comfyui.post("/api/settings", {"Comfy.Workflow.ShowMissingModelsWarning": False,
                                              "Comfy.Workflow.ShowMissingNodesWarning": False,
                                              "Comfy.TutorialCompleted": True})
     assert status == 200
@@ -128,8 +103,8 @@ def test_resolve_a_missing_model_from_the_panel(comfy: ComfyUI, hub: ThreadedHub
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
-            open_editor(page, comfy)
-            page.evaluate("(wf) => window.app.loadGraphData(wf)", workflow(hub.endpoint))
+            open_editor(page, comfyui)
+            page.evaluate("(wf) => window.app.loadGraphData(wf)", workflow())
             # A fixed view, so the screenshots show both nodes beside the panel.
             page.evaluate("() => { const ds = window.app.canvas.ds; ds.scale = 1; ds.offset = [0, 0];"
                           " window.app.canvas.setDirty(true, true); }")
@@ -170,7 +145,7 @@ def test_resolve_a_missing_model_from_the_panel(comfy: ComfyUI, hub: ThreadedHub
                 f" return w.value === {json.dumps(MODEL)} && w.options.values.includes({json.dumps(MODEL)}); }}",
                 timeout=30_000)
             shot(page, "panel-done.png")
-            on_disk = comfy.models / "checkpoints" / MODEL
+            on_disk = comfyui.models / "checkpoints" / MODEL
             assert hashlib.sha256(on_disk.read_bytes()).hexdigest() == hashlib.sha256(MODEL_BYTES).hexdigest()
             assert not on_disk.with_name(MODEL + ".part").exists()
 

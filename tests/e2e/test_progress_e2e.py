@@ -1,8 +1,6 @@
 """A real ComfyUI runs *Ensure Model* against the loopback Hugging Face server, seen by two websocket clients.
 
-This module starts its own ComfyUI (the lead's ``ComfyUI`` helper, ``e2e_env`` plus ``HF_ENDPOINT`` pointed
-at a ``FakeHub`` served from a thread and plain http allowed to loopback), because those variables must be
-set before the server starts and the session's shared server may already be running without them.
+The session's ComfyUI (``conftest.comfyui``) reaches the session's ``hub`` through ``HF_ENDPOINT``.
 
 Policy under test: ``mend.progress_text`` goes to the same recipients as ComfyUI's binary progress text
 (every socket, since ComfyUI's callers pass no sid), so each client receives both prompts' texts and each
@@ -15,79 +13,17 @@ import asyncio
 import contextlib
 import hashlib
 import struct
-import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
-import pytest
-from aiohttp import web
 
-from ..hf_server import FakeHub, safetensors_bytes
-from .comfyui_process import ComfyUI, comfyui_python, free_port, prepare_base
-from .conftest import comfyui_path
+from ..hf_server import safetensors_bytes
+from .comfyui_process import ComfyUI
 
 REPO = "acme/models"
 MB = 1024 * 1024
-
-
-class ThreadedHub:
-    """``FakeHub`` served on its own loop in a thread, so a sync session (and ComfyUI) can reach it."""
-
-    def __init__(self) -> None:
-        self.hub = FakeHub()
-        self.port = free_port()
-        self.loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        runner = web.AppRunner(self.hub.app())
-        self.loop.run_until_complete(runner.setup())
-        self.loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
-        self._ready.set()
-        self.loop.run_forever()
-        self.loop.run_until_complete(runner.cleanup())
-
-    def start(self) -> ThreadedHub:
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def hub() -> Iterator[ThreadedHub]:
-    served = ThreadedHub().start()
-    try:
-        yield served
-    finally:
-        served.stop()
-
-
-@pytest.fixture(scope="module")
-def comfy(tmp_path_factory, e2e_env, hub) -> Iterator[ComfyUI]:
-    path = comfyui_path()
-    base = tmp_path_factory.mktemp("comfyui-progress")
-    prepare_base(base)
-    env = {**e2e_env, "HF_ENDPOINT": hub.endpoint, "MEND_TEST_ALLOW_HTTP_LOOPBACK": "1",
-           "MEND_CACHE_DIR": str(base / "mend-cache")}
-    server = ComfyUI(base=base, port=free_port(), log_path=base / "comfyui.log", env=env)
-    server.start(path, comfyui_python())
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def ensure_then_info(file: str) -> dict:
@@ -103,8 +39,8 @@ def ensure_then_info(file: str) -> dict:
 class Client:
     """One websocket client of the real server: queues prompts as itself, keeps every message it gets."""
 
-    def __init__(self, comfy: ComfyUI, session: aiohttp.ClientSession) -> None:
-        self.comfy, self.session = comfy, session
+    def __init__(self, comfyui: ComfyUI, session: aiohttp.ClientSession) -> None:
+        self.comfyui, self.session = comfyui, session
         self.id = uuid.uuid4().hex
         self.json: list[dict] = []
         self.texts: list[tuple[str, str]] = []  # binary progress text frames: (node id, text)
@@ -112,7 +48,7 @@ class Client:
         self._changed = asyncio.Event()
 
     async def connect(self) -> None:
-        self.ws = await self.session.ws_connect(f"{self.comfy.url}/ws?clientId={self.id}")
+        self.ws = await self.session.ws_connect(f"{self.comfyui.url}/ws?clientId={self.id}")
         self.reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -130,7 +66,7 @@ class Client:
             self._changed.set()
 
     async def queue(self, prompt: dict) -> str:
-        async with self.session.post(f"{self.comfy.url}/prompt", json={"prompt": prompt, "client_id": self.id}) as r:
+        async with self.session.post(f"{self.comfyui.url}/prompt", json={"prompt": prompt, "client_id": self.id}) as r:
             body = await r.json()
             assert r.status == 200, body
             return body["prompt_id"]
@@ -152,20 +88,20 @@ class Client:
                 if m["type"] == "progress" and m["data"]["prompt_id"] == prompt_id and m["data"]["node"] == node]
 
 
-async def test_two_clients_see_progress_scoped_to_their_prompts(comfy, hub):
+async def test_two_clients_see_progress_scoped_to_their_prompts(comfyui, hub):
     files = {"a.safetensors": safetensors_bytes(16 * MB, seed=1), "b.safetensors": safetensors_bytes(16 * MB, seed=2)}
     for name, data in files.items():
         hub.hub.add_file(REPO, name, data)
         hub.hub.fault(name, "trickle", piece=256 * 1024, delay=0.02)  # ~1.5 s each: several progress steps
     async with aiohttp.ClientSession() as session:
-        a, b = Client(comfy, session), Client(comfy, session)
+        a, b = Client(comfyui, session), Client(comfyui, session)
         await a.connect()
         await b.connect()
         pa = await a.queue(ensure_then_info("a.safetensors"))
         pb = await b.queue(ensure_then_info("b.safetensors"))
         await a.wait_for(lambda: pa in a.finished)
         await b.wait_for(lambda: pb in b.finished)
-        assert (a.finished[pa], b.finished[pb]) == ("execution_success", "execution_success"), comfy.log()[-3000:]
+        assert (a.finished[pa], b.finished[pb]) == ("execution_success", "execution_success"), comfyui.log()[-3000:]
         whose = {pa: "a.safetensors", pb: "b.safetensors"}
         for client in (a, b):
             texts = client.mend_texts()
@@ -185,27 +121,27 @@ async def test_two_clients_see_progress_scoped_to_their_prompts(comfy, hub):
         assert not a.progress(pb, "1") and not b.progress(pa, "1")
 
     for name, data in files.items():
-        final = comfy.models / "loras" / name
+        final = comfyui.models / "loras" / name
         assert hashlib.sha256(final.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
-    _status, history = comfy.get(f"/history/{pa}")
+    _status, history = comfyui.get(f"/history/{pa}")
     summary = history[pa]["outputs"]["2"]["text"][0]  # Model Info downstream read the downloaded file
     assert hashlib.sha256(files["a.safetensors"]).hexdigest() in summary and "tensors: 1" in summary
 
 
-async def test_interrupt_stops_the_download_and_the_next_run_resumes(comfy, hub):
+async def test_interrupt_stops_the_download_and_the_next_run_resumes(comfyui, hub):
     data = safetensors_bytes(24 * MB, seed=5)
     hub.hub.add_file(REPO, "c.safetensors", data)
     hub.hub.fault("c.safetensors", "trickle", piece=64 * 1024, delay=0.02)  # ~3 MB/s: plenty of time to interrupt
-    final: Path = comfy.models / "loras" / "c.safetensors"
+    final: Path = comfyui.models / "loras" / "c.safetensors"
     part = final.with_name("c.safetensors.part")
     async with aiohttp.ClientSession() as session:
-        client = Client(comfy, session)
+        client = Client(comfyui, session)
         await client.connect()
         first = await client.queue(ensure_then_info("c.safetensors"))
         await client.wait_for(lambda: any(t["prompt_id"] == first and "MB/s" in t["text"]
                                           for t in client.mend_texts()))
         sent_before = hub.hub.sent["c.safetensors"]
-        async with session.post(f"{comfy.url}/interrupt", json={}) as r:
+        async with session.post(f"{comfyui.url}/interrupt", json={}) as r:
             assert r.status == 200
         await client.wait_for(lambda: first in client.finished)
         assert client.finished[first] == "execution_interrupted"
@@ -219,7 +155,7 @@ async def test_interrupt_stops_the_download_and_the_next_run_resumes(comfy, hub)
 
         second = await client.queue(ensure_then_info("c.safetensors"))
         await client.wait_for(lambda: second in client.finished)
-        assert client.finished[second] == "execution_success", comfy.log()[-3000:]
+        assert client.finished[second] == "execution_success", comfyui.log()[-3000:]
     assert final.read_bytes() == data and not part.exists()
     ranges = [rng for _m, path, rng, _auth in hub.hub.requests if path.startswith("/cdn/")][-1:]
     assert ranges == [f"bytes={kept}-"]  # resumed from the .part, nothing on disk fetched again

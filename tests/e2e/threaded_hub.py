@@ -1,0 +1,44 @@
+"""``FakeHub`` (the loopback Hugging Face server) on its own loop in a thread, for a real ComfyUI to reach."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from aiohttp import web
+
+from ..hf_server import FakeHub
+from .comfyui_process import free_port
+
+
+class ThreadedHub:
+    """``FakeHub`` served on its own loop in a thread, so a sync session (and ComfyUI) can reach it."""
+
+    def __init__(self) -> None:
+        self.hub = FakeHub()
+        self.port = free_port()
+        self.loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        runner = web.AppRunner(self.hub.app())
+        self.loop.run_until_complete(runner.setup())
+        self.loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
+        self._ready.set()
+        self.loop.run_forever()
+        self.loop.run_until_complete(runner.cleanup())
+
+    def start(self) -> ThreadedHub:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
