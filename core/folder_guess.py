@@ -13,6 +13,7 @@ and never auto-accepted.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Ordered: the first pattern that matches wins, so specific words come before broad ones.
 _RULES: tuple[tuple[str, str], ...] = (
@@ -33,6 +34,7 @@ _RULES: tuple[tuple[str, str], ...] = (
 _COMPILED = tuple((re.compile(p, re.IGNORECASE), folder) for p, folder in _RULES)
 
 
+@lru_cache(maxsize=8192)  # the same workflow is analysed again after every decision
 def guess_folder(file_name: str) -> str | None:
     name = file_name.replace("\\", "/").rsplit("/", 1)[-1]
     for pattern, folder in _COMPILED:

@@ -28,7 +28,7 @@ MODEL_EXTENSIONS = (
 PICKLE_EXTENSIONS = (".ckpt", ".pt", ".pth", ".bin", ".pkl")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModelRef:
     """One place in a workflow that names a model file."""
 
@@ -71,18 +71,21 @@ def looks_like_model_file(value: object) -> bool:
 def model_refs(workflow: Workflow, schemas: Mapping[str, NodeSchema]) -> list[ModelRef]:
     """Every model reference in the workflow, in node order."""
     refs: list[ModelRef] = []
+    workflow_metas = {m.name: m for m in workflow.models}
     for node in workflow.nodes:
-        refs.extend(model_refs_of_node(node, schemas.get(node.type), workflow.models))
+        refs.extend(model_refs_of_node(node, schemas.get(node.type), workflow_metas))
     return refs
 
 
 def model_refs_of_node(
-    node: WorkflowNode, schema: NodeSchema | None, workflow_models: tuple[ModelMeta, ...] = ()
+    node: WorkflowNode, schema: NodeSchema | None, workflow_metas: Mapping[str, ModelMeta] | None = None
 ) -> list[ModelRef]:
-    metas = {m.name: m for m in (*workflow_models, *node.models)}
     # A schema that names model inputs is exact; anything else (a missing node type, a loader
     # that builds its list without folder_paths) is scanned for values that look like model files.
     found = _from_schema(node, schema) if schema and schema.model_inputs else _from_values(node, schema)
+    if not found:
+        return []
+    metas = {**(workflow_metas or {}), **{m.name: m for m in node.models}} if node.models else (workflow_metas or {})
     refs = []
     for input_name, index, value, folder in found:
         meta = metas.get(value) or metas.get(value.replace("\\", "/").rsplit("/", 1)[-1])

@@ -22,7 +22,7 @@ MODE_NORMAL, MODE_MUTED, MODE_BYPASSED = 0, 2, 4
 GROUP_NODE_PREFIXES = ("workflow>", "workflow/")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModelMeta:
     """One entry of a workflow's ``models`` metadata: where the author says a file comes from."""
 
@@ -33,10 +33,10 @@ class ModelMeta:
     hash_type: str | None = None
 
     def to_json(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return {k: getattr(self, k) for k in ("name", "url", "directory", "hash", "hash_type") if getattr(self, k)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WorkflowNode:
     """A node that runs: its id path, type, mode and the raw values that may name models."""
 
