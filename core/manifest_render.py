@@ -136,7 +136,8 @@ def parse_doc(path: Path, text: str | None) -> tomlkit.TOMLDocument:
     """The tomlkit document of ``text`` (None: no file yet), with a [tool.mend] table."""
     if text is None:
         doc = tomlkit.document()
-        doc.add(tomlkit.comment(HEADER.replace("\n", "\n# ")))
+        for line in HEADER.splitlines():
+            doc.add(tomlkit.comment(line))
     else:
         try:
             doc = tomlkit.parse(text)
