@@ -5,9 +5,10 @@
 1. checks the request against the policy (folder, path, host, https, pickle confirmation, remote risk);
 2. resumes from the ``.part`` file's size (HTTP ``Range`` + ``If-Range`` with the ETag checkpointed
    earlier); the part's bytes are hashed once, then the rest is hashed while it streams;
-3. streams in quarter-chunk units: the event loop receives, a worker thread writes and hashes, and at
-   most half a chunk of received bytes is ever not yet on disk, so memory stays flat and a kill loses
-   less than one chunk (what was held here plus the kernel's socket buffers);
+3. streams off the event loop (``download_stream``): one thread receives with ``http.client`` into a
+   few preallocated buffers, a second writes and hashes them; at most half a chunk of received bytes
+   is ever not yet on disk, so memory stays flat and a kill loses less than one chunk (what was held
+   here plus the kernel's socket buffers); the loop only awaits the end, so it never carries bytes;
 4. verifies the sha256 when one is known (the request's, or Hugging Face's ``X-Linked-Etag``) and
    the ``.safetensors`` header, then ``os.replace``s the part to its final name and tells the host.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import hashlib
+import http.client
 import logging
 import os
 import shutil
@@ -30,9 +32,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
-from .download_http import new_session, open_download, raise_for_status, to_mirror
+from .download_http import open_download, raise_for_status, to_mirror
+from .download_stream import (
+    BUFFERS,
+    MAX_UNIT,
+    BodyReader,
+    Control,
+    ReceiveFailed,
+    Sink,
+    Stopped,
+    StoreFailed,
+    run_transfer,
+    store_body,
+)
 from .errors import InvalidField, MendError
 from .hashing import CHUNK as HASH_CHUNK
 from .hashing import HashCache
@@ -104,42 +116,6 @@ def validate(request: DownloadRequest, host: Host, policy: DownloadPolicy) -> Pa
     policy.check_pickle(request.relpath, request.confirm_pickle)
     policy.check_remote_risk(request.url, host.listen_addresses(), catalogued=request.catalogued)
     return final
-
-
-class _Sink:
-    """The part file and its running sha256, written by one worker thread at a time."""
-
-    def __init__(self, part: Path, offset: int, hasher: Any | None) -> None:
-        self.part = part
-        self.hasher = hasher
-        self.written = offset
-        self.hash_valid = True
-        self.fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o644)
-        os.ftruncate(self.fd, offset)  # drop a torn tail beyond what we hashed
-        os.lseek(self.fd, offset, os.SEEK_SET)
-
-    def write(self, pieces: list[bytes]) -> None:
-        views = [memoryview(p) for p in pieces]
-        try:
-            while views:
-                n = os.writev(self.fd, views[:1024])
-                self.written += n
-                while views and n >= len(views[0]):
-                    n -= len(views[0])
-                    views.pop(0)
-                if n:
-                    views[0] = views[0][n:]
-        except OSError:
-            self.hash_valid = False  # some bytes are on disk but not in the digest: rehash on resume
-            raise
-        if self.hasher is not None:
-            for p in pieces:
-                self.hasher.update(p)
-
-    def close(self, sync: bool) -> None:
-        if sync:
-            os.fsync(self.fd)
-        os.close(self.fd)
 
 
 def _hash_prefix(part: Path, length: int) -> Any:
@@ -225,9 +201,12 @@ class DownloadRunner:
         state = dict(ctx.checkpoint_state or {})
         if state.get("url") not in (None, request.url):
             state = {}  # a different source for the same file: its validators mean nothing here
-        async with new_session() as session:
-            ctx.step("download")
-            sha, size = await self._fetch(session, request, part, state, ctx)
+        ctx.step("download")
+        control = Control(ctx.cancel_event)
+        try:
+            sha, size = await run_transfer(lambda: self._fetch(request, part, state, ctx, control), control)
+        except Stopped as exc:  # the manager stopped the attempt (shutdown) without cancelling the coroutine
+            raise RetryableTaskError(f"the download of {final.name} was stopped; it resumes from its part") from exc
         ctx.step("verify")
         try:
             await asyncio.to_thread(self._verify, request, part, sha, size, state)
@@ -252,11 +231,10 @@ class DownloadRunner:
         return {"path": str(final), "folder": request.folder, "relpath": request.relpath,
                 "size": final.stat().st_size, "sha256": request.sha256, "status": "present"}
 
-    # -- streaming ------------------------------------------------------------------------------
-    async def _fetch(
-        self, session: aiohttp.ClientSession, request: DownloadRequest, part: Path, state: dict, ctx: TaskContext
-    ) -> tuple[str | None, int]:
-        """Bring ``part`` to the whole file; returns (sha256 of the part or None, its size)."""
+    # -- streaming (in the transfer thread: nothing here runs on the event loop) ---------------------
+    def _fetch(self, request: DownloadRequest, part: Path, state: dict, ctx: TaskContext,
+               control: Control) -> tuple[str | None, int]:
+        """Bring ``part`` to the whole file; returns (sha256 of the part or None, its size). Blocking."""
         url = to_mirror(request.url, self.policy)
         offset = part.stat().st_size if part.exists() else 0
         headers: dict[str, str] = {}
@@ -264,109 +242,91 @@ class DownloadRunner:
             headers["Range"] = f"bytes={offset}-"
             if state.get("etag"):
                 headers["If-Range"] = state["etag"]
-        opened = await open_download(session, url, self.policy, headers)
+        opened = open_download(url, self.policy, headers, control.on_socket)
         resp = opened.response
         try:
-            raise_for_status(resp)
+            raise_for_status(opened)
             expected = request.sha256 or opened.linked_sha256 or state.get("expected_sha256")
             if resp.status == 416:
                 total = state.get("total") or opened.linked_size or request.size
                 if offset and total == offset:
                     state["expected_sha256"] = expected
-                    return await self._finish_hash(part, offset), offset
-                await asyncio.to_thread(_unlink, part)
+                    return self._finish_hash(part, offset), offset
+                _unlink(part)
                 raise InconsistentServer(
                     f"the server refused the range from byte {offset} of {part.name[:-5]} "
                     f"(it promised {total} bytes): its sizes are inconsistent; the partial file was removed")
             if resp.status == 200 and offset:
                 offset = 0  # the server ignored Range, or the file changed (If-Range): start over
-            elif resp.status == 206 and not resp.headers.get("Content-Range", "").startswith(f"bytes {offset}-"):
-                offset = 0
+            elif resp.status == 206 and not (resp.getheader("Content-Range") or "").startswith(f"bytes {offset}-"):
                 raise RetryableTaskError("the server answered another range than asked; starting over")
             total = _total(resp, offset) or opened.linked_size or request.size
-            state.update({"url": request.url, "etag": resp.headers.get("ETag") or state.get("etag"),
+            state.update({"url": request.url, "etag": resp.getheader("ETag") or state.get("etag"),
                           "total": total, "expected_sha256": expected})
             ctx.checkpoint(dict(state))
             if total is not None:
                 self._check_space(part, total - offset)
-            hasher = await self._prefix_hash(part, offset) if self.hash_while_streaming or expected else None
-            sink = await asyncio.to_thread(_Sink, part, offset, hasher)
+            hasher = self._prefix_hash(part, offset) if self.hash_while_streaming or expected else None
+            sink = control.open(lambda: Sink(part, offset, hasher))
             try:
-                await self._stream(resp, sink, total, state, ctx)
+                self._stream(resp, sink, total, state, ctx, control)
             finally:
-                await asyncio.to_thread(sink.close, True)
-                # a retry in this process resumes the digest instead of reading the part again
-                self._prefix_hashes[str(part)] = (sink.written, hasher if sink.hash_valid else None)
+                try:
+                    sink.close(True)
+                finally:
+                    # a retry in this process resumes the digest instead of reading the part again
+                    self._prefix_hashes[str(part)] = (sink.written, hasher if sink.hash_valid else None)
+                    control.release()
             if total is not None and sink.written != total:
                 raise RetryableTaskError(f"the connection ended at byte {sink.written} of {total}")
             return (hasher.hexdigest() if hasher else None), sink.written
         finally:
-            resp.release()
+            opened.close()
 
-    async def _stream(self, resp: aiohttp.ClientResponse, sink: _Sink, total: int | None, state: dict,
-                      ctx: TaskContext) -> None:
-        """Receive on the loop, write and hash in a thread; at most half a chunk is held unwritten.
+    def _stream(self, resp: http.client.HTTPResponse, sink: Sink, total: int | None, state: dict,
+                ctx: TaskContext, control: Control) -> None:
+        """Receive and store the body (``download_stream``); progress and checkpoints from the storing thread.
 
-        One unit (a quarter chunk) is being written while the next fills up, so a kill loses at most half
-        a chunk held here, plus what the kernel's socket buffers held: together less than one chunk.
+        At most ``BUFFERS`` units are received and not yet written, sized so that together they are half a
+        chunk: a kill loses that plus what the kernel's socket buffers held, less than one chunk.
         """
-        unit = max(1, self.chunk_size // 4)
-        pieces: list[bytes] = []
-        held = 0
-        pending: asyncio.Future | None = None
-        last_checkpoint = time.monotonic()
-        loop = asyncio.get_running_loop()
-        try:
-            while True:
-                data, end_of_http_chunk = await resp.content.readchunk()  # no join: buffers as received
-                if not data:
-                    if end_of_http_chunk:
-                        continue
-                    break
-                pieces.append(data)
-                held += len(data)
-                if held >= unit:
-                    if pending is not None:
-                        await pending
-                    pending = loop.run_in_executor(None, sink.write, pieces)
-                    pieces, held = [], 0
-                    ctx.progress(sink.written + unit, total)
-                    if time.monotonic() - last_checkpoint >= CHECKPOINT_EVERY:
-                        last_checkpoint = time.monotonic()
-                        ctx.checkpoint({**state, "offset": sink.written})
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            pieces.extend(_salvage(resp.content))
-            held = sum(len(p) for p in pieces)
-            raise RetryableTaskError(f"the connection dropped at byte {sink.written + held}: "
-                                     f"{exc.__class__.__name__}") from exc
-        except OSError as exc:
-            raise _disk_error(exc, sink.part) from exc
-        finally:
-            # Whatever arrived in order is good data: keep it, so a resume re-fetches nothing of it.
-            try:
-                if pending is not None:
-                    await asyncio.shield(pending)
-                if pieces:
-                    await asyncio.to_thread(sink.write, pieces)
-            except OSError as exc:
-                raise _disk_error(exc, sink.part) from exc
-        ctx.progress(sink.written, total)
-        ctx.checkpoint({**state, "offset": sink.written})
+        unit = max(16 * 1024, min(MAX_UNIT, self.chunk_size // (2 * BUFFERS)))
+        last_checkpoint = [time.monotonic()]
 
-    async def _prefix_hash(self, part: Path, offset: int) -> Any:
+        def on_stored(written: int) -> None:
+            ctx.progress(written, total)
+            if time.monotonic() - last_checkpoint[0] >= CHECKPOINT_EVERY:
+                last_checkpoint[0] = time.monotonic()
+                ctx.checkpoint({**state, "offset": written})
+
+        try:
+            store_body(BodyReader(resp), sink, unit=unit, control=control, on_stored=on_stored)
+        except ReceiveFailed as exc:
+            raise RetryableTaskError(f"the connection dropped at byte {sink.written}: {exc}") from exc
+        except StoreFailed as exc:
+            cause = exc.__cause__
+            if isinstance(cause, OSError):
+                raise _disk_error(cause, sink.part) from cause
+            raise cause or exc from None
+        finally:
+            if not control.stopped:  # a cancelled task's state is the manager's (or cleanup's) business
+                ctx.progress(sink.written, total)
+                ctx.checkpoint({**state, "offset": sink.written})
+
+    def _prefix_hash(self, part: Path, offset: int) -> Any:
         """The sha256 state of the part's first ``offset`` bytes: kept from the last attempt, or read once."""
         known = self._prefix_hashes.get(str(part))
         if known and known[0] == offset and known[1] is not None:
             return known[1].copy()
         if not offset:
             return hashlib.sha256()
-        return await asyncio.to_thread(_hash_prefix, part, offset)
+        return _hash_prefix(part, offset)
 
-    async def _finish_hash(self, part: Path, size: int) -> str | None:
+    def _finish_hash(self, part: Path, size: int) -> str | None:
         known = self._prefix_hashes.get(str(part))
         if known and known[0] == size and known[1] is not None:
             return known[1].hexdigest()
-        return (await asyncio.to_thread(_hash_prefix, part, size)).hexdigest()
+        return _hash_prefix(part, size).hexdigest()
 
     def _check_space(self, part: Path, needed: int) -> None:
         free = self.free_space(part.parent)
@@ -387,28 +347,14 @@ class DownloadRunner:
             check_safetensors(part)
 
 
-def _total(resp: aiohttp.ClientResponse, offset: int) -> int | None:
-    content_range = resp.headers.get("Content-Range", "")
+def _total(resp: http.client.HTTPResponse, offset: int) -> int | None:
+    content_range = resp.getheader("Content-Range") or ""
     if resp.status == 206 and "/" in content_range and content_range.rsplit("/", 1)[1].isdigit():
         return int(content_range.rsplit("/", 1)[1])
-    if resp.content_length is not None:
-        return resp.content_length + (offset if resp.status == 206 else 0)
+    length = resp.getheader("Content-Length") or ""
+    if length.isdigit():
+        return int(length) + (offset if resp.status == 206 else 0)
     return None
-
-
-def _salvage(stream: aiohttp.StreamReader) -> list[bytes]:
-    """Bytes aiohttp had buffered when the connection dropped (its reads raise before returning them).
-
-    They arrived in order and are good; keeping them means a resume re-fetches nothing that was
-    received. Uses aiohttp's buffer attributes when present, else gives up (at most its read buffer).
-    """
-    buffer, offset = getattr(stream, "_buffer", None), getattr(stream, "_buffer_offset", 0)
-    if not buffer or not isinstance(offset, int):
-        return []
-    out = [bytes(b) for b in buffer]
-    out[0] = out[0][offset:]
-    buffer.clear()
-    return out
 
 
 def _disk_error(exc: OSError, part: Path) -> PermanentTaskError:

@@ -1,29 +1,35 @@
-"""One HTTP GET for a download: redirects followed by hand, tokens only to the host they belong to.
+"""One HTTP GET for a download, blocking (``http.client``), for the transfer thread: redirects followed
+by hand, every hop checked, tokens only to the host they belong to.
 
-aiohttp would follow redirects itself and carry headers along; Mend follows them one hop at a
-time so that every hop is checked against the download policy (a redirect to a host that is not
+The byte stream never runs on the event loop (``download_stream``), so the request is made with the
+standard library in the same worker thread that reads the body. Mend follows redirects one hop at
+a time so that every hop is checked against the download policy (a redirect to a host that is not
 allowed is refused) and the ``Authorization`` header goes only to the host the token is for.
 Hugging Face's resolve step answers with the file's sha256 (``X-Linked-Etag``) and size
 (``X-Linked-Size``) before redirecting to its CDN; those are kept from whichever hop carried them.
+Every socket is handed to ``on_socket`` as soon as it is connected, so the controlling side can shut
+it down to unblock a read (cancellation).
 """
 
 from __future__ import annotations
 
 import functools
+import http.client
 import os
 import re
+import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
-
-import aiohttp
 
 from .errors import HostNotAllowed, InvalidField
 from .policy import DEFAULT_HF_ENDPOINT, DownloadPolicy
 from .task_api import PermanentTaskError, RetryableTaskError
 
 MAX_REDIRECTS = 10
+CONNECT_TIMEOUT = 30.0  # seconds to connect (and finish the TLS handshake)
+READ_TIMEOUT = 120.0  # seconds a stalled server may stay silent before the attempt fails (and retries)
 USER_AGENT = "mend/0.1 (ComfyUI model download)"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -32,13 +38,6 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 def ssl_context() -> ssl.SSLContext:
     """One verifying TLS context per process: loading the CA store costs ~0.2 s, not to be paid per download."""
     return ssl.create_default_context()
-
-
-def new_session() -> aiohttp.ClientSession:
-    """A session for one download: no automatic decompression (bytes must hash as served), long reads allowed."""
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=120)
-    return aiohttp.ClientSession(timeout=timeout, auto_decompress=False,
-                                 connector=aiohttp.TCPConnector(ssl=ssl_context()))
 
 
 def hf_token() -> str | None:
@@ -84,58 +83,85 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
 class Opened:
     """A response whose body is ready to read, with what the hops before it said about the file."""
 
-    response: aiohttp.ClientResponse
+    response: http.client.HTTPResponse
+    connection: http.client.HTTPConnection  # closed by ``close``, with the response
     url: str  # the last hop
     linked_sha256: str | None = None
     linked_size: int | None = None
     hops: list[str] = field(default_factory=list)
 
+    def close(self) -> None:
+        self.response.close()
+        self.connection.close()
 
-async def open_download(
-    session: aiohttp.ClientSession,
+
+def open_download(
     url: str,
     policy: DownloadPolicy,
     headers: Mapping[str, str],
+    on_socket: Callable[[socket.socket], None] = lambda sock: None,
 ) -> Opened:
-    """GET ``url`` with ``headers``, following redirects by hand; the caller closes ``response``."""
+    """GET ``url`` with ``headers``, following redirects by hand (blocking); the caller closes the result."""
     origin = (urlsplit(url).hostname or "").lower()
     token = token_for(url, policy)
-    opened = Opened(response=None, url=url)  # type: ignore[arg-type]
+    hops: list[str] = []
+    linked_sha256: str | None = None
+    linked_size: int | None = None
     for _ in range(MAX_REDIRECTS + 1):
         try:
-            policy.check_url(url, "redirect" if opened.hops else "url")
+            policy.check_url(url, "redirect" if hops else "url")
         except (HostNotAllowed, InvalidField) as exc:
             raise PermanentTaskError(f"refused to follow {_safe(url)}: {exc.message}", reason=exc.code) from exc
         hop_headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **headers}
         if token and (urlsplit(url).hostname or "").lower() == origin:
             hop_headers["Authorization"] = f"Bearer {token}"
-        try:
-            resp = await session.get(url, headers=hop_headers, allow_redirects=False)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise RetryableTaskError(f"cannot reach {urlsplit(url).hostname}: {exc.__class__.__name__}") from exc
-        linked = resp.headers.get("X-Linked-Etag", "").strip('"').lower().removeprefix("w/").strip('"')
+        conn, resp = _get(url, hop_headers, on_socket)
+        linked = (resp.getheader("X-Linked-Etag") or "").strip('"').lower().removeprefix("w/").strip('"')
         if _SHA256.match(linked):
-            opened.linked_sha256 = linked
-        if resp.headers.get("X-Linked-Size", "").isdigit():
-            opened.linked_size = int(resp.headers["X-Linked-Size"])
-        if resp.status in (301, 302, 303, 307, 308) and "Location" in resp.headers:
-            opened.hops.append(url)
-            url = urljoin(url, resp.headers["Location"])
-            resp.release()
+            linked_sha256 = linked
+        if (resp.getheader("X-Linked-Size") or "").isdigit():
+            linked_size = int(resp.getheader("X-Linked-Size") or 0)
+        location = resp.getheader("Location")
+        if resp.status in (301, 302, 303, 307, 308) and location:
+            hops.append(url)
+            url = urljoin(url, location)
+            resp.close()  # a new connection per hop: the next one is usually another host (the CDN)
+            conn.close()
             continue
-        opened.response, opened.url = resp, url
-        return opened
-    raise PermanentTaskError(f"more than {MAX_REDIRECTS} redirects from {_safe(opened.hops[0])}")
+        return Opened(resp, conn, url, linked_sha256, linked_size, hops)
+    raise PermanentTaskError(f"more than {MAX_REDIRECTS} redirects from {_safe(hops[0])}")
 
 
-def raise_for_status(resp: aiohttp.ClientResponse) -> None:
+def _get(url: str, headers: Mapping[str, str],
+         on_socket: Callable[[socket.socket], None]) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    """One request on a new connection; network failures become ``RetryableTaskError``."""
+    parts = urlsplit(url)
+    conn: http.client.HTTPConnection
+    if parts.scheme == "https":
+        conn = http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=CONNECT_TIMEOUT,
+                                           context=ssl_context())
+    else:  # the policy allows plain http only for the loopback test setting
+        conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=CONNECT_TIMEOUT)
+    try:
+        conn.connect()
+        assert conn.sock is not None
+        conn.sock.settimeout(READ_TIMEOUT)
+        on_socket(conn.sock)
+        conn.request("GET", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), headers=dict(headers))
+        return conn, conn.getresponse()
+    except (OSError, http.client.HTTPException) as exc:
+        conn.close()
+        raise RetryableTaskError(f"cannot reach {parts.hostname}: {exc.__class__.__name__}") from exc
+
+
+def raise_for_status(opened: Opened) -> None:
     """Map an unusable status onto the task contract: 408/429/5xx retry by themselves, other 4xx fail."""
-    status = resp.status
+    status = opened.response.status
     if status in (200, 206, 416):
         return
-    where = urlsplit(str(resp.url)).hostname
+    where = urlsplit(opened.url).hostname
     if status in (408, 425, 429) or status >= 500:
-        raise RetryableTaskError(f"{where} answered HTTP {status}", retry_after=retry_after(resp.headers),
+        raise RetryableTaskError(f"{where} answered HTTP {status}", retry_after=retry_after(opened.response.headers),
                                  http_status=status)
     hint = ""
     if status in (401, 403):

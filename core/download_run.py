@@ -27,7 +27,11 @@ ProgressCallback = Callable[[str, float, "float | None"], None]
 
 
 class LocalContext:
-    """A ``TaskContext`` without a manager: checkpoints go to ``state_file`` (when given)."""
+    """A ``TaskContext`` without a manager: checkpoints go to ``state_file`` (when given).
+
+    Like the manager's context, ``progress`` and ``checkpoint`` may be called from any thread (the
+    download's storing thread calls them); ``on_progress`` runs on that thread, so it must be cheap.
+    """
 
     def __init__(self, task_id: str, state_file: Path | None = None,
                  on_progress: ProgressCallback | None = None) -> None:
@@ -39,6 +43,7 @@ class LocalContext:
         self.steps: list[str] = []
         self.checkpoints = 0
         self.checkpoint_state: Mapping[str, Any] = {}
+        self._lock = threading.Lock()  # one writer of the state file at a time
         if state_file is not None and state_file.is_file():
             try:
                 self.checkpoint_state = json.loads(state_file.read_text(encoding="utf-8"))
@@ -50,12 +55,13 @@ class LocalContext:
             self.on_progress(self.task_id, done, total)
 
     def checkpoint(self, state: Mapping[str, Any]) -> None:
-        self.checkpoint_state = dict(state)
-        self.checkpoints += 1
-        if self.state_file is not None:
-            tmp = self.state_file.with_name(self.state_file.name + ".tmp")
-            tmp.write_text(json.dumps(self.checkpoint_state), encoding="utf-8")  # tiny: fine on the loop
-            os.replace(tmp, self.state_file)
+        with self._lock:
+            self.checkpoint_state = dict(state)
+            self.checkpoints += 1
+            if self.state_file is not None:
+                tmp = self.state_file.with_name(self.state_file.name + ".tmp")
+                tmp.write_text(json.dumps(self.checkpoint_state), encoding="utf-8")  # tiny, about once a second
+                os.replace(tmp, self.state_file)
 
     def step(self, name: str) -> None:
         self.steps.append(name)

@@ -1,0 +1,261 @@
+"""A download's body, moved off the event loop: one thread receives, a second writes and hashes.
+
+The receiving thread reads the socket straight into a few preallocated buffers (``recv_into``: no
+allocation, no copy beyond the kernel's); the storing thread writes each full buffer to the part
+file and feeds it to the sha256, then hands it back. ``os.write`` and ``hashlib`` release the GIL on
+large buffers, so receiving, hashing and writing overlap on two cores, and the event loop only
+awaits the end (``run_transfer``), so ComfyUI's loop never carries the bytes.
+
+Loss on a kill is bounded: at most ``BUFFERS`` units are received and not yet written (the caller
+sizes the unit so that this is half a chunk). A connection error never discards data: what the
+current buffer holds is stored before the error is raised. Cancellation comes from the controlling
+side: ``Control.stop`` shuts the socket down, which unblocks a read at once; the threads then store
+what they hold, close the part, and end with ``Stopped``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.client
+import os
+import queue
+import socket
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+BUFFERS = 4  # units in flight between the receiver and the store (backpressure beyond that)
+MAX_UNIT = 1 << 20  # 1 MiB reads: large enough for few syscalls, small enough to stay in cache
+POLL = 0.25  # seconds between looks at ``cancel_event`` while the loop waits
+
+
+class Stopped(Exception):
+    """The controlling side stopped the transfer (cancel); what had arrived is on disk."""
+
+
+class ReceiveFailed(Exception):
+    """The connection failed (reset, timeout, TLS error); the cause is the network error."""
+
+
+class StoreFailed(Exception):
+    """Writing the part failed (disk full...); the cause is the ``OSError``."""
+
+
+class Control:
+    """The controlling side's handle on one transfer: stop it from any thread, know whether it holds the part."""
+
+    def __init__(self, cancel_event: threading.Event | None = None) -> None:
+        self.cancel_event = cancel_event or threading.Event()
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self.stopped = False
+        self.holding = False  # the part file is open in the transfer's threads
+
+    def on_socket(self, sock: socket.socket) -> None:
+        """The connection now in use (each redirect hop): a stop shuts it down."""
+        with self._lock:
+            self._sock = sock
+            if self.stopped:
+                _shutdown(sock)
+
+    def stop(self) -> None:
+        """Stop at once: a blocked read returns, and no part file is opened after this."""
+        with self._lock:
+            self.stopped = True
+            if self._sock is not None:
+                _shutdown(self._sock)
+
+    def check(self) -> None:
+        if self.stopped or self.cancel_event.is_set():
+            raise Stopped
+
+    def open(self, opener: Callable[[], T]) -> T:
+        """Open the part (``opener``) unless stopped; the controlling side then waits for ``release``."""
+        with self._lock:
+            if self.stopped or self.cancel_event.is_set():
+                raise Stopped
+            sink = opener()
+            self.holding = True
+            return sink
+
+    def release(self) -> None:
+        with self._lock:
+            self.holding = False
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed
+        # the plain socket's shutdown, also under TLS: the reading thread still owns the SSL object
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class Sink:
+    """The part file and its running sha256, in order; used by the storing thread only."""
+
+    def __init__(self, part: Path, offset: int, hasher: Any | None) -> None:
+        self.part = part
+        self.hasher = hasher
+        self.written = offset
+        self.hash_valid = True
+        self.fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o644)
+        os.ftruncate(self.fd, offset)  # drop a torn tail beyond what we hashed
+        os.lseek(self.fd, offset, os.SEEK_SET)
+
+    def write(self, view: memoryview) -> None:
+        done = 0
+        try:
+            while done < len(view):
+                n = os.write(self.fd, view[done:])
+                done += n
+                self.written += n
+        except OSError:
+            self.hash_valid = False  # some bytes are on disk but not in the digest: rehash on resume
+            raise
+        if self.hasher is not None:
+            self.hasher.update(view)
+
+    def close(self, sync: bool) -> None:
+        if sync:
+            os.fsync(self.fd)
+        os.close(self.fd)
+
+
+class BodyReader:
+    """``readinto`` of an ``http.client`` response body that never loses received bytes on an error.
+
+    A plain body (``Content-Length`` or read-to-close) is read from the socket itself, after the few
+    bytes ``http.client`` buffered with the headers; a chunked body goes through ``http.client``
+    (rare for model files; an error there may lose what the current buffer held, at most one unit).
+    """
+
+    def __init__(self, resp: http.client.HTTPResponse) -> None:
+        self.resp = resp
+        self.chunked = bool(resp.chunked)
+        self.left: int | None = resp.length  # None: until the server closes
+        self.pending: memoryview | None = None  # what http.client had buffered with the headers
+
+    def readinto(self, view: memoryview) -> int:
+        if self.chunked:
+            return self.resp.readinto(view)
+        if self.left is not None:
+            if self.left <= 0:
+                return 0
+            view = view[: self.left]
+        fp = self.resp.fp
+        if fp is None:
+            return 0
+        if self.pending is None:
+            # read1 returns the buffered bytes without touching the socket (or makes one read if none):
+            # afterwards the buffer is empty and the socket is read directly, so an error loses nothing
+            self.pending = memoryview(fp.read1(1 << 16 if self.left is None else min(1 << 16, self.left)))
+        if self.pending:
+            n = min(len(view), len(self.pending))
+            view[:n] = self.pending[:n]
+            self.pending = self.pending[n:]
+        else:
+            n = fp.raw.readinto(view) or 0
+        if self.left is not None:
+            self.left -= n
+        return n
+
+
+def store_body(reader: BodyReader, sink: Sink, *, unit: int, control: Control,
+               on_stored: Callable[[int], None]) -> None:
+    """Receive the body into ``BUFFERS`` buffers of ``unit`` bytes here, store them on a second thread.
+
+    Returns at the end of the body; raises ``Stopped``, ``ReceiveFailed`` or ``StoreFailed`` only after
+    every byte received has been stored (or storing failed). ``on_stored(written)`` runs on the storing
+    thread after each buffer.
+    """
+    free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+    full: queue.SimpleQueue[tuple[bytearray, int] | None] = queue.SimpleQueue()
+    for _ in range(BUFFERS):
+        free.put(bytearray(unit))
+    failure: list[BaseException] = []
+
+    def store() -> None:
+        while (item := full.get()) is not None:
+            buf, n = item
+            if not failure:
+                try:
+                    with memoryview(buf) as view:
+                        sink.write(view[:n])
+                    on_stored(sink.written)
+                except BaseException as exc:  # handed to the receiving thread
+                    failure.append(exc)
+            free.put(buf)
+
+    storer = threading.Thread(target=store, name="mend-download-store", daemon=True)
+    storer.start()
+    received: BaseException | None = None
+    try:
+        while not failure:
+            control.check()
+            buf = free.get()
+            filled = 0
+            try:
+                with memoryview(buf) as view:
+                    while filled < unit:
+                        n = reader.readinto(view[filled:])
+                        if not n:
+                            break
+                        filled += n
+            except (OSError, http.client.HTTPException, ValueError) as exc:
+                received = exc
+            # whatever arrived is good data, in order: store it before anything is raised
+            full.put((buf, filled)) if filled else free.put(buf)
+            if received is not None or filled < unit:
+                break
+    finally:
+        full.put(None)
+        storer.join()
+    if failure:
+        raise StoreFailed(str(failure[0])) from failure[0]
+    if (control.stopped or control.cancel_event.is_set()) and reader.left != 0:
+        raise Stopped  # (a body that arrived whole is kept as done, whatever came after)
+    if received is not None:
+        raise ReceiveFailed(received.__class__.__name__) from received
+
+
+async def run_transfer(fn: Callable[[], T], control: Control) -> T:
+    """Run ``fn`` (the whole blocking fetch) in its own thread; the loop only waits and watches for a cancel.
+
+    On cancellation (``CancelledError`` here, or ``control.cancel_event`` set by the manager) the transfer
+    is stopped; when it holds the part file this waits until it has stored what it received and closed
+    the file, so a cleanup never races the writer. A thread still connecting is left to time out alone.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+    future.add_done_callback(lambda f: f.cancelled() or f.exception())  # an abandoned result is not an error
+
+    def deliver(setter: Callable[[Any], None], value: Any) -> None:
+        if not future.done():
+            setter(value)
+
+    def target() -> None:
+        try:
+            result = fn()
+        except BaseException as exc:  # delivered to the awaiting coroutine
+            outcome: tuple[Callable[[Any], None], Any] = (future.set_exception, exc)
+        else:
+            outcome = (future.set_result, result)
+        with contextlib.suppress(RuntimeError):  # the loop is gone (the process is ending): nobody waits
+            loop.call_soon_threadsafe(deliver, *outcome)
+
+    threading.Thread(target=target, name="mend-download", daemon=True).start()
+    try:
+        while True:
+            done, _ = await asyncio.wait({future}, timeout=POLL)
+            if done:
+                return future.result()
+            if control.cancel_event.is_set():
+                control.stop()
+    except asyncio.CancelledError:
+        control.stop()
+        if control.holding:
+            await asyncio.wait({future})
+        raise
