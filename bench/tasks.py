@@ -2,8 +2,9 @@
 
     python bench/tasks.py [--seconds 8] [--rate-mb 80]
 
-Three downloads stream from a loopback aiohttp file server (another process, each stream paced at
-``--rate-mb`` MB/s) and are written to disk in worker threads; one install-like task runs a python
+Three downloads, Mend's own download engine (``core/download.py``: the body is received, hashed and
+written in worker threads), stream from a loopback aiohttp file server (another process, each stream
+paced at ``--rate-mb`` MB/s) into a model folder; one install-like task runs a python
 subprocess that hashes and writes files (CPU and disk). The server under test (this process) runs
 Mend's task manager and routes on one loop. A probe sleeps 5 ms in a loop and records how late it
 wakes (the loop's lag). First half: tasks only; second half: a poller in another process hammers
@@ -22,15 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
 from aiohttp import web
 
 from mend import server_routes
 from mend.core.catalog.registry import RegistryClient
 from mend.core.catalog.store import CatalogStore
 from mend.core.host_standalone import StandaloneHost
+from mend.core.policy import DownloadPolicy
 from mend.core.services import Mend
-from mend.core.task_api import RetryableTaskError
 
 CHUNK = 1 << 20
 
@@ -90,30 +90,6 @@ with tempfile.TemporaryDirectory() as d:
 """
 
 
-class LoopbackDownload:
-    """A download as the real one does it: aiohttp stream, 1 MiB chunks written by a worker thread."""
-
-    kind = "download"
-    resumable = True
-
-    def target(self, params):
-        return params["path"]
-
-    async def run(self, params, ctx):
-        done = 0
-        async with aiohttp.ClientSession() as session, session.get(params["url"]) as resp:
-            if resp.status >= 500:
-                raise RetryableTaskError(f"HTTP {resp.status}")
-            total = resp.content_length
-            with open(params["path"], "wb") as f:
-                async for block in resp.content.iter_chunked(CHUNK):
-                    await ctx.run_thread(f.write, block)
-                    done += len(block)
-                    ctx.progress(done, total)
-                    ctx.checkpoint({"offset": done})
-        return {"bytes": done}
-
-
 class InstallLike:
     """A subprocess doing CPU and disk work (pip building a wheel, say), killed on cancel."""
 
@@ -171,10 +147,13 @@ async def main(seconds: float, rate_mb: float) -> None:
     files = subprocess.Popen([sys.executable, "-c", FILE_SERVER, str(rate_mb), str(file_port)],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     files.stdout.readline()
+    (tmp / "ComfyUI" / "models" / "checkpoints").mkdir()
+    # the real download runner, allowed to fetch plain http from the loopback file server
+    mend.extras["download_policy"] = DownloadPolicy(hf_endpoint=f"http://127.0.0.1:{file_port}",
+                                                    allow_http_loopback=True)
     app = web.Application()
     server_routes.setup(app, mend)
-    mend.tasks.register(LoopbackDownload())  # after the routes, which register the real runners
-    mend.tasks.register(InstallLike())
+    mend.tasks.register(InstallLike())  # after the routes, which register the real runners
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", api_port).start()
@@ -188,7 +167,8 @@ async def main(seconds: float, rate_mb: float) -> None:
         size = int(rate_mb * 1e6 * seconds * 1.3)  # outlasts the measurement
         t0 = time.perf_counter()
         downloads = [await mend.tasks.submit("download", {"url": f"http://127.0.0.1:{file_port}/file?size={size}",
-                                                          "path": str(tmp / f"model{i}.bin")}) for i in range(3)]
+                                                          "folder": "checkpoints", "relpath": f"model{i}.gguf"})
+                     for i in range(3)]
         install = await mend.tasks.submit("install", {"seconds": seconds * 1.3})
         stop, quiet, busy = asyncio.Event(), [], []
         probe = asyncio.create_task(probe_lag(stop, quiet))
@@ -225,7 +205,7 @@ async def main(seconds: float, rate_mb: float) -> None:
         await runner.cleanup()
         files.terminate()
         files.wait()
-        for f in tmp.glob("model*.bin"):
+        for f in (tmp / "ComfyUI" / "models" / "checkpoints").glob("model*"):
             f.unlink()
 
 
