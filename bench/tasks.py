@@ -32,8 +32,6 @@ from mend.core.host_standalone import StandaloneHost
 from mend.core.policy import DownloadPolicy
 from mend.core.services import Mend
 
-CHUNK = 1 << 20
-
 FILE_SERVER = r"""
 import asyncio, sys
 from aiohttp import web
