@@ -16,11 +16,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mend.core.catalog.registry import RegistryClient
 from mend.core.install import InstallRunner
 from mend.core.install_policy import InstallPolicy
 from mend.core.pip_deps import PipDeps
 
+from .registry_server import RegistryServer
 from .wheelhouse import write_wheel
 
 
@@ -95,3 +98,24 @@ def make_runner(mend, *, python: str, wheelhouse: Path, registry_url: str = "", 
         pip=PipDeps(python=python, use_uv=False, extra_args=("--no-index", "--find-links", str(wheelhouse)),
                     timeout=120),
     )
+
+
+# -- fixtures shared by the install, install-route and freeze/sync tests (import them by name) --------------
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory) -> Path:
+    return make_wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
+
+
+@pytest.fixture(scope="session")
+def venv_python(tmp_path_factory, wheelhouse) -> str:
+    """One venv for the session: creating it costs seconds, and every test compares its packages before/after."""
+    return make_venv(tmp_path_factory.mktemp("venv"), wheelhouse)
+
+
+@pytest.fixture
+async def registry(aiohttp_server) -> RegistryServer:
+    reg = RegistryServer()
+    server = await aiohttp_server(reg.app())
+    reg.base_url = str(server.make_url("")).rstrip("/")
+    return reg

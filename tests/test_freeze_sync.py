@@ -22,7 +22,11 @@ from mend.core.sync import finish_sync, load_manifest, plan_sync, start_sync
 
 from .git_server import GitServer, make_pack_repo, node_pack_files
 from .hf_server import FakeHub, safetensors_bytes
-from .install_support import PlainContext, make_runner
+from .install_support import (
+    PlainContext,
+    make_runner,
+    registry,  # noqa: F401 (a shared fixture)
+)
 from .registry_server import RegistryServer
 
 MODELS = {  # folder/relpath -> hub path
@@ -74,14 +78,6 @@ async def git_server(aiohttp_server, tmp_path):
     gs.repos = repos
     gs.url = lambda name: f"http://127.0.0.1:{server.port}/{name}.git"
     return gs
-
-
-@pytest.fixture
-async def registry(aiohttp_server):
-    reg = RegistryServer()
-    server = await aiohttp_server(reg.app())
-    reg.base_url = str(server.make_url("")).rstrip("/")
-    return reg
 
 
 def mend_over(mend_for, comfyui: Path, catalog: Path, hub: FakeHub, registry: RegistryServer, tmp_path: Path):

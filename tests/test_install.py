@@ -19,18 +19,8 @@ from mend.core.pip_deps import PipDeps
 from mend.core.task_api import PermanentTaskError
 
 from .git_server import GitServer, make_pack_repo, node_pack_files
-from .install_support import PlainContext, make_runner, make_venv, make_wheelhouse, tree_state
-from .registry_server import RegistryServer, zip_bytes
-
-
-@pytest.fixture(scope="module")
-def wheelhouse(tmp_path_factory) -> Path:
-    return make_wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
-
-
-@pytest.fixture(scope="module")
-def venv_python(tmp_path_factory, wheelhouse) -> str:
-    return make_venv(tmp_path_factory.mktemp("venv"), wheelhouse)
+from .install_support import PlainContext, make_runner, registry, tree_state, venv_python, wheelhouse  # noqa: F401 (shared fixtures)
+from .registry_server import zip_bytes
 
 
 @pytest.fixture
@@ -51,14 +41,6 @@ async def git_server(aiohttp_server, repos):
     server = await aiohttp_server(gs.app())
     gs.url = lambda name: f"http://127.0.0.1:{server.port}/{name}.git"
     return gs
-
-
-@pytest.fixture
-async def registry(aiohttp_server):
-    reg = RegistryServer()
-    server = await aiohttp_server(reg.app())
-    reg.base_url = str(server.make_url("")).rstrip("/")
-    return reg
 
 
 class Before:

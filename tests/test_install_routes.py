@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -12,17 +11,7 @@ from aiohttp import web
 from mend.server_routes import setup
 
 from .git_server import GitServer, make_pack_repo, node_pack_files
-from .install_support import make_runner, make_venv, make_wheelhouse, tree_state
-
-
-@pytest.fixture(scope="module")
-def wheelhouse(tmp_path_factory) -> Path:
-    return make_wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
-
-
-@pytest.fixture(scope="module")
-def venv_python(tmp_path_factory, wheelhouse) -> str:
-    return make_venv(tmp_path_factory.mktemp("venv"), wheelhouse)
+from .install_support import make_runner, tree_state, venv_python, wheelhouse  # noqa: F401 (shared fixtures)
 
 
 @pytest.fixture
