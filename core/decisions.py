@@ -122,7 +122,7 @@ def apply_decision(mend: Mend, target: WorkflowTarget, report: AnalysisReport, d
         def rewrite() -> None:  # under the manifest lock, on the file as it is now
             text = file.read_text(encoding="utf-8")
             data = rewrite_widget(json.loads(text), ref, value)
-            tmp = write_temp(file, _dump_like(data, text))
+            tmp = write_temp(file, _edited_text(text, ref.value, value, data))
             try:
                 os.replace(tmp, file)
             except BaseException:
@@ -184,6 +184,21 @@ def _subgraph_definitions(graph: dict, found: dict | None = None) -> dict[str, d
             found[sg["id"]] = sg
             _subgraph_definitions(sg, found)
     return found
+
+
+def _edited_text(original: str, old: str, new: str, data: Any) -> str:
+    """The original text with the one widget value replaced in place, when that is unambiguous.
+
+    Re-serialising a large indented workflow costs milliseconds (Python's indenting encoder); when the
+    old value's literal appears exactly once, replacing it keeps every other byte, and the result is
+    checked to parse to exactly the rewritten document. Otherwise the whole document is serialised.
+    """
+    old_literal = json.dumps(old, ensure_ascii=False)
+    if original.count(old_literal) == 1:
+        edited = original.replace(old_literal, json.dumps(new, ensure_ascii=False))
+        if json.loads(edited) == data:
+            return edited
+    return _dump_like(data, original)
 
 
 def _dump_like(data: Any, original: str) -> str:
