@@ -134,14 +134,7 @@ class AttemptContext:
         self._progress.poke()
 
     async def run_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        future = self._loop.run_in_executor(self._executor, fn, *args)
-        try:
-            return await asyncio.shield(future)
-        except asyncio.CancelledError:
-            # the thread cannot be interrupted: tell it, and wait so cleanup never races it
-            self.cancel_event.set()
-            await asyncio.wait([future])
-            raise
+        return await run_in_thread(self._executor, self.cancel_event, fn, *args)
 
     # -- manager side ---------------------------------------------------------------------------
     def _apply_latest(self) -> None:
@@ -181,3 +174,15 @@ class AttemptContext:
         self._progress.close()
         self._checkpoints.close()
         self.cancel_event.set()
+
+
+async def run_in_thread(executor: Any, cancel_event: threading.Event, fn: Callable[..., T], *args: Any) -> T:
+    """Run blocking ``fn`` in ``executor`` (None: the loop's default); a cancel sets ``cancel_event``
+    and waits for the thread to end, since a thread cannot be interrupted and cleanup must not race it."""
+    future = asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        cancel_event.set()
+        await asyncio.wait([future])
+        raise

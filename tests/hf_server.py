@@ -285,3 +285,13 @@ class FakeHub:
             return resp
         await resp.write_eof()
         return resp
+
+
+async def served_hub(aiohttp_server, files: tuple[tuple[str, str, bytes], ...] = ()) -> FakeHub:
+    """A ``FakeHub`` with ``files`` (repo, path, bytes), served by pytest-aiohttp's ``aiohttp_server``."""
+    hub = FakeHub()
+    for repo_id, path, data in files:
+        hub.add_file(repo_id, path, data)
+    hub.server = await aiohttp_server(hub.app())
+    hub.endpoint = hub.url = str(hub.server.make_url("")).rstrip("/")
+    return hub

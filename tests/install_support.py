@@ -7,7 +7,6 @@ into it), with a fake ``torch 1.0`` from the wheelhouse installed first, so a pa
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from mend.core.catalog.registry import RegistryClient
 from mend.core.install import InstallRunner
 from mend.core.install_policy import InstallPolicy
 from mend.core.pip_deps import PipDeps
+from mend.core.task_context import run_in_thread
 
 from .registry_server import RegistryServer
 from .wheelhouse import write_wheel
@@ -49,13 +49,7 @@ class PlainContext:
         self.steps.append(name)
 
     async def run_thread(self, fn, *args):
-        future = asyncio.get_running_loop().run_in_executor(None, fn, *args)
-        try:
-            return await asyncio.shield(future)
-        except asyncio.CancelledError:
-            self.cancel_event.set()
-            await asyncio.wait([future])
-            raise
+        return await run_in_thread(None, self.cancel_event, fn, *args)
 
 
 def make_wheelhouse(house: Path) -> Path:

@@ -15,7 +15,7 @@ from mend.core.host_standalone import StandaloneHost
 from mend.core.policy import DownloadPolicy
 from mend.core.task_api import PermanentTaskError, RetryableTaskError, classify_failure
 
-from .hf_server import FakeHub, safetensors_bytes
+from .hf_server import FakeHub, safetensors_bytes, served_hub
 
 CHUNK = 64 * 1024
 
@@ -35,10 +35,7 @@ class RecordingHost(StandaloneHost):
 
 @pytest.fixture
 async def hub(aiohttp_server):
-    hub = FakeHub()
-    hub.server = await aiohttp_server(hub.app())
-    hub.endpoint = str(hub.server.make_url("")).rstrip("/")
-    return hub
+    return await served_hub(aiohttp_server)
 
 
 def make_runner(comfy_dir: Path, hub: FakeHub, **kwargs) -> DownloadRunner:

@@ -21,7 +21,7 @@ from mend.core.resolve import target_from_cli
 from mend.core.sync import finish_sync, load_manifest, plan_sync, start_sync
 
 from .git_server import GitServer, make_pack_repo, node_pack_files
-from .hf_server import FakeHub, safetensors_bytes
+from .hf_server import FakeHub, safetensors_bytes, served_hub
 from .install_support import (
     PlainContext,
     make_runner,
@@ -61,12 +61,8 @@ def workflow_using(hub_url: str) -> dict:
 
 @pytest.fixture
 async def hub(aiohttp_server):
-    fake = FakeHub()
-    for i, hub_path in enumerate(MODELS.values()):
-        fake.add_file("acme/models", hub_path, safetensors_bytes(4096 + i * 512, seed=i))
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("")).rstrip("/")
-    return fake
+    files = tuple(("acme/models", p, safetensors_bytes(4096 + i * 512, seed=i)) for i, p in enumerate(MODELS.values()))
+    return await served_hub(aiohttp_server, files)
 
 
 @pytest.fixture

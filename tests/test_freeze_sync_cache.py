@@ -18,7 +18,7 @@ from mend.core.policy import DownloadPolicy
 from mend.core.shared_cache import SharedCache
 from mend.core.sync import finish_sync, load_manifest, plan_sync, start_sync
 
-from .hf_server import FakeHub, safetensors_bytes
+from .hf_server import FakeHub, safetensors_bytes, served_hub
 
 FILES = {"checkpoints/base.safetensors": safetensors_bytes(4096, seed=3),
          "loras/x/ink.safetensors": safetensors_bytes(2048, seed=4)}
@@ -30,12 +30,7 @@ def sha(data: bytes) -> str:
 
 @pytest.fixture
 async def hub(aiohttp_server):
-    fake = FakeHub()
-    for rel, data in FILES.items():
-        fake.add_file("acme/models", rel, data)
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("")).rstrip("/")
-    return fake
+    return await served_hub(aiohttp_server, tuple(("acme/models", rel, data) for rel, data in FILES.items()))
 
 
 def manifest_for(tmp_path: Path, hub: FakeHub, extra: list[FrozenModel] = ()) -> Path:

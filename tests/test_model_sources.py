@@ -20,15 +20,12 @@ from mend.core.errors import HostNotAllowed, InvalidField, NotFound
 from mend.core.policy import DownloadPolicy
 from mend.server_routes import setup
 
-from .hf_server import FakeHub, safetensors_bytes
+from .hf_server import FakeHub, safetensors_bytes, served_hub
 
 
 @pytest.fixture
 async def hub(aiohttp_server):
-    hub = FakeHub()
-    hub.server = await aiohttp_server(hub.app())
-    hub.endpoint = str(hub.server.make_url("")).rstrip("/")
-    return hub
+    return await served_hub(aiohttp_server)
 
 
 def policy_for(endpoint: str, **kwargs) -> DownloadPolicy:

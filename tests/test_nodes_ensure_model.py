@@ -15,7 +15,7 @@ from mend.nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
 from mend.nodes.ensure_model import DownloadInterrupted, MendEnsureModel, ensure_model, progress_line
 from mend.nodes.model_source import model_url
 
-from .hf_server import FakeHub, safetensors_bytes
+from .hf_server import FakeHub, safetensors_bytes, served_hub
 
 REPO_ID = "acme/loras"
 PATH = "split/x.safetensors"
@@ -23,10 +23,7 @@ PATH = "split/x.safetensors"
 
 @pytest.fixture
 async def hub(aiohttp_server) -> FakeHub:
-    hub = FakeHub()
-    server = await aiohttp_server(hub.app())
-    hub.endpoint = str(server.make_url("")).rstrip("/")
-    return hub
+    return await served_hub(aiohttp_server)
 
 
 @pytest.fixture
