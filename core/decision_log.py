@@ -21,21 +21,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .atomic_files import fsync_dir
+
 log = logging.getLogger(__name__)
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a created, renamed or removed directory entry durable (no-op where unsupported)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class DecisionLog:

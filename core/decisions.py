@@ -15,7 +15,6 @@ both files are as they were before this decision, earlier decisions stay.
 from __future__ import annotations
 
 import json
-import os
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +22,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .analyze import AnalysisReport
+from .atomic_files import replace_atomic
 from .errors import InvalidField, InvalidWorkflow, UnknownFolder
 from .manifest import Manifest, set_op
-from .manifest_render import write_temp
 from .model_refs import ModelRef
 from .policy import check_relpath
 from .resolve import WorkflowTarget
@@ -122,12 +121,7 @@ def apply_decision(mend: Mend, target: WorkflowTarget, report: AnalysisReport, d
         def rewrite() -> None:  # under the manifest lock, on the file as it is now
             text = file.read_text(encoding="utf-8")
             data = rewrite_widget(json.loads(text), ref, value)
-            tmp = write_temp(file, _edited_text(text, ref.value, value, data))
-            try:
-                os.replace(tmp, file)
-            except BaseException:
-                os.unlink(tmp)
-                raise
+            replace_atomic(file, _edited_text(text, ref.value, value, data))
 
     manifest.write(plan.ops, then=rewrite)
     return {"decision": decision.to_json(), "workflow": target.id, "stored": plan.stored,

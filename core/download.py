@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .atomic_files import fsync_dir
 from .download_http import open_download, raise_for_status, to_mirror
 from .download_stream import (
     BUFFERS,
@@ -366,14 +367,7 @@ def _disk_error(exc: OSError, part: Path) -> PermanentTaskError:
 
 def _place(part: Path, final: Path) -> os.stat_result:
     os.replace(part, final)
-    try:  # make the rename itself durable
-        fd = os.open(final.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
+    fsync_dir(final.parent)  # make the rename itself durable
     return final.stat()
 
 

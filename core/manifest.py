@@ -39,7 +39,8 @@ import tomlkit
 from filelock import FileLock
 from tomlkit.exceptions import ParseError
 
-from .decision_log import DecisionLog, fsync_dir
+from .atomic_files import fsync_dir
+from .decision_log import DecisionLog
 from .errors import InvalidField, ManifestCorrupt
 from .manifest_render import (
     TABLES,

@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import tomlkit
 from tomlkit.exceptions import ParseError
 from tomlkit.items import InlineTable, Table
 
+from .atomic_files import write_temp
 from .errors import ManifestCorrupt
 
 SCHEMA_VERSION = 1
@@ -166,20 +166,6 @@ def _mend_section(doc: tomlkit.TOMLDocument) -> Table:
         section["version"] = SCHEMA_VERSION
         doc["tool"]["mend"] = section
     return doc["tool"]["mend"]
-
-
-def write_temp(path: Path, text: str) -> str:
-    """Write ``text`` to a fsynced temp file beside ``path`` (same file system, so replace is atomic)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return tmp
 
 
 def _section_of(parsed: dict, path: Path) -> dict:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from mend.core import decisions as decisions_module
+from mend.core import atomic_files
 from mend.core.decisions import Decision, apply_decision
 from mend.core.resolve import analyze_target, target_from_request
 from mend.server_routes import setup
@@ -172,7 +172,7 @@ async def test_failed_workflow_write_rolls_both_files_back(mend, wf_file, monkey
             raise OSError(28, "No space left on device")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(decisions_module.os, "replace", replace)
+    monkeypatch.setattr(atomic_files.os, "replace", replace)  # where the workflow file is replaced
     with pytest.raises(OSError):
         apply_decision(mend, target, report, Decision("model", "3/ckpt_name", "candidate", 0))
     assert state(mend, wf_file) == before

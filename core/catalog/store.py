@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 
 from .. import constants
+from ..atomic_files import replace_atomic
 from .model_list import ModelList
 from .node_map import NodeMap, paused_gc
 
@@ -151,17 +152,7 @@ class CatalogStore:
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             log.info("mend: catalog %s not refreshed (%s); using what is cached", name, exc)
             return False
-        await asyncio.to_thread(_write_atomic, target, body)
+        await asyncio.to_thread(replace_atomic, target, body)
         if resp.headers.get("ETag"):
-            await asyncio.to_thread(_write_atomic, etag_file, resp.headers["ETag"].encode())
+            await asyncio.to_thread(replace_atomic, etag_file, resp.headers["ETag"].encode())
         return True
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
