@@ -47,8 +47,7 @@ from .download_stream import (
     store_body,
 )
 from .errors import InvalidField, MendError
-from .hashing import CHUNK as HASH_CHUNK
-from .hashing import HashCache
+from .hashing import HashCache, sha256_prefix
 from .host import Host
 from .policy import DownloadPolicy, check_relpath, target_path
 from .task_api import PermanentTaskError, RetryableTaskError, TaskContext
@@ -117,21 +116,6 @@ def validate(request: DownloadRequest, host: Host, policy: DownloadPolicy) -> Pa
     policy.check_pickle(request.relpath, request.confirm_pickle)
     policy.check_remote_risk(request.url, host.listen_addresses(), catalogued=request.catalogued)
     return final
-
-
-def _hash_prefix(part: Path, length: int) -> Any:
-    digest = hashlib.sha256()
-    buffer = bytearray(HASH_CHUNK)
-    view = memoryview(buffer)
-    left = length
-    with open(part, "rb", buffering=0) as f:
-        while left > 0:
-            n = f.readinto(view[: min(len(buffer), left)])
-            if not n:
-                break
-            digest.update(view[:n])
-            left -= n
-    return digest
 
 
 def check_safetensors(path: Path) -> None:
@@ -321,13 +305,13 @@ class DownloadRunner:
             return known[1].copy()
         if not offset:
             return hashlib.sha256()
-        return _hash_prefix(part, offset)
+        return sha256_prefix(part, offset)
 
     def _finish_hash(self, part: Path, size: int) -> str | None:
         known = self._prefix_hashes.get(str(part))
         if known and known[0] == size and known[1] is not None:
             return known[1].hexdigest()
-        return _hash_prefix(part, size).hexdigest()
+        return sha256_prefix(part, size).hexdigest()
 
     def _check_space(self, part: Path, needed: int) -> None:
         free = self.free_space(part.parent)

@@ -1,10 +1,11 @@
-"""A download's body, moved off the event loop: one thread receives, a second writes and hashes.
+"""A download's body, moved off the event loop: one thread receives, a second writes, a third hashes.
 
-The receiving thread reads the socket straight into a few preallocated buffers (``recv_into``: no
-allocation, no copy beyond the kernel's); the storing thread writes each full buffer to the part
-file and feeds it to the sha256, then hands it back. ``os.write`` and ``hashlib`` release the GIL on
-large buffers, so receiving, hashing and writing overlap on two cores, and the event loop only
-awaits the end (``run_transfer``), so ComfyUI's loop never carries the bytes.
+The receiving thread reads the socket straight into a few page-aligned buffers (``recv_into``: no
+allocation, no copy beyond the kernel's, at the kernel's full copy speed); the writing thread writes
+each full buffer to the part file and hands it to the hashing thread, which feeds it to the sha256
+and gives it back. ``recv_into``, ``os.write`` and ``hashlib`` release the GIL on large buffers, so
+the three stages overlap on as many cores as there are, and the event loop only awaits the end
+(``run_transfer``), so ComfyUI's loop never carries the bytes.
 
 Loss on a kill is bounded: at most ``BUFFERS`` units are received and not yet written (the caller
 sizes the unit so that this is half a chunk). A connection error never discards data: what the
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.client
+import mmap
 import os
 import queue
 import socket
@@ -26,11 +28,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .page_buffers import page_buffer
+
 T = TypeVar("T")
 
-BUFFERS = 4  # units in flight between the receiver and the store (backpressure beyond that)
+BUFFERS = 4  # units in flight between the receiver, the writer and the hasher (backpressure beyond that)
 MAX_UNIT = 1 << 20  # 1 MiB reads: large enough for few syscalls, small enough to stay in cache
 POLL = 0.25  # seconds between looks at ``cancel_event`` while the loop waits
+
+
+_Filled = tuple[mmap.mmap, int]  # a buffer and how many of its bytes hold data
 
 
 class Stopped(Exception):
@@ -94,7 +101,11 @@ def _shutdown(sock: socket.socket) -> None:
 
 
 class Sink:
-    """The part file and its running sha256, in order; used by the storing thread only."""
+    """The part file and its running sha256: ``write`` on the writing thread, ``digest`` on the hashing one.
+
+    Each buffer is written first and hashed after, so the digest never covers bytes that are not on
+    disk; ``hash_valid`` turns false when a write failed half-way (then the digest and the file part).
+    """
 
     def __init__(self, part: Path, offset: int, hasher: Any | None) -> None:
         self.part = part
@@ -115,6 +126,8 @@ class Sink:
         except OSError:
             self.hash_valid = False  # some bytes are on disk but not in the digest: rehash on resume
             raise
+
+    def digest(self, view: memoryview) -> None:
         if self.hasher is not None:
             self.hasher.update(view)
 
@@ -165,32 +178,47 @@ class BodyReader:
 
 def store_body(reader: BodyReader, sink: Sink, *, unit: int, control: Control,
                on_stored: Callable[[int], None]) -> None:
-    """Receive the body into ``BUFFERS`` buffers of ``unit`` bytes here, store them on a second thread.
+    """Receive the body into ``BUFFERS`` buffers of ``unit`` bytes here; write and hash them on two more threads.
 
-    Returns at the end of the body; raises ``Stopped``, ``ReceiveFailed`` or ``StoreFailed`` only after
-    every byte received has been stored (or storing failed). ``on_stored(written)`` runs on the storing
-    thread after each buffer.
+    Returns at the end of the body, digest included; raises ``Stopped``, ``ReceiveFailed`` or
+    ``StoreFailed`` only after every byte received has been stored (or storing failed).
+    ``on_stored(written)`` runs on the writing thread after each buffer.
     """
-    free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-    full: queue.SimpleQueue[tuple[bytearray, int] | None] = queue.SimpleQueue()
+    free: queue.SimpleQueue[mmap.mmap] = queue.SimpleQueue()
+    to_write: queue.SimpleQueue[_Filled | None] = queue.SimpleQueue()
+    to_hash: queue.SimpleQueue[_Filled | None] = queue.SimpleQueue()
     for _ in range(BUFFERS):
-        free.put(bytearray(unit))
+        free.put(page_buffer(unit))
     failure: list[BaseException] = []
+    hashing = sink.hasher is not None
 
-    def store() -> None:
-        while (item := full.get()) is not None:
+    def write() -> None:
+        while (item := to_write.get()) is not None:
             buf, n = item
             if not failure:
                 try:
-                    with memoryview(buf) as view:
-                        sink.write(view[:n])
+                    sink.write(memoryview(buf)[:n])
                     on_stored(sink.written)
                 except BaseException as exc:  # handed to the receiving thread
                     failure.append(exc)
+                else:
+                    if hashing:
+                        to_hash.put(item)
+                        continue
+            free.put(buf)
+        to_hash.put(None)
+
+    def digest() -> None:
+        while (item := to_hash.get()) is not None:
+            buf, n = item
+            sink.digest(memoryview(buf)[:n])
             free.put(buf)
 
-    storer = threading.Thread(target=store, name="mend-download-store", daemon=True)
-    storer.start()
+    stages = [threading.Thread(target=write, name="mend-download-write", daemon=True)]
+    if hashing:
+        stages.append(threading.Thread(target=digest, name="mend-download-hash", daemon=True))
+    for stage in stages:
+        stage.start()
     received: BaseException | None = None
     try:
         while not failure:
@@ -198,21 +226,22 @@ def store_body(reader: BodyReader, sink: Sink, *, unit: int, control: Control,
             buf = free.get()
             filled = 0
             try:
-                with memoryview(buf) as view:
-                    while filled < unit:
-                        n = reader.readinto(view[filled:])
-                        if not n:
-                            break
-                        filled += n
+                view = memoryview(buf)
+                while filled < unit:
+                    n = reader.readinto(view[filled:])
+                    if not n:
+                        break
+                    filled += n
             except (OSError, http.client.HTTPException, ValueError) as exc:
                 received = exc
             # whatever arrived is good data, in order: store it before anything is raised
-            full.put((buf, filled)) if filled else free.put(buf)
+            to_write.put((buf, filled)) if filled else free.put(buf)
             if received is not None or filled < unit:
                 break
     finally:
-        full.put(None)
-        storer.join()
+        to_write.put(None)
+        for stage in stages:
+            stage.join()
     if failure:
         raise StoreFailed(str(failure[0])) from failure[0]
     if (control.stopped or control.cancel_event.is_set()) and reader.left != 0:

@@ -12,21 +12,31 @@ import json
 import os
 import threading
 from pathlib import Path
+from typing import Any
+
+from .page_buffers import page_buffer
 
 CHUNK = 4 * 1024 * 1024  # large reads keep hashlib (OpenSSL) at full speed
 
 
 def sha256_file(path: Path | str, chunk_size: int = CHUNK) -> str:
+    return sha256_prefix(path, None, chunk_size).hexdigest()
+
+
+def sha256_prefix(path: Path | str, length: int | None, chunk_size: int = CHUNK) -> Any:
+    """The running sha256 of the file's first ``length`` bytes (all when None), to finish or to go on with."""
     digest = hashlib.sha256()
-    buffer = bytearray(chunk_size)
-    view = memoryview(buffer)
+    view = memoryview(page_buffer(chunk_size))
+    left = length
     with open(path, "rb", buffering=0) as f:
-        while True:
-            n = f.readinto(buffer)
+        while left is None or left > 0:
+            n = f.readinto(view if left is None or left >= chunk_size else view[:left])
             if not n:
                 break
             digest.update(view[:n])
-    return digest.hexdigest()
+            if left is not None:
+                left -= n
+    return digest
 
 
 class HashCache:
