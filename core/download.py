@@ -47,6 +47,7 @@ from .download_stream import (
     store_body,
 )
 from .errors import InvalidField, MendError
+from .file_lock_async import file_lock_if_free, hold_file_lock
 from .hashing import HashCache, sha256_prefix
 from .host import Host
 from .policy import DownloadPolicy, check_relpath, target_path
@@ -169,7 +170,9 @@ class DownloadRunner:
         final = Path(self.target(params))
         part = final.with_name(final.name + ".part")
         self._prefix_hashes.pop(str(part), None)
-        await asyncio.to_thread(_unlink, part)
+        with file_lock_if_free(_lock_path(final)) as alone:
+            if alone:  # else the part is another download's, still being written
+                await asyncio.to_thread(_unlink, part)
 
     async def run(self, params: Mapping[str, Any], ctx: TaskContext) -> Mapping[str, Any]:
         try:
@@ -179,10 +182,17 @@ class DownloadRunner:
             refused = PermanentTaskError(exc.message, field=exc.field)
             refused.code = exc.code  # the policy's own code (host_not_allowed, unsafe_path...)
             raise refused from exc
-        if final.exists():
-            return await self._already_there(request, final)
+        await asyncio.to_thread(final.parent.mkdir, parents=True, exist_ok=True)
+        # one writer per .part, whoever asks (a task, an Ensure Model node, the CLI): the others wait,
+        # then find the file in place or resume what the first left
+        async with hold_file_lock(_lock_path(final), ctx.cancel_event,
+                                  on_wait=lambda: ctx.step("waiting for another download of this file")):
+            if final.exists():
+                return await self._already_there(request, final)
+            return await self._download(request, final, ctx)
+
+    async def _download(self, request: DownloadRequest, final: Path, ctx: TaskContext) -> Mapping[str, Any]:
         part = final.with_name(final.name + ".part")
-        await asyncio.to_thread(part.parent.mkdir, parents=True, exist_ok=True)
         state = dict(ctx.checkpoint_state or {})
         if state.get("url") not in (None, request.url):
             state = {}  # a different source for the same file: its validators mean nothing here
@@ -353,6 +363,11 @@ def _place(part: Path, final: Path) -> os.stat_result:
     os.replace(part, final)
     fsync_dir(final.parent)  # make the rename itself durable
     return final.stat()
+
+
+def _lock_path(final: Path) -> Path:
+    """Beside the part, hidden (ComfyUI lists only model extensions, Mend's index skips dot files)."""
+    return final.with_name(f".{final.name}.mend-lock")
 
 
 def _unlink(path: Path) -> None:

@@ -33,9 +33,8 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from filelock import FileLock, Timeout
-
 from . import constants
+from .file_lock_async import hold_file_lock
 
 FOLDER = "mend-shared-cache"  # the pseudo model folder the download runner writes cache files into
 _LINK_FALLBACK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EACCES}
@@ -81,18 +80,8 @@ class SharedCache:
         """Hold the cache's lock for one file (other processes and machines wait); never blocks the loop."""
         path = self.lock_path(sha256)
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-        lock = FileLock(str(path), thread_local=False)
-        while True:
-            try:
-                await asyncio.to_thread(lock.acquire, timeout=poll)
-                break
-            except Timeout:
-                if cancel is not None and cancel.is_set():
-                    raise asyncio.CancelledError from None
-        try:
+        async with hold_file_lock(path, cancel, poll=poll):
             yield
-        finally:
-            await asyncio.to_thread(lock.release)
 
     @staticmethod
     def seal(blob: Path) -> None:
