@@ -70,19 +70,34 @@ def mend_client(url: str, dest: Path, sha: str | None, hashing: bool) -> None:
     params = {"url": url, "folder": "checkpoints", "relpath": "big.safetensors", **({"sha256": sha} if sha else {})}
     state = dest / "state.json"
     ssl_context()  # loaded once per process (a server's Mend pays it at its first download, not per file)
-    started = time.perf_counter()
+    cpu, started = process_cpu(), time.perf_counter()
     result = asyncio.run(run_with_retries(runner, params, LocalContext("bench", state), backoff=0.5))
     elapsed = time.perf_counter() - started
-    print(json.dumps({"seconds": elapsed, "size": result["size"], "sha256": result["sha256"],
-                      "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+    print(json.dumps({"seconds": elapsed, "cpu": process_cpu() - cpu, "size": result["size"],
+                      "sha256": result["sha256"], "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 
 
 def python_client(url: str, out: Path) -> None:
-    started = time.perf_counter()
+    cpu, started = process_cpu(), time.perf_counter()
     with urllib.request.urlopen(url) as resp, open(out, "wb") as f:
         while block := resp.read(1 << 20):
             f.write(block)
-    print(json.dumps({"seconds": time.perf_counter() - started}))
+    print(json.dumps({"seconds": time.perf_counter() - started, "cpu": process_cpu() - cpu}))
+
+
+def process_cpu() -> float:
+    """CPU seconds of this process, all its threads, user and kernel."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_cpu(pid: int) -> float | None:
+    """CPU seconds the server process has used so far (Linux ``/proc``), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def baseline_rss() -> None:
@@ -123,6 +138,28 @@ def free_port() -> int:
 
 def best(runs: int, fn) -> float:
     return min(fn() for _ in range(runs))
+
+
+class Runs:
+    """The fastest of a client's runs, with the CPU that run cost the client and the server."""
+
+    def __init__(self, server: subprocess.Popen) -> None:
+        self.server = server
+        self.fastest: dict[str, dict] = {}
+
+    def record(self, label: str, fn) -> float:
+        before = server_cpu(self.server.pid)
+        run = fn()
+        after = server_cpu(self.server.pid)
+        run["server_cpu"] = None if before is None or after is None else after - before
+        if label not in self.fastest or run["seconds"] < self.fastest[label]["seconds"]:
+            self.fastest[label] = run
+        return run["seconds"]
+
+    def cpu_line(self, label: str) -> str:
+        run = self.fastest[label]
+        server = "?" if run["server_cpu"] is None else f"{run['server_cpu']:.2f}"
+        return f"{run['cpu']:.2f} + {server}"
 
 
 def main() -> None:
@@ -167,18 +204,24 @@ def main() -> None:
             out.unlink()
             return elapsed
 
+        runs = Runs(server)
+
         def plain() -> float:
-            seconds = run_json("--python-client", fast, str(work / "py.out"))["seconds"]
-            (work / "py.out").unlink()
-            return seconds
+            def once() -> dict:
+                r = run_json("--python-client", fast, str(work / "py.out"))
+                (work / "py.out").unlink()
+                return r
+            return runs.record("plain", once)
 
         mend_runs: list[dict] = []
 
         def mend(verify: bool) -> float:
-            r = run_json("--mend-client", fast, str(clean()), sha if verify else "-", "1" if verify else "0")
-            assert r["size"] == total and (not verify or r["sha256"] == sha), r
-            mend_runs.append(r)
-            return r["seconds"]
+            def once() -> dict:
+                r = run_json("--mend-client", fast, str(clean()), sha if verify else "-", "1" if verify else "0")
+                assert r["size"] == total and (not verify or r["sha256"] == sha), r
+                mend_runs.append(r)
+                return r
+            return runs.record("verify" if verify else "alone", once)
 
         t_curl, t_plain = best(args.runs, curl), best(args.runs, plain)
         t_alone, t_verify = best(args.runs, lambda: mend(False)), best(args.runs, lambda: mend(True))
@@ -211,6 +254,14 @@ def main() -> None:
               f"(bar >= 90%)")
         print(f"  mend (download alone)     {mb / t_alone:8.0f} MB/s   verify costs {t_verify / t_alone:.2f}x "
               f"(bar <= 1.10x)")
+        cores = os.cpu_count() or 1
+        needed = runs.fastest["verify"]["cpu"] + (runs.fastest["verify"]["server_cpu"] or 0)
+        bound = max(needed / cores, runs.fastest["verify"]["cpu"] / 3)  # 3 threads: receive, write, hash
+        print(f"  CPU of the fastest run, client + server, in core-seconds ({cores} cores):")
+        print(f"    python copy {runs.cpu_line('plain')}   mend alone {runs.cpu_line('alone')}   "
+              f"mend + verify {runs.cpu_line('verify')}")
+        print(f"    with verify the run needs {needed:.2f} core-s: at best {bound:.2f} s here "
+              f"({mb / bound:.0f} MB/s); Mend took {t_verify:.2f} s = {bound / t_verify:.0%} of that bound")
         print(f"  mend peak RSS             {rss / 2**20:8.1f} MiB   (python + imports alone: "
               f"{rss_base / 2**20:.1f} MiB; file: {total / 2**20:.0f} MiB; bar: flat)")
         print(f"  sha256 openssl            {mb / t_openssl:8.0f} MB/s")

@@ -178,34 +178,38 @@ class BodyReader:
 
 def store_body(reader: BodyReader, sink: Sink, *, unit: int, control: Control,
                on_stored: Callable[[int], None]) -> None:
-    """Receive the body into ``BUFFERS`` buffers of ``unit`` bytes here; write and hash them on two more threads.
+    """Receive the body into buffers of ``unit`` bytes here; write and hash them on two more threads.
 
-    Returns at the end of the body, digest included; raises ``Stopped``, ``ReceiveFailed`` or
+    At most ``BUFFERS`` buffers are received and not yet written; as many again may wait, written, for
+    the hasher. Returns at the end of the body, digest included; raises ``Stopped``, ``ReceiveFailed`` or
     ``StoreFailed`` only after every byte received has been stored (or storing failed).
     ``on_stored(written)`` runs on the writing thread after each buffer.
     """
     free: queue.SimpleQueue[mmap.mmap] = queue.SimpleQueue()
     to_write: queue.SimpleQueue[_Filled | None] = queue.SimpleQueue()
     to_hash: queue.SimpleQueue[_Filled | None] = queue.SimpleQueue()
-    for _ in range(BUFFERS):
+    for _ in range(2 * BUFFERS):  # written buffers wait for the hasher without holding up the receiver
         free.put(page_buffer(unit))
+    unwritten = threading.Semaphore(BUFFERS)  # the loss bound on a kill: received, not yet written
     failure: list[BaseException] = []
     hashing = sink.hasher is not None
 
     def write() -> None:
         while (item := to_write.get()) is not None:
             buf, n = item
+            written = False
             if not failure:
                 try:
                     sink.write(memoryview(buf)[:n])
+                    written = True  # on disk: it goes to the digest even if the progress callback fails
                     on_stored(sink.written)
                 except BaseException as exc:  # handed to the receiving thread
                     failure.append(exc)
-                else:
-                    if hashing:
-                        to_hash.put(item)
-                        continue
-            free.put(buf)
+            unwritten.release()
+            if written and hashing:
+                to_hash.put(item)
+            else:
+                free.put(buf)
         to_hash.put(None)
 
     def digest() -> None:
@@ -223,6 +227,7 @@ def store_body(reader: BodyReader, sink: Sink, *, unit: int, control: Control,
     try:
         while not failure:
             control.check()
+            unwritten.acquire()
             buf = free.get()
             filled = 0
             try:
@@ -235,7 +240,11 @@ def store_body(reader: BodyReader, sink: Sink, *, unit: int, control: Control,
             except (OSError, http.client.HTTPException, ValueError) as exc:
                 received = exc
             # whatever arrived is good data, in order: store it before anything is raised
-            to_write.put((buf, filled)) if filled else free.put(buf)
+            if filled:
+                to_write.put((buf, filled))
+            else:
+                unwritten.release()
+                free.put(buf)
             if received is not None or filled < unit:
                 break
     finally:
