@@ -7,7 +7,8 @@ Prints, from one run:
 - download + verify time against Mend's download alone (bar: at most 1.1x);
 - Mend's peak RSS against the file size (bar: flat; the process's baseline RSS is shown beside it);
 - sha256 throughput of ``hashing.sha256_file`` against ``openssl dgst -sha256`` (bar: at least 90%);
-- bytes re-fetched after the download process is killed with SIGKILL half-way (bar: at most one chunk).
+- bytes re-fetched after the download process is killed with SIGKILL half-way (bar: at most one chunk), split
+  into what Mend had received but not written and what still sat in the kernel's socket buffers.
 
 The server (``tests/hf_server.py``) and every client run in their own processes, so no two share a GIL.
 Usage: ``python bench/download.py [--size-mb 1024] [--dir /tmp] [--runs 3]``; files are deleted afterwards.
@@ -242,7 +243,7 @@ def main() -> None:
             return time.perf_counter() - started
 
         t_openssl, t_hash = best(args.runs, openssl), best(args.runs, ours)
-        refetched, kept = kill_and_resume(base, work, clean(), sha, total)
+        refetched, kept, queued = kill_and_resume(base, work, clean(), sha, total)
         server_refetched, server_kept = kill_server(server, port, src, work, clean(), sha, total)
 
         mb = total / 1e6
@@ -269,8 +270,11 @@ def main() -> None:
               f"(bar >= 90%)")
         print(f"  server killed at {server_kept / 2**20:.0f} MiB: re-fetched {server_refetched / 2**20:.2f} MiB "
               f"(chunk: {CHUNK / 2**20:.0f} MiB; bar <= 1 chunk)")
-        print(f"  mend killed at {kept / 2**20:.0f} MiB: the server had sent {refetched / 2**20:.2f} MiB beyond "
-              f"the part (Mend holds <= {CHUNK / 2**21:.0f} MiB unwritten; the rest sat in kernel socket buffers)")
+        lost = f"{(refetched - queued) / 2**20:.2f} MiB" if queued is not None else "?"
+        held = "?" if queued is None else f"{queued / 2**20:.2f} MiB"
+        print(f"  mend killed at {kept / 2**20:.0f} MiB: re-fetched {refetched / 2**20:.2f} MiB = {lost} Mend had "
+              f"received and not written (bar <= {CHUNK / 2**20:.0f} MiB chunk) + {held} in the kernel's socket "
+              "buffers")
     finally:
         if server is not None:
             server.send_signal(signal.SIGINT)
@@ -303,20 +307,51 @@ def kill_server(server: subprocess.Popen, port: int, src: Path, work: Path, dest
     return max(0, sent - kept), kept
 
 
-def kill_and_resume(base: str, work: Path, dest: Path, sha: str, total: int) -> tuple[int, int]:
-    """SIGKILL a Mend download half-way (counted path), resume it; returns (bytes re-fetched, bytes kept)."""
+def kill_and_resume(base: str, work: Path, dest: Path, sha: str, total: int) -> tuple[int, int, int | None]:
+    """SIGKILL a Mend download half-way (counted path), resume it.
+
+    Returns (bytes sent twice, bytes kept in the part, bytes that sat in the kernel's socket buffers at
+    the kill). The client is frozen (SIGSTOP) first so that the server's count and the socket queues
+    are read at one moment; what is sent twice and was in neither the part nor those queues is what
+    Mend had received and not yet written.
+    """
+    port = int(base.rsplit(":", 1)[1])
     url = f"{base}/cdn/{sha}?name=counted.safetensors"
     part = dest / "models" / "checkpoints" / "big.safetensors.part"
     child = subprocess.Popen([sys.executable, __file__, "--mend-client", url, str(dest), sha, "1"],
                              stdout=subprocess.DEVNULL)
     while child.poll() is None and (not part.exists() or part.stat().st_size < total // 2):
         time.sleep(0.002)
+    os.kill(child.pid, signal.SIGSTOP)
+    time.sleep(0.3)  # the server fills the socket buffers, then waits
     sent = json.loads(urllib.request.urlopen(f"{base}/_stats").read()).get("counted.safetensors", 0)
+    queued = kernel_queued(port)
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     kept = part.stat().st_size
     run_json("--mend-client", url, str(dest), sha, "1")
-    return max(0, sent - kept), kept
+    return max(0, sent - kept), kept, queued
+
+
+def kernel_queued(port: int) -> int | None:
+    """Bytes in the kernel's queues of the established connections to ``port`` (server send + client
+    receive), from ``/proc/net/tcp``; None where there is no such file."""
+    try:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    queued = 0
+    for line in lines:
+        fields = line.split()
+        local, remote, state, queues = fields[1], fields[2], fields[3], fields[4]
+        if state != "01":  # ESTABLISHED
+            continue
+        tx, rx = (int(q, 16) for q in queues.split(":"))
+        if int(local.split(":")[1], 16) == port:
+            queued += tx  # written by the server, not yet in the client's kernel
+        elif int(remote.split(":")[1], 16) == port:
+            queued += rx  # in the client's kernel, not yet read by Mend
+    return queued
 
 
 if __name__ == "__main__":
