@@ -20,9 +20,9 @@ from pathlib import Path
 
 from ..core.act import carry_out, pending_work
 from ..core.analyze import AnalysisReport
-from ..core.decisions import Decision, apply_decision
+from ..core.decisions import Decision, analyze_settled, apply_decision
 from ..core.errors import InvalidField, ManifestCorrupt, MendError
-from ..core.resolve import OpenItem, WorkflowTarget, analyze_target, open_items, target_from_cli
+from ..core.resolve import OpenItem, WorkflowTarget, open_items, target_from_cli
 from ..core.resolve_nodes import MissingNode
 from ..core.services import Mend
 from .common import add_comfyui_options, build_mend
@@ -59,7 +59,7 @@ async def run(args: argparse.Namespace, ask: Ask | None = None) -> int:
     mend = build_mend(args)
     target = target_from_cli(mend.host, args.workflow)
     await mend.catalogs.refresh()
-    report = await analyze_target(mend, target, use_registry=not args.no_registry)
+    report = await analyze_settled(mend, target, use_registry=not args.no_registry)
     items = open_items(report, include_skipped=args.ask_skipped)
     saved = 0
     try:
@@ -84,7 +84,7 @@ async def run(args: argparse.Namespace, ask: Ask | None = None) -> int:
     finally:
         await mend.close()
         await asyncio.to_thread(mend.manifest.close)  # fold the decision log into the TOML now
-    left = open_items(await analyze_target(mend, target, use_registry=False), include_skipped=True)
+    left = open_items(await analyze_settled(mend, target, use_registry=False), include_skipped=True)
     return 1 if left or failed else 0
 
 

@@ -14,6 +14,7 @@ both files are as they were before this decision, earlier decisions stay.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import posixpath
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from .errors import InvalidField, InvalidWorkflow, UnknownFolder
 from .manifest import Manifest, set_op
 from .model_refs import ModelRef
 from .policy import check_relpath
-from .resolve import WorkflowTarget
+from .resolve import WorkflowTarget, analyze_target
 from .resolve_models import MissingModel
 from .resolve_nodes import MissingNode
 from .services import Mend
@@ -126,6 +127,51 @@ def apply_decision(mend: Mend, target: WorkflowTarget, report: AnalysisReport, d
     manifest.write(plan.ops, then=rewrite)
     return {"decision": decision.to_json(), "workflow": target.id, "stored": plan.stored,
             "workflow_file_changed": rewrite is not None}
+
+
+async def analyze_settled(mend: Mend, target: WorkflowTarget, graph: Any = None, *,
+                          use_registry: bool = True) -> AnalysisReport:
+    """``analyze_target``, after finishing the widget rewrites that a crash left undone.
+
+    A decision is appended to the manifest's log first and the workflow file is rewritten right after;
+    a process killed between the two leaves the decision stored and the file as it was. Such a file
+    still holds, for a decided model, the exact value the decision was made for: that rewrite is
+    done now (under the manifest lock), then the file is analysed again.
+    """
+    report = await analyze_target(mend, target, graph, use_registry=use_registry)
+    if target.file is None or not (pending := _unwritten_widgets(report)):
+        return report
+    if await asyncio.to_thread(_finish_rewrites, mend.manifest, target.file, pending):
+        report = await analyze_target(mend, target, graph, use_registry=use_registry)
+    return report
+
+
+def _unwritten_widgets(report: AnalysisReport) -> list[tuple[ModelRef, str]]:
+    pending = []
+    for model in report.missing_models:
+        stored = report.model_decision(model) or {}
+        path = stored.get("path")
+        if stored.get("status") in ("resolved", "pending_download") and isinstance(path, str) \
+                and path != model.ref.value and stored.get("value") == model.ref.value:
+            pending.append((model.ref, path))
+    return pending
+
+
+def _finish_rewrites(manifest: Manifest, file: Path, pending: list[tuple[ModelRef, str]]) -> bool:
+    """Apply the rewrites to the file as it is under the lock; False when none applied any more."""
+    with manifest.locked():
+        original = text = file.read_text(encoding="utf-8")
+        data = json.loads(text)
+        for ref, value in pending:
+            try:
+                data = rewrite_widget(data, ref, value)
+            except InvalidWorkflow:  # the node went away since: nothing to finish
+                continue
+            text = _edited_text(text, ref.value, value, data)
+        if text == original:
+            return False
+        replace_atomic(file, text)
+        return True
 
 
 def rewrite_widget(data: Any, ref: ModelRef, value: str) -> Any:

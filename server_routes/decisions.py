@@ -17,10 +17,10 @@ import asyncio
 
 from aiohttp import web
 
-from ..core.decisions import Decision, apply_decision
+from ..core.decisions import Decision, analyze_settled, apply_decision
 from ..core.errors import InvalidField
 from ..core.manifest import node_decision
-from ..core.resolve import analyze_target, graph_id, target_from_request
+from ..core.resolve import graph_id, target_from_request
 from ..core.services import Mend
 from .http import handler, json_response, read_json
 
@@ -52,7 +52,7 @@ def routes(mend: Mend) -> list[web.RouteDef]:
         target = await asyncio.to_thread(target_from_request, mend.host, ident)
         if target.file is None and graph is None:
             raise InvalidField("an unsaved workflow (a uuid) needs its graph in \"graph\"", field="graph")
-        report = await analyze_target(mend, target, graph, use_registry=body.get("registry", True) is not False)
+        report = await analyze_settled(mend, target, graph, use_registry=body.get("registry", True) is not False)
         result = await asyncio.to_thread(apply_decision, mend, target, report, decision)
         return json_response(result)
 

@@ -2,7 +2,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { initialState, reduce } from "../../web/js/mend/state.js";
-import { groupNodes, itemStatus, jobRows, taskRow, viewModel } from "../../web/js/mend/view.js";
+import { groupNodes, headline, itemStatus, jobRows, taskRow, viewModel } from "../../web/js/mend/view.js";
 import { normaliseTask } from "../../web/js/mend/state.js";
 import { WORKFLOW, report } from "./fixtures.mjs";
 
@@ -109,4 +109,16 @@ test("the message line says why a task failed, which step runs, or what a finish
   assert.equal(row({ state: "failed", error: { message: "hash mismatch" }, progress: { step: "verify" } }), "hash mismatch");
   assert.equal(row({ state: "completed", result: { verified: true, sha256: "673c4cc356efc01a749d" } }), "verified · sha256 673c4cc356ef…");
   assert.equal(row({ state: "queued", retry_at: 123 }), "waiting to retry");
+});
+
+test("the headline stops counting a model once its download finished, and says when all is fixed", () => {
+  let s = reduce(analysed(), { type: "decision/made", decision: { kind: "model", key: "4/ckpt_name", action: "choose", candidate: 0 } });
+  assert.equal(headline(viewModel(s)), "3 node types, 2 models missing · 4 to decide");
+  s = reduce(s, { type: "task/event", now: 1, task: { id: "d1", kind: "download", state: "succeeded",
+    params: { folder: "checkpoints", relpath: "sdxl.safetensors" } } });
+  const vm = viewModel(s);
+  assert.equal(vm.fixed, 1);
+  assert.equal(headline(vm), "3 node types, 1 model missing · 1 fixed · 4 to decide");
+  assert.equal(headline({ ...vm, fixed: vm.total }), `All ${vm.total} fixed.`);
+  assert.equal(headline({ ...vm, analyzing: true }), "Analysing…");
 });

@@ -8,9 +8,9 @@
  * the entry module wires `actions` to the API and the graph.
  */
 
-import { describeCandidate, missingSummary } from "./format.js";
+import { describeCandidate } from "./format.js";
 import { h, keyed, setText } from "./dom.js";
-import { chosenCandidate, itemStatus } from "./view.js";
+import { chosenCandidate, headline, itemStatus } from "./view.js";
 
 const STATE_WORDS = {
   queued: "queued",
@@ -68,13 +68,7 @@ export function createPanel(doc, actions) {
   }
 
   function renderHeader(vm) {
-    const summary = vm.analyzing
-      ? "Analysing…"
-      : !vm.report
-        ? "No analysis yet."
-        : vm.total === 0
-          ? "Nothing is missing."
-          : `${missingSummary(vm.report)} missing · ${vm.openCount} to decide`;
+    const summary = headline(vm);
     const signature = JSON.stringify([vm.workflow?.name, summary, vm.certain.length, vm.analyzing]);
     if (signature === headerSignature) return;
     headerSignature = signature;

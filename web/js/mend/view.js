@@ -6,7 +6,7 @@
  * Pure (no DOM, no ComfyUI), so grouping and linking are tested under `node --test`.
  */
 
-import { etaSeconds, fraction, formatBytes, formatEta, formatPercent, formatRate } from "./format.js";
+import { etaSeconds, fraction, formatBytes, formatEta, formatPercent, formatRate, missingSummary } from "./format.js";
 import { FINAL_STATES, itemId } from "./state.js";
 
 /** The key a pack is grouped and installed by. */
@@ -110,11 +110,31 @@ export function itemStatus(item) {
   return "chosen";
 }
 
+/**
+ * Is the item no longer missing? Its download or install finished, or it now uses a file already on
+ * disk. (An installed pack's nodes appear after the restart the banner asks for.)
+ */
+export function isFixed(item) {
+  if (item.task?.state === "succeeded") return true;
+  return chosenCandidate(item, item.decision)?.kind === "local";
+}
+
+/** The header's one line: what is still missing, what got fixed, what waits for a decision. */
+export function headline(vm) {
+  if (vm.analyzing) return "Analysing…";
+  if (!vm.report) return "No analysis yet.";
+  if (vm.total === 0) return "Nothing is missing.";
+  if (vm.fixed === vm.total) return `All ${vm.total} fixed.`;
+  return [`${missingSummary(vm.unfixed)} missing`, vm.fixed ? `${vm.fixed} fixed` : "", `${vm.openCount} to decide`]
+    .filter(Boolean).join(" · ");
+}
+
 export function viewModel(state) {
   const nodes = nodeItems(state);
   const models = modelItems(state);
   const all = [...nodes, ...models];
   const open = all.filter((i) => !i.decision);
+  const fixed = all.filter(isFixed);
   return {
     workflow: state.workflow,
     analyzing: state.analyzing,
@@ -126,6 +146,8 @@ export function viewModel(state) {
     certain: certainItems(all),
     openCount: open.length,
     total: all.length,
+    fixed: fixed.length,
+    unfixed: { missing_nodes: nodes.filter((i) => !isFixed(i)), missing_models: models.filter((i) => !isFixed(i)) },
     tasks: taskRows(state),
     jobs: jobRows(state),
     restart: state.restart,
