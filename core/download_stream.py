@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from . import writeback
 from .page_buffers import page_buffer
 
 T = TypeVar("T")
@@ -115,6 +116,7 @@ class Sink:
         self.fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o644)
         os.ftruncate(self.fd, offset)  # drop a torn tail beyond what we hashed
         os.lseek(self.fd, offset, os.SEEK_SET)
+        self.flushed = offset  # handed to the disk's writeback up to here
 
     def write(self, view: memoryview) -> None:
         done = 0
@@ -126,6 +128,9 @@ class Sink:
         except OSError:
             self.hash_valid = False  # some bytes are on disk but not in the digest: rehash on resume
             raise
+        if self.written - self.flushed >= writeback.EVERY:
+            writeback.start_writeback(self.fd, self.flushed, self.written - self.flushed)
+            self.flushed = self.written
 
     def digest(self, view: memoryview) -> None:
         if self.hasher is not None:
