@@ -76,11 +76,14 @@ async def download_watched(
     report: Report,
     poll: float = POLL_SECONDS,
     runner: Any = None,
+    on_wait: Callable[[str], Any] | None = None,
 ) -> Mapping[str, Any]:
     """Run one download with the panel's engine; stop at once (keeping the ``.part``) when ``interrupted()``.
 
     ``report`` is called from this coroutine, never from inside the download, so it may raise (ComfyUI's
     progress hook raises on interrupt): the download is then cancelled first and the error propagates.
+    While another download of the same file (the panel's, the CLI's) holds it, nothing is reported but
+    one ``on_wait(why)``.
     """
     from ..core.download import DownloadRunner
     from ..core.download_run import LocalContext, run_with_retries
@@ -92,6 +95,7 @@ async def download_watched(
     # the CLI's resume file: a run of either finishes what the other began
     ctx = LocalContext(f"node:{final.name}", final.with_name(f".{final.name}.mend-download.json"), watched.update)
     work = asyncio.create_task(run_with_retries(runner, params, ctx))
+    told = False
     try:
         while True:
             done, _ = await asyncio.wait({work}, timeout=poll)
@@ -99,6 +103,12 @@ async def download_watched(
                 return work.result()
             if interrupted():
                 raise DownloadInterrupted(f"{final.name}: interrupted; the partial file is kept for the next run")
+            step = ctx.steps[-1] if ctx.steps else ""
+            if step.startswith("waiting"):
+                if on_wait is not None and not told:
+                    on_wait(step)
+                told = True
+                continue
             report(watched.done, watched.total, watched.rate.per_second())
     finally:
         if not work.done():
@@ -214,7 +224,8 @@ async def ensure_model(mend: Any, *, url: str, folder: str, name: str, sha256: s
         params["sha256"] = expected
     say(f"{name}: starting download")
     try:
-        result = await download_watched(mend, params, interrupted=interrupted, report=report, runner=runner)
+        result = await download_watched(mend, params, interrupted=interrupted, report=report, runner=runner,
+                                        on_wait=lambda why: say(f"{name}: {why}"))
     except DownloadInterrupted:
         say(f"{name}: interrupted; the next run resumes the download")
         raise

@@ -9,6 +9,7 @@ import pytest
 
 from mend.core.download import DownloadRunner
 from mend.core.errors import HostNotAllowed, InvalidField
+from mend.core.file_lock_async import try_lock, unlock
 from mend.core.policy import DownloadPolicy
 from mend.core.task_api import PermanentTaskError
 from mend.nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
@@ -89,6 +90,29 @@ async def test_downloads_verifies_and_reports_to_100_percent(hub, mend, runner, 
     assert [d for d, _ in rec.reports] == sorted(d for d, _ in rec.reports)
     assert rec.texts[0] == "x.safetensors: starting download" and rec.texts[-1].startswith("✓ x.safetensors")
     assert sorted(p.name for p in final.parent.iterdir()) == ["x.safetensors"]  # no .part, no resume file
+
+
+async def test_waits_quietly_while_another_download_holds_the_file(hub, mend, runner, comfy_dir):
+    """The panel (or the CLI) is downloading the same file: the node says so once, then finds it in place."""
+    hub.add_file(REPO_ID, PATH, safetensors_bytes(64))
+    final = comfy_dir / "models" / "loras" / "x.safetensors"
+    lock = final.with_name(".x.safetensors.mend-lock")
+    fd = try_lock(lock)  # the other download
+    assert fd is not None
+    rec = Recorder()
+    node = asyncio.create_task(run(mend, runner, rec))
+    while "x.safetensors: waiting for another download of this file" not in rec.texts:
+        assert not node.done()
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.6)  # a few watcher rounds: no "0.0 MB" lines while waiting
+    data = safetensors_bytes(64)
+    final.write_bytes(data)  # the other download puts the file in place and lets go
+    unlock(lock, fd)
+    result = await asyncio.wait_for(node, 10)
+    assert result["status"] == "present" and hub.requests == []
+    assert rec.reports == [(len(data), len(data))]  # only the full bar at the end
+    assert rec.texts == ["x.safetensors: starting download", "x.safetensors: waiting for another download of this file",
+                         "✓ x.safetensors: present"]
 
 
 async def test_present_file_costs_no_request(hub, mend, runner, comfy_dir):

@@ -159,3 +159,35 @@ async def test_interrupt_stops_the_download_and_the_next_run_resumes(comfyui, hu
     assert final.read_bytes() == data and not part.exists()
     ranges = [rng for _m, path, rng, _auth in hub.hub.requests if path.startswith("/cdn/")][-1:]
     assert ranges == [f"bytes={kept}-"]  # resumed from the .part, nothing on disk fetched again
+
+
+async def test_ensure_model_waits_for_the_panels_download_of_the_same_file(comfyui, hub):
+    """A panel task and the node on ComfyUI's prompt thread want one file: one transfer, one .part, both done."""
+    data = safetensors_bytes(12 * MB, seed=7)
+    hub.hub.add_file(REPO, "d.safetensors", data)
+    hub.hub.fault("d.safetensors", "trickle", piece=128 * 1024, delay=0.02)  # ~6 MB/s: about 2 s
+    final: Path = comfyui.models / "loras" / "d.safetensors"
+    part = final.with_name("d.safetensors.part")
+    status, task = comfyui.post("/api/mend/models/download", {
+        "url": f"https://huggingface.co/{REPO}/resolve/main/d.safetensors", "folder": "loras"})
+    assert status == 202, task
+    deadline = time.monotonic() + 30
+    while not part.exists():
+        assert time.monotonic() < deadline, comfyui.log()[-3000:]
+        await asyncio.sleep(0.01)
+    async with aiohttp.ClientSession() as session:
+        client = Client(comfyui, session)
+        await client.connect()
+        prompt = await client.queue(ensure_then_info("d.safetensors"))
+        await client.wait_for(lambda: prompt in client.finished)
+        assert client.finished[prompt] == "execution_success", comfyui.log()[-3000:]
+    assert hub.hub.sent["d.safetensors"] == len(data)  # one transfer: the node waited, then found the file
+    assert hashlib.sha256(final.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
+    assert not part.exists() and not final.with_name(".d.safetensors.mend-lock").exists()
+    _status, done = comfyui.get(f"/api/mend/tasks/{task['id']}")
+    assert done["state"] == "completed", done
+    texts = [t["text"] for t in client.mend_texts() if t["prompt_id"] == prompt and "d.safetensors:" in t["text"]]
+    # the node found the file missing, asked for it, waited on the panel's download, then found it in place
+    assert texts[:2] == ["d.safetensors: starting download",
+                         "d.safetensors: waiting for another download of this file"], texts
+    assert texts[-1] == "✓ d.safetensors: present" and "d.safetensors: 0.0 MB" not in texts, texts
