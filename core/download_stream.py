@@ -105,7 +105,7 @@ class Sink:
     """The part file and its running sha256: ``write`` on the writing thread, ``digest`` on the hashing one.
 
     Each buffer is written first and hashed after, so the digest never covers bytes that are not on
-    disk; ``hash_valid`` turns false when a write failed half-way (then the digest and the file part).
+    disk; ``hash_valid`` turns false when a write failed half-way (the digest and the file then disagree).
     """
 
     def __init__(self, part: Path, offset: int, hasher: Any | None) -> None:
