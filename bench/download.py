@@ -4,7 +4,8 @@ Prints, from one run:
 
 - throughput: Mend (hashing while it streams, sha256 checked) against the faster of ``curl`` and a plain
   1 MiB streaming copy in Python (bar: at least 90%);
-- download + verify time against Mend's download alone (bar: at most 1.1x);
+- download + verify time against Mend's download alone (bar: at most 1.1x), at full loopback speed and
+  from a paced server (1 MiB, then a 4 ms wait), where the CPU is not the limit;
 - Mend's peak RSS against the file size (bar: flat; the process's baseline RSS is shown beside it);
 - sha256 throughput of ``hashing.sha256_file`` against ``openssl dgst -sha256`` (bar: at least 90%);
 - bytes re-fetched after the download process is killed with SIGKILL half-way (bar: at most one chunk), split
@@ -36,6 +37,7 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+PACE = 0.004  # seconds the paced server waits after each MiB
 sys.path.insert(0, str(REPO))  # tests/hf_server.py
 
 
@@ -49,6 +51,8 @@ def serve(port: int, file: Path) -> None:
     hub = FakeHub()
     hub.add_file("bench/fast", "big.safetensors", file, sendfile=True)
     hub.add_file("bench/counted", "counted.safetensors", file)  # streamed by hand: every byte counted
+    hub.add_file("bench/paced", "paced.safetensors", file)  # a link slower than the CPU: 1 MiB, then 4 ms
+    hub.fault("paced.safetensors", "trickle", piece=1 << 20, delay=PACE, times=1 << 30)
     app = hub.app()
 
     async def stats(_request: web.Request) -> web.Response:
@@ -216,16 +220,20 @@ def main() -> None:
 
         mend_runs: list[dict] = []
 
-        def mend(verify: bool) -> float:
+        def mend(verify: bool, url: str = fast, label: str = "") -> float:
             def once() -> dict:
-                r = run_json("--mend-client", fast, str(clean()), sha if verify else "-", "1" if verify else "0")
+                r = run_json("--mend-client", url, str(clean()), sha if verify else "-", "1" if verify else "0")
                 assert r["size"] == total and (not verify or r["sha256"] == sha), r
                 mend_runs.append(r)
                 return r
-            return runs.record("verify" if verify else "alone", once)
+            return runs.record(label + ("verify" if verify else "alone"), once)
 
         t_curl, t_plain = best(args.runs, curl), best(args.runs, plain)
         t_alone, t_verify = best(args.runs, lambda: mend(False)), best(args.runs, lambda: mend(True))
+        paced = f"{base}/cdn/{sha}?name=paced.safetensors"
+        paced_runs = min(args.runs, 3)
+        t_paced_alone = best(paced_runs, lambda: mend(False, paced, "paced "))
+        t_paced_verify = best(paced_runs, lambda: mend(True, paced, "paced "))
         rss = max(r["maxrss"] for r in mend_runs)
         rss_base = run_json("--baseline-rss")["maxrss"]
 
@@ -263,6 +271,10 @@ def main() -> None:
               f"mend + verify {runs.cpu_line('verify')}")
         print(f"    with verify the run needs {needed:.2f} core-s: at best {bound:.2f} s here "
               f"({mb / bound:.0f} MB/s); Mend took {t_verify:.2f} s = {bound / t_verify:.0%} of that bound")
+        second_pass = t_paced_alone + t_hash  # the download, then the file read and hashed again
+        print(f"  paced link ({mb / t_paced_alone:.0f} MB/s: the server waits {PACE * 1000:.0f} ms after each MiB, "
+              f"so the CPU has time to spare): verify costs {t_paced_verify / t_paced_alone:.2f}x "
+              f"(hashing in a second pass would cost {second_pass / t_paced_alone:.2f}x)")
         print(f"  mend peak RSS             {rss / 2**20:8.1f} MiB   (python + imports alone: "
               f"{rss_base / 2**20:.1f} MiB; file: {total / 2**20:.0f} MiB; bar: flat)")
         print(f"  sha256 openssl            {mb / t_openssl:8.0f} MB/s")
