@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+
+log = logging.getLogger("mend.locks")
 
 if os.name == "nt":
     import msvcrt
@@ -45,15 +49,30 @@ else:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
+# what a lock call raises when another holder has the lock (POSIX flock, Windows msvcrt.locking)
+_HELD = {errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES, getattr(errno, "EDEADLOCK", errno.EDEADLK)}
+
+
+class LocksUnsupported(OSError):
+    """The file system takes no locks (some FUSE and network mounts): callers go on without one."""
+
+
 def try_lock(path: Path) -> int | None:
-    """The locked file's descriptor, or None when someone else holds the lock. Never blocks."""
+    """The locked file's descriptor, or None when someone else holds the lock. Never blocks.
+
+    Raises ``LocksUnsupported`` where the file system has no locks (rather than waiting forever).
+    """
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             _lock(fd)
-        except OSError:  # held elsewhere (EWOULDBLOCK / EACCES)
+        except OSError as exc:
             os.close(fd)
-            return None
+            if exc.errno in _HELD:
+                return None
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise LocksUnsupported(f"{path.parent} takes no file locks: {exc.strerror}") from exc
         try:
             current = os.stat(path)
         except FileNotFoundError:
@@ -76,6 +95,21 @@ def unlock(path: Path, fd: int) -> None:
             path.unlink()
 
 
+UNSUPPORTED = -1  # what ``_try_or_unsupported`` returns on a file system without locks
+_warned: set[str] = set()
+
+
+def _try_or_unsupported(path: Path) -> int | None:
+    """``try_lock``, or ``UNSUPPORTED`` (said once in the log per folder) where there are no locks."""
+    try:
+        return try_lock(path)
+    except LocksUnsupported as exc:
+        if str(exc) not in _warned:
+            _warned.add(str(exc))
+            log.warning("%s; downloads there are not protected against a second writer", exc)
+        return UNSUPPORTED
+
+
 @contextlib.asynccontextmanager
 async def hold_file_lock(path: Path, cancel: threading.Event | None = None, *, poll: float = 0.25,
                          on_wait: Callable[[], None] | None = None) -> AsyncIterator[None]:
@@ -84,13 +118,18 @@ async def hold_file_lock(path: Path, cancel: threading.Event | None = None, *, p
     A ``cancel`` event set while waiting raises ``CancelledError``.
     """
     waited = False
-    while (fd := try_lock(path)) is None:
+    fd = _try_or_unsupported(path)
+    if fd == UNSUPPORTED:
+        yield  # as before locks existed: nothing stops a second writer on such a mount
+        return
+    while fd is None:
         if cancel is not None and cancel.is_set():
             raise asyncio.CancelledError
         if not waited and on_wait is not None:
             on_wait()
         waited = True
         await asyncio.sleep(poll)
+        fd = try_lock(path)
     try:
         yield
     finally:
@@ -104,9 +143,9 @@ def file_lock_if_free(path: Path) -> Iterator[bool]:
     For work that must not touch what a live holder is using: removing a cancelled download's
     ``.part`` while another download of the same file writes it, say.
     """
-    fd = try_lock(path)
+    fd = _try_or_unsupported(path)
     try:
         yield fd is not None
     finally:
-        if fd is not None:
+        if fd is not None and fd != UNSUPPORTED:
             unlock(path, fd)

@@ -86,3 +86,27 @@ def test_after_removal_a_new_file_at_the_path_is_a_new_free_lock(tmp_path: Path)
     fd2 = try_lock(path)
     assert fd2 is not None and try_lock(path) is None
     unlock(path, fd2)
+
+
+async def test_a_file_system_without_locks_goes_on_without_one(tmp_path: Path, monkeypatch, caplog) -> None:
+    """Some FUSE and network mounts refuse flock (ENOLCK): waiting for a lock there would wait forever."""
+    import errno
+
+    from mend.core import file_lock_async
+
+    def refuse(fd: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(file_lock_async, "_lock", refuse)
+    path = tmp_path / ".x.mend-lock"
+    with pytest.raises(file_lock_async.LocksUnsupported):
+        try_lock(path)
+    entered = []
+    async with hold_file_lock(path, poll=0.01):
+        entered.append(1)
+    with file_lock_if_free(path) as alone:
+        assert alone is True
+    assert entered == [1] and not path.exists()
+    assert [r.message for r in caplog.records].count(
+        f"{tmp_path} takes no file locks: No locks available; downloads there are not protected against a second "
+        "writer") == 1
