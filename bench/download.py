@@ -20,7 +20,6 @@ and the hashing share those two cores, so run nothing else meanwhile (figures sw
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -35,6 +34,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from file_args import file_bench_args
 
 REPO = Path(__file__).resolve().parent.parent
 PACE = 0.004  # seconds the paced server waits after each MiB
@@ -168,11 +169,7 @@ class Runs:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--size-mb", type=int, default=1024)
-    parser.add_argument("--dir", default=tempfile.gettempdir())
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    args = file_bench_args(__doc__)
     size = args.size_mb << 20
     work = Path(tempfile.mkdtemp(prefix="mend-bench-", dir=args.dir))
     server = None

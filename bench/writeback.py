@@ -8,11 +8,11 @@ Usage: ``python bench/writeback.py [--size-mb 1024] [--dir /tmp] [--runs 3]``.
 
 from __future__ import annotations
 
-import argparse
 import os
-import tempfile
 import time
 from pathlib import Path
+
+from file_args import file_bench_args
 
 from mend.core import writeback
 from mend.core.download_stream import Sink
@@ -38,11 +38,7 @@ def once(path: Path, size_mb: int, early: bool) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--size-mb", type=int, default=1024)
-    parser.add_argument("--dir", default=tempfile.gettempdir())
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    args = file_bench_args(__doc__)
     path = Path(args.dir) / "mend-writeback-bench.part"
     print(f"{args.size_mb} MiB written through the download's Sink into {args.dir}, then fsync (best of {args.runs})")
     for early in (False, True):

@@ -20,15 +20,20 @@ def loras(comfy_dir: Path) -> Path:
     return comfy_dir / "models" / "loras"
 
 
-async def test_two_downloads_of_one_file_make_one_transfer(comfy_dir: Path, hub: FakeHub) -> None:
-    """The second (on another thread and loop, as ComfyUI's prompt worker) waits, then finds the file."""
-    data = big_safetensors(1_000_000)
+async def first_download(comfy_dir: Path, hub: FakeHub, size: int, who: str) -> tuple[asyncio.Task, bytes, str]:
+    """A trickled download of x.safetensors, returned once its .part exists: (its task, the data, its sha256)."""
+    data = big_safetensors(size)
     entry = hub.add_file("acme/models", "x.safetensors", data)
     hub.fault("x.safetensors", "trickle", piece=32 * 1024, delay=0.01)
-    part = loras(comfy_dir) / "x.safetensors.part"
-    first = asyncio.create_task(make_runner(comfy_dir, hub).run(params(hub), LocalContext("panel")))
-    while not part.exists():
+    task = asyncio.create_task(make_runner(comfy_dir, hub).run(params(hub), LocalContext(who)))
+    while not (loras(comfy_dir) / "x.safetensors.part").exists():
         await asyncio.sleep(0.005)
+    return task, data, entry.sha256
+
+
+async def test_two_downloads_of_one_file_make_one_transfer(comfy_dir: Path, hub: FakeHub) -> None:
+    """The second (on another thread and loop, as ComfyUI's prompt worker) waits, then finds the file."""
+    first, data, sha = await first_download(comfy_dir, hub, 1_000_000, "panel")
     node_ctx = LocalContext("node")
     outcome: dict = {}
 
@@ -43,18 +48,13 @@ async def test_two_downloads_of_one_file_make_one_transfer(comfy_dir: Path, hub:
     assert node_ctx.steps == ["waiting for another download of this file"]
     assert hub.sent["x.safetensors"] == len(data)  # one transfer, not two
     final = loras(comfy_dir) / "x.safetensors"
-    assert hashlib.sha256(final.read_bytes()).hexdigest() == entry.sha256
+    assert hashlib.sha256(final.read_bytes()).hexdigest() == sha
     assert sorted(p.name for p in loras(comfy_dir).iterdir()) == ["x.safetensors"]  # no part, no lock left
 
 
 async def test_a_cancelled_waiter_leaves_the_writers_part_alone(comfy_dir: Path, hub: FakeHub) -> None:
-    data = big_safetensors(600_000)
-    entry = hub.add_file("acme/models", "x.safetensors", data)
-    hub.fault("x.safetensors", "trickle", piece=32 * 1024, delay=0.01)
+    writer, _data, sha = await first_download(comfy_dir, hub, 600_000, "node")
     part = loras(comfy_dir) / "x.safetensors.part"
-    writer = asyncio.create_task(make_runner(comfy_dir, hub).run(params(hub), LocalContext("node")))
-    while not part.exists():
-        await asyncio.sleep(0.005)
     waiter_runner = make_runner(comfy_dir, hub)
     waiter = asyncio.create_task(waiter_runner.run(params(hub), LocalContext("panel")))
     await asyncio.sleep(0.1)
@@ -64,8 +64,8 @@ async def test_a_cancelled_waiter_leaves_the_writers_part_alone(comfy_dir: Path,
     assert part.exists()  # still the writer's
     result = await writer
     final = loras(comfy_dir) / "x.safetensors"
-    assert result["status"] == "downloaded" and result["sha256"] == entry.sha256
-    assert hashlib.sha256(final.read_bytes()).hexdigest() == entry.sha256
+    assert result["status"] == "downloaded" and result["sha256"] == sha
+    assert hashlib.sha256(final.read_bytes()).hexdigest() == sha
 
 
 async def test_a_failed_download_leaves_no_lock_file(comfy_dir: Path, hub: FakeHub) -> None:
