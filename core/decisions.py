@@ -120,9 +120,7 @@ def apply_decision(mend: Mend, target: WorkflowTarget, report: AnalysisReport, d
         _ = rewrite_widget(json.loads(file.read_text(encoding="utf-8")), ref, value)  # refuse before writing
 
         def rewrite() -> None:  # under the manifest lock, on the file as it is now
-            text = file.read_text(encoding="utf-8")
-            data = rewrite_widget(json.loads(text), ref, value)
-            replace_atomic(file, _edited_text(text, ref.value, value, data))
+            _rewrite_file(file, [(ref, value)])
 
     manifest.write(plan.ops, then=rewrite)
     return {"decision": decision.to_json(), "workflow": target.id, "stored": plan.stored,
@@ -160,18 +158,28 @@ def _unwritten_widgets(report: AnalysisReport) -> list[tuple[ModelRef, str]]:
 def _finish_rewrites(manifest: Manifest, file: Path, pending: list[tuple[ModelRef, str]]) -> bool:
     """Apply the rewrites to the file as it is under the lock; False when none applied any more."""
     with manifest.locked():
-        original = text = file.read_text(encoding="utf-8")
-        data = json.loads(text)
-        for ref, value in pending:
-            try:
-                data = rewrite_widget(data, ref, value)
-            except InvalidWorkflow:  # the node went away since: nothing to finish
-                continue
-            text = _edited_text(text, ref.value, value, data)
-        if text == original:
-            return False
-        replace_atomic(file, text)
-        return True
+        return _rewrite_file(file, pending, skip_gone=True)
+
+
+def _rewrite_file(file: Path, widgets: list[tuple[ModelRef, str]], *, skip_gone: bool = False) -> bool:
+    """Point each widget at its value in the file as it is now, each an in-place edit; False if none changed.
+
+    A widget whose node is gone raises ``InvalidWorkflow``, or is passed over with ``skip_gone``.
+    """
+    original = text = file.read_text(encoding="utf-8")
+    data = json.loads(text)
+    for ref, value in widgets:
+        try:
+            data = rewrite_widget(data, ref, value)
+        except InvalidWorkflow:
+            if not skip_gone:
+                raise
+            continue
+        text = _edited_text(text, ref.value, value, data)
+    if text == original:
+        return False
+    replace_atomic(file, text)
+    return True
 
 
 def rewrite_widget(data: Any, ref: ModelRef, value: str) -> Any:
