@@ -1,7 +1,7 @@
 """*Model Info*: what a model file holds, read from its safetensors header, and its (cached) sha256.
 
-The header is read with the ``safetensors`` library without loading any tensor (numpy framework,
-so torch is not needed); the sha256 comes from Mend's ``HashCache``, so a file is hashed once per
+The header is read and checked by ``core.safetensors_header`` (standard library only, no tensor is
+loaded, neither numpy nor torch is needed); the sha256 comes from Mend's ``HashCache``, so a file is hashed once per
 version. Loading the tensors with torch (to prove every byte is readable and count NaN/Inf values)
 happens only when the ``load_tensors`` input asks for it, one tensor at a time so memory stays flat.
 """
@@ -9,8 +9,6 @@ happens only when the ``load_tensors`` input asks for it, one tensor at a time s
 from __future__ import annotations
 
 import json
-import math
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,8 @@ from typing import Any
 from ..core.hashing import HashCache
 from ..core.host import canonical_folder
 from ..core.progress_text import send_text
+from ..core.safetensors_header import InvalidSafetensors
+from ..core.safetensors_header import read_header as read_safetensors_header
 from ._runtime import CATEGORY, current_mend, file_fingerprint, find_model, model_folder_names
 
 SAFETENSORS_EXTENSIONS = (".safetensors", ".sft")
@@ -59,18 +59,8 @@ def human_count(n: int) -> str:
 
 def read_header(path: Path) -> tuple[int, int, dict[str, int], dict[str, str]]:
     """(tensor count, parameter count, tensors per dtype, metadata) from the header alone."""
-    from safetensors import safe_open  # the library validates the header; no tensor is read
-
-    dtypes: Counter[str] = Counter()
-    params = 0
-    with safe_open(str(path), framework="numpy") as f:
-        keys = list(f.keys())
-        for key in keys:
-            tensor = f.get_slice(key)
-            dtypes[tensor.get_dtype()] += 1
-            params += math.prod(tensor.get_shape())
-        metadata = dict(f.metadata() or {})
-    return len(keys), params, dict(dtypes), metadata
+    header = read_safetensors_header(path)
+    return len(header.tensors), header.parameter_count, header.dtype_counts(), header.metadata
 
 
 def load_with_torch(path: Path) -> dict[str, Any]:
@@ -97,7 +87,7 @@ def describe_model(path: Path, hashes: HashCache, *, load_tensors: bool = False)
     if path.suffix.lower() in SAFETENSORS_EXTENSIONS:
         try:
             count, params, dtypes, metadata = read_header(path)
-        except Exception as exc:  # SafetensorError and friends: say what is wrong with which file
+        except (InvalidSafetensors, OSError) as exc:  # say what is wrong with which file
             raise ValueError(f"{path.name} has no valid safetensors header: {exc}") from exc
         report.is_safetensors = True
         report.tensor_count, report.parameter_count, report.dtypes, report.metadata = count, params, dtypes, metadata
