@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from ..core.analyze import AnalysisReport
+from ..core.report_items import MARKS
 from .common import add_comfyui_options, build_mend, read_json_file
 
 
@@ -33,34 +34,53 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def render_table(report: AnalysisReport) -> str:
+    """Missing node types, then missing model files (one row per file, every node that names it)."""
     lines = []
     if report.missing_nodes:
-        lines.append(f"Missing node types ({len(report.missing_nodes)})")
+        blocking = sum(report.node_blocks(n) for n in report.missing_nodes)
+        lines.append(f"Missing node types ({len(report.missing_nodes)}, {blocking} blocking)")
         rows = [("TYPE", "NODES", "STATUS", "TOP CANDIDATE", "WHY")]
         for n in report.missing_nodes:
             top = n.candidates[0] if n.candidates else None
             rows.append((
-                n.type + (" (muted)" if n.inactive else ""),
-                ",".join(n.node_ids[:4]) + ("…" if len(n.node_ids) > 4 else ""),
+                n.type + _marked(report.node_mark(n)),
+                _ids(n.node_ids),
                 n.status,
                 (top.pack.title + (f" @ {top.version}" if top.version else "")) if top else "-",
                 top.explain() if top else "no known pack",
             ))
         lines += _table(rows)
-    if report.missing_models:
-        lines.append(f"Missing models ({len(report.missing_models)})")
-        rows = [("FILE", "FOLDER", "NODE", "STATUS", "TOP CANDIDATE")]
-        for m in report.missing_models:
+    files = report.model_files()
+    if files:
+        blocking = sum(f.blocking(report.model_decision) for f in files)
+        refs = sum(len(f.models) for f in files)
+        lines.append(f"Missing model files ({len(files)} used by {refs} nodes, {blocking} blocking)")
+        rows = [("FILE", "NODES", "STATUS", "TOP CANDIDATE")]
+        for f in files:
+            m = f.primary
             top = m.candidates[0] if m.candidates else None
             where = (top.path or top.url or "") if top else "no known source"
-            rows.append((m.ref.value, m.ref.folder or "?", f"{m.ref.node_id} {m.ref.node_type}", m.status,
-                         f"{top.reason}: {where}" if top else where))
+            nodes = _ids([x.ref.node_id + _marked(MARKS.get(x.ref.mode)) for x in f.models]) + f" {m.ref.node_type}"
+            rows.append((f.key + _marked(f.mark), nodes, m.status, f"{top.reason}: {where}" if top else where))
         lines += _table(rows)
-    if not lines:
+    if lines:
+        lines.append(f"{report.blocking} blocking: a run of this workflow fails until "
+                     + ("they are" if report.blocking != 1 else "it is") + " resolved (mend resolve)"
+                     if report.blocking else
+                     "nothing blocking: only muted/bypassed nodes or optional items lack something")
+    else:
         lines.append(
             f"Nothing missing: {len(report.workflow.nodes)} nodes, {len(report.present_models)} models present."
         )
     return "\n".join(lines)
+
+
+def _marked(mark: str | None) -> str:
+    return f" ({mark})" if mark else ""
+
+
+def _ids(ids: list[str]) -> str:
+    return ",".join(ids[:4]) + ("…" if len(ids) > 4 else "")
 
 
 def _table(rows: list[tuple[str, ...]]) -> list[str]:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.act import carry_out, pending_work
+from ..core.act import carry_out, downloads_per_file, pending_work
 from ..core.analyze import AnalysisReport
 from ..core.decisions import Decision, analyze_settled, apply_decision
 from ..core.errors import InvalidField, ManifestCorrupt, MendError
@@ -64,6 +64,9 @@ async def run(args: argparse.Namespace, ask: Ask | None = None) -> int:
     saved = 0
     try:
         for number, item in enumerate(items, 1):
+            if args.yes and item.mark:
+                print(f"left alone: {item.label}: only {item.mark} nodes use it, a run does not need it")
+                continue
             if args.yes and item.auto:
                 decision = Decision(item.kind, item.ref, "candidate", 0)
                 await asyncio.to_thread(apply_decision, mend, target, report, decision)
@@ -73,10 +76,14 @@ async def run(args: argparse.Namespace, ask: Ask | None = None) -> int:
                 await _ask_until_applied(mend, target, report, question, ask)
             saved += 1
         pending = await asyncio.to_thread(pending_work, mend, target.id)
-        print(f"saved {saved} decisions for {target.id}; {len(pending)} to install or download")
-        for job in pending:
-            what = job["pack"] if job["kind"] == "install_pack" else f"{job['folder']}/{job['path']} from {job['url']}"
-            print(f"  {job['kind']}: {what}")
+        installs = [j for j in pending if j["kind"] == "install_pack"]
+        files = downloads_per_file(pending)
+        print(f"saved {saved} decisions for {target.id}; {len(installs) + len(files)} to install or download")
+        for job in installs:
+            print(f"  install_pack: {job['pack']}")
+        for jobs in files:
+            nodes = ", ".join(j["ref"].rsplit("/", 1)[0] for j in jobs)
+            print(f"  download_model: {jobs[0]['folder']}/{jobs[0]['path']} from {jobs[0]['url']} (nodes {nodes})")
         failed = await fetch_pending(mend, target, report) if pending and not args.no_fetch else 0
     except (KeyboardInterrupt, EOFError, asyncio.CancelledError):
         print(f"\nsaved {saved} decisions, run again to continue", file=sys.stderr)
@@ -84,7 +91,11 @@ async def run(args: argparse.Namespace, ask: Ask | None = None) -> int:
     finally:
         await mend.close()
         await asyncio.to_thread(mend.manifest.close)  # fold the decision log into the TOML now
-    left = open_items(await analyze_settled(mend, target, use_registry=False), include_skipped=True)
+    left = [i for i in open_items(await analyze_settled(mend, target, use_registry=False), include_skipped=True)
+            if not i.mark]
+    if left:
+        print(f"{len(left)} blocking item{'s' * (len(left) != 1)} still open: "
+              + "; ".join(i.label for i in left), file=sys.stderr)
     return 1 if left or failed else 0
 
 
@@ -105,7 +116,8 @@ async def fetch_pending(mend: Mend, target: WorkflowTarget, report: AnalysisRepo
     for item in outcome["downloads"]:
         if not item.get("ok"):
             failed += 1
-            print(f"  download failed: {(item.get('error') or {}).get('message')}", file=sys.stderr)
+            print(f"  download failed: {item.get('file')}: {(item.get('error') or {}).get('message')}",
+                  file=sys.stderr)
     if any(i["state"] == "completed" for i in outcome["installs"]):
         print("restart ComfyUI to load the new node packs")
     return failed
@@ -146,8 +158,11 @@ def render_question(item: OpenItem, number: int, total: int) -> str:
         head = f"[{number}/{total}] missing node type {node.type} (nodes {', '.join(node.node_ids[:6])})"
     else:
         ref = item.item.ref
-        head = f"[{number}/{total}] missing model {ref.value} ({ref.folder or 'folder unknown'}) in node " \
-               f"{ref.node_id} {ref.node_type}"
+        nodes = ", ".join(item.node_ids)
+        head = f"[{number}/{total}] missing model {ref.value} ({ref.folder or 'folder unknown'}) in " \
+               f"node{'s' * (len(item.node_ids) > 1)} {nodes} {ref.node_type}"
+    if item.mark:
+        head += f" — only {item.mark} nodes use it (a run does not need it)"
     lines = [head]
     count = len(item.item.candidates)
     lines += [f"  {k + 1}) {_describe(item, k)}" for k in range(count)]

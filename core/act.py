@@ -74,17 +74,29 @@ async def carry_out(mend: Mend, workflow_id: str, report: AnalysisReport | None 
             if key not in seen:
                 seen.add(key)
                 packs.append(body)
-    jobs = [j for j in pending if j["kind"] == "download_model" and j.get("url")]
-    downloads = [{"url": j["url"], "folder": j["folder"], "relpath": j["path"], "sha256": j["sha256"]} for j in jobs]
-    downloads = [{k: v for k, v in d.items() if v} for d in downloads]
+    per_file = downloads_per_file(pending)
+    downloads = [{k: v for k, v in {"url": js[0]["url"], "folder": js[0]["folder"], "relpath": js[0]["path"],
+                                    "sha256": js[0]["sha256"]}.items() if v} for js in per_file]
     installed, fetched = await asyncio.gather(
         install_decided_packs(mend, packs, client_id=client_id) if packs else _nothing(),
         download_decided(mend, downloads) if downloads else _nothing(),
     )
-    done = [(job, out) for job, out in zip(jobs, fetched, strict=True) if out.get("ok")]
+    done = [(job, out) for js, out in zip(per_file, fetched, strict=True) if out.get("ok") for job in js]
     if done:
         await asyncio.to_thread(_mark_downloaded, mend, workflow_id, done)
+    for js, out in zip(per_file, fetched, strict=True):
+        out["refs"] = [j["ref"] for j in js]
+        out["file"] = f"{js[0]['folder']}/{js[0]['path']}"
     return {"installs": installed, "downloads": fetched}
+
+
+def downloads_per_file(pending: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Pending downloads grouped by the file they write: one download per file, however many references."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for job in pending:
+        if job["kind"] == "download_model" and job.get("url"):
+            groups.setdefault((job["folder"], job["path"]), []).append(job)
+    return list(groups.values())
 
 
 def _mark_downloaded(mend: Mend, workflow_id: str, done: list[tuple[dict, dict]]) -> None:

@@ -24,6 +24,7 @@ from .installed_packs import InstalledPack
 from .manifest import node_decision
 from .model_index import ModelIndex
 from .model_refs import ModelRef, model_refs
+from .report_items import MARKS, ModelFile, mark, model_files
 from .resolve_models import MissingModel, is_present, rank
 from .resolve_nodes import MissingNode, missing_nodes, rank_candidates
 from .workflow import Workflow, read_workflow
@@ -48,25 +49,40 @@ class AnalysisReport:
     def model_decision(self, model: MissingModel) -> dict | None:
         return self.decisions.get("models", {}).get(model.ref.key)
 
+    def model_files(self) -> list[ModelFile]:
+        """Missing references grouped by the file they name (``core/report_items.py``)."""
+        return model_files(self.missing_models)
+
+    def node_mark(self, node: MissingNode) -> str | None:
+        """``bypassed``/``muted`` when none of the node type's instances runs (subgraph instances' modes count)."""
+        modes = {n.id: n.mode for n in self.workflow.nodes}
+        return mark(modes.get(i, 0) for i in node.node_ids)
+
+    def node_blocks(self, node: MissingNode) -> bool:
+        return not node.inactive and (self.node_decision(node) or {}).get("status") != "optional"
+
     @property
     def blocking(self) -> int:
-        """Missing things a run would fail on (muted/bypassed nodes do not run; optional ones are not needed)."""
-        return sum(
-            not n.inactive and (self.node_decision(n) or {}).get("status") != "optional" for n in self.missing_nodes
-        ) + sum(
-            m.ref.mode not in (2, 4) and (self.model_decision(m) or {}).get("status") not in ("optional", "resolved")
-            for m in self.missing_models
+        """Missing things a run would fail on: node types and model files that a running node needs and
+        no decision settled (muted/bypassed nodes do not run; optional ones are not needed)."""
+        return sum(self.node_blocks(n) for n in self.missing_nodes) + sum(
+            f.blocking(self.model_decision) for f in self.model_files()
         )
 
     def to_json(self) -> dict[str, Any]:
-        nodes = [_with_decision(n.to_json(), self.node_decision(n)) for n in self.missing_nodes]
-        models = [_with_decision(m.to_json(), self.model_decision(m)) for m in self.missing_models]
+        files = self.model_files()
+        nodes = [_with_decision({**n.to_json(), "mark": self.node_mark(n), "blocking": self.node_blocks(n)},
+                                self.node_decision(n)) for n in self.missing_nodes]
+        file_of = {m.ref.key: f for f in files for m in f.models}
+        models = [_with_decision({**m.to_json(), "file": file_of[m.ref.key].key, "mark": MARKS.get(m.ref.mode)},
+                                 self.model_decision(m)) for m in self.missing_models]
         return {
             "format": self.workflow.format,
             "node_count": len(self.workflow.nodes),
             "summary": {
                 "missing_nodes": len(nodes),
                 "missing_models": len(models),
+                "missing_model_files": len(files),
                 "present_models": len(self.present_models),
                 "blocking": self.blocking,
                 "auto": sum(x["auto"] for x in nodes + models),
@@ -75,6 +91,7 @@ class AnalysisReport:
             },
             "missing_nodes": nodes,
             "missing_models": models,
+            "model_files": [f.to_json(self.model_decision) for f in files],
             "present_models": [r.to_json() for r in self.present_models],
             "elapsed_ms": round(self.elapsed_ms, 2),
         }

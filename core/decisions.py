@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -28,6 +28,7 @@ from .errors import InvalidField, InvalidWorkflow, UnknownFolder
 from .manifest import Manifest, set_op
 from .model_refs import ModelRef
 from .policy import check_relpath
+from .report_items import file_key
 from .resolve import WorkflowTarget, analyze_target
 from .resolve_models import MissingModel
 from .resolve_nodes import MissingNode
@@ -86,7 +87,7 @@ class Plan:
 
     ops: list[dict]
     stored: Any  # the resolution as the manifest keeps it
-    widget: tuple[ModelRef, str] | None = None  # model reference -> new value
+    widgets: list[tuple[ModelRef, str]] = field(default_factory=list)  # model references -> new value
 
 
 def plan_decision(decision: Decision, report: AnalysisReport, folders: dict[str, list[Path]],
@@ -102,10 +103,14 @@ def plan_decision(decision: Decision, report: AnalysisReport, folders: dict[str,
     if model is None:
         raise InvalidField(f"{decision.ref!r} is not a missing model reference of this workflow", field="model")
     stored = _model_value(decision, model, folders)
-    widget = (model.ref, stored["path"]) if stored["status"] in ("resolved", "pending_download") else None
-    if widget and widget[1] == model.ref.value:
-        widget = None
-    return Plan([set_op("workflows", workflow_id, "models", decision.ref, value=stored)], stored, widget)
+    # one file, one answer: every reference to the same file gets it (two subgraph instances, copies)
+    same_file = [m for m in report.missing_models if file_key(m) == file_key(model)]
+    ops, widgets = [], []
+    for m in same_file:
+        ops.append(set_op("workflows", workflow_id, "models", m.ref.key, value={**stored, "value": m.ref.value}))
+        if stored["status"] in ("resolved", "pending_download") and stored["path"] != m.ref.value:
+            widgets.append((m.ref, stored["path"]))
+    return Plan(ops, stored, widgets)
 
 
 def apply_decision(mend: Mend, target: WorkflowTarget, report: AnalysisReport, decision: Decision,
@@ -114,13 +119,14 @@ def apply_decision(mend: Mend, target: WorkflowTarget, report: AnalysisReport, d
     manifest = manifest or mend.manifest
     plan = plan_decision(decision, report, dict(mend.host.model_folders()), target.id)
     rewrite = None
-    if plan.widget is not None and target.file is not None:
-        ref, value = plan.widget
-        file = target.file
-        _ = rewrite_widget(json.loads(file.read_text(encoding="utf-8")), ref, value)  # refuse before writing
+    if plan.widgets and target.file is not None:
+        file, widgets = target.file, plan.widgets
+        data = json.loads(file.read_text(encoding="utf-8"))
+        for ref, value in widgets:  # refuse before writing
+            data = rewrite_widget(data, ref, value)
 
         def rewrite() -> None:  # under the manifest lock, on the file as it is now
-            _rewrite_file(file, [(ref, value)])
+            _rewrite_file(file, widgets)
 
     manifest.write(plan.ops, then=rewrite)
     return {"decision": decision.to_json(), "workflow": target.id, "stored": plan.stored,

@@ -26,6 +26,7 @@ from typing import Any
 from .analyze import AnalysisReport
 from .errors import BadRequest, InvalidField, InvalidJSON, NotFound, UnsafePath
 from .host import Host
+from .report_items import MARKS
 from .resolve_models import MissingModel
 from .resolve_nodes import MissingNode
 from .services import Mend
@@ -46,18 +47,28 @@ class OpenItem:
     """One thing to decide: a missing node type or a missing model reference."""
 
     kind: str  # "node" | "model"
-    ref: str  # the node type, or the ModelRef key ("12:5/ckpt_name")
+    ref: str  # the node type, or the ModelRef key ("12:5/ckpt_name") a decision is made for
     item: MissingNode | MissingModel
+    #: models: every open reference to the same file (the decision applies to all of them)
+    same_file: tuple[MissingModel, ...] = ()
+    #: "bypassed"/"muted" when no node that needs it runs (a run does not fail for it)
+    mark: str | None = None
 
     @property
     def auto(self) -> bool:
         return self.item.auto
 
     @property
+    def node_ids(self) -> list[str]:
+        return self.item.node_ids if isinstance(self.item, MissingNode) else [m.ref.node_id for m in self.same_file]
+
+    @property
     def label(self) -> str:
         if isinstance(self.item, MissingNode):
             return f"node type {self.ref}"
-        return f"model {self.item.ref.value} ({self.item.ref.folder or '?'}, node {self.item.ref.node_id})"
+        nodes = ", ".join(self.node_ids)
+        return f"model {self.item.ref.value} ({self.item.ref.folder or '?'}, node{'s' * (len(self.same_file) > 1)} " \
+               f"{nodes})"
 
 
 def workflows_dir(host: Host) -> Path:
@@ -114,16 +125,22 @@ def graph_id(graph: Any) -> str:
 
 
 def open_items(report: AnalysisReport, *, include_skipped: bool = False) -> list[OpenItem]:
-    """Every missing node type and model reference with no decision yet, nodes first."""
+    """Every missing node type and model file with a reference not decided yet, nodes first.
+
+    A file several nodes name is one item (its first open reference that runs carries the question).
+    """
+    def is_open(decided: dict | None) -> bool:
+        return decided is None or (include_skipped and decided.get("status") == "skipped")
+
     items = []
     for node in report.missing_nodes:
-        decided = report.node_decision(node)
-        if decided is None or (include_skipped and decided.get("status") == "skipped"):
-            items.append(OpenItem("node", node.type, node))
-    for model in report.missing_models:
-        decided = report.model_decision(model)
-        if decided is None or (include_skipped and decided.get("status") == "skipped"):
-            items.append(OpenItem("model", model.ref.key, model))
+        if is_open(report.node_decision(node)):
+            items.append(OpenItem("node", node.type, node, mark=report.node_mark(node)))
+    for file in report.model_files():
+        still = [m for m in file.models if is_open(report.model_decision(m))]
+        if still:
+            first = next((m for m in still if m.ref.mode not in MARKS), still[0])
+            items.append(OpenItem("model", first.ref.key, first, tuple(still), mark=file.mark))
     return items
 
 

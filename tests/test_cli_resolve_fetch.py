@@ -55,3 +55,43 @@ async def test_resolve_downloads_the_decided_model_and_a_rerun_fetches_nothing(c
     served = len(hub.requests)
     assert await cli_resolve.run(build_parser().parse_args(argv), ask=never_asked) == 0
     assert len(hub.requests) == served
+
+
+def two_instances_workflow(url: str) -> dict:
+    """One file named by a subgraph used twice and by a top-level loader, the Windows way (so resolving
+    rewrites it), and a bypassed node naming another file."""
+    meta = {"name": "flux\\m.safetensors", "url": url, "directory": "loras"}
+    return {
+        "version": 0.4, "links": [],
+        "nodes": [{"id": 10, "type": "sg-1"}, {"id": 11, "type": "sg-1"},
+                  {"id": 13, "type": "LoraLoader", "widgets_values": ["flux\\m.safetensors", 0.5, 0.5]},
+                  {"id": 12, "type": "LoraLoader", "mode": 4, "widgets_values": ["unused.safetensors", 1.0, 1.0],
+                   "properties": {"models": [{"name": "unused.safetensors", "url": url.replace("m.", "unused."),
+                                              "directory": "loras"}]}}],
+        "definitions": {"subgraphs": [{"id": "sg-1", "links": [], "nodes": [
+            {"id": 5, "type": "LoraLoader", "widgets_values": ["flux\\m.safetensors", 1.0, 1.0],
+             "properties": {"models": [meta]}}]}]},
+    }
+
+
+async def test_one_file_named_by_two_nodes_is_downloaded_once_and_both_widgets_rewritten(
+        comfy_dir, small_catalog, tmp_path, hub, capsys):
+    data = safetensors_bytes(4096, seed=5)
+    hub.add_file("acme/models", "m.safetensors", data)
+    wf = tmp_path / "two.json"
+    wf.write_text(json.dumps(two_instances_workflow(URL), indent=2))
+    argv = ["resolve", str(wf), "--comfyui", str(comfy_dir), "--catalog-dir", str(small_catalog),
+            "--manifest", str(tmp_path / "state" / "pyproject.toml"), "--no-registry", "--yes"]
+
+    assert await cli_resolve.run(build_parser().parse_args(argv), ask=never_asked) == 0
+    out = capsys.readouterr()
+    assert "left alone: model unused.safetensors" in out.out and "only bypassed nodes use it" in out.out
+    assert "1 to install or download" in out.out and "(nodes 10:5, 11:5, 13)" in out.out
+    assert "failed" not in out.err
+    assert len([r for r in hub.requests if r[0] == "GET" and r[1].endswith("/m.safetensors")]) == 1
+    assert not any("unused" in r[1] for r in hub.requests)
+    placed = comfy_dir / "models" / "loras" / "flux" / "m.safetensors"
+    assert placed.read_bytes() == data
+    saved = json.loads(wf.read_text())
+    assert saved["definitions"]["subgraphs"][0]["nodes"][0]["widgets_values"][0] == "flux/m.safetensors"
+    assert saved["nodes"][2]["widgets_values"] == ["flux/m.safetensors", 0.5, 0.5]
