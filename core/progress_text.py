@@ -1,20 +1,27 @@
 """``mend.progress_text``: the prompt-scoped JSON twin of ComfyUI's binary progress text.
 
 ComfyUI's ``PromptServer.send_progress_text(text, node_id, sid=None)`` sends a binary frame that
-carries the node id and the text but not the prompt, so a client that queued one of several
-prompts cannot tell whose text it is. ``install(server)`` wraps that method on the server object:
-each call still sends the binary frame unchanged (same signature, same recipients), then sends
+carries the node id and the text but not the prompt, and every caller passes ``sid=None``, so each
+socket gets every prompt's text and paints it on its own node of that id. ``install(server)`` wraps
+that method on the server object (same signature) for every node of every pack:
+
+- the binary frame, unchanged, goes to the client that queued the executing prompt (its
+  ``client_id``; see ``progress_recipients``); a prompt queued without one (API-only) keeps the
+  broadcast, and an explicit ``sid`` is kept as given;
+- then the twin goes to the same recipients:
 
     {"type": "mend.progress_text",
-     "data": {"prompt_id", "node_id", "display_node_id", "real_node_id", "parent_node_id", "text"}}
+     "data": {"prompt_id", "node_id", "display_node_id", "real_node_id", "parent_node_id", "text",
+              "scope": "client" | "broadcast" | "follow"}}
 
-to the same recipients (``sid`` as given; ``None`` broadcasts to every socket, as ComfyUI does).
+  and a copy (``"scope": "follow"``) to each socket that follows all prompts.
+
 The prompt id comes from ``comfy_execution.utils.get_executing_context()`` (the node running in
 this thread or task), else an explicit ``prompt_id`` argument of newer servers, else the server's
 ``last_prompt_id``. Node ids created inside subgraphs/expansions are resolved the way ComfyUI's
 ``progress_state`` does, through the prompt's ``DynamicPrompt``. When the server advertises
-``supports_progress_text_metadata`` in ``/features`` it scopes progress text itself, and the twin
-is not sent.
+``supports_progress_text_metadata`` in ``/features`` it scopes progress text itself, and Mend
+changes nothing.
 
 Other extensions reach the helpers without knowing Mend's folder name (see the README):
 
@@ -34,6 +41,8 @@ import logging
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from .progress_recipients import followers, prompt_client_id
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +113,12 @@ def twin_payload(server: Any, text: bytes | bytearray | str, node_id: Any, promp
 
 
 def install(server: Any, *, features: Features = server_features) -> bool:
-    """Wrap ``server.send_progress_text`` (once); returns False when it was already wrapped."""
+    """Wrap ``server.send_progress_text`` (once); returns False when it was already wrapped.
+
+    With ``sid=None`` the binary frame goes to the executing prompt's client (broadcast only for a
+    prompt queued without a client id); the twin goes to the same recipients, and a copy to sockets
+    that follow all prompts. A server that scopes progress text itself is left alone.
+    """
     original = server.send_progress_text
     if getattr(original, _MARK, False):
         return False
@@ -112,12 +126,22 @@ def install(server: Any, *, features: Features = server_features) -> bool:
 
     @functools.wraps(original)
     def send_progress_text(*args: Any, **kwargs: Any) -> Any:
+        if features().get(FEATURE_FLAG) is True:
+            return original(*args, **kwargs)
+        try:
+            text, node_id, prompt_id, sid = _call_args(signature, args, kwargs)
+            data = twin_payload(server, text, node_id, prompt_id, executing_context())
+            target = sid if sid is not None else prompt_client_id(server, data["prompt_id"])
+            args, kwargs = _with_sid(signature, args, kwargs, target)
+        except Exception:  # an unexpected call shape: ComfyUI's own behaviour, no twin
+            log.warning("mend: could not scope progress text", exc_info=True)
+            return original(*args, **kwargs)
         result = original(*args, **kwargs)
         try:
-            if features().get(FEATURE_FLAG) is not True:
-                text, node_id, prompt_id, sid = _call_args(signature, args, kwargs)
-                data = twin_payload(server, text, node_id, prompt_id, executing_context())
-                server.send_sync(EVENT, data, sid)
+            server.send_sync(EVENT, {**data, "scope": "broadcast" if target is None else "client"}, target)
+            if target is not None:
+                for follower in followers(server, besides=target):
+                    server.send_sync(EVENT, {**data, "scope": "follow"}, follower)
         except Exception:  # the binary frame went out; the twin must never break the caller
             log.warning("mend: could not send %s", EVENT, exc_info=True)
         return result
@@ -137,6 +161,19 @@ def _call_args(signature: inspect.Signature, args: tuple, kwargs: dict) -> tuple
     rest = list(args[2:])
     return (args[0] if args else kwargs.get("text"), args[1] if len(args) > 1 else kwargs.get("node_id"),
             kwargs.get("prompt_id"), kwargs.get("sid", rest[0] if rest else None))
+
+
+def _with_sid(signature: inspect.Signature, args: tuple, kwargs: dict, sid: Any) -> tuple[tuple, dict]:
+    """The same call addressed to ``sid`` (unchanged when ``sid`` is None)."""
+    if sid is None:
+        return args, kwargs
+    bound = signature.bind(*args, **kwargs)
+    if "sid" in signature.parameters:
+        bound.arguments["sid"] = sid
+        return bound.args, bound.kwargs
+    if len(args) > 2:  # (*args, **kwargs) wrapper: ComfyUI's order (text, node_id, sid)
+        return (*args[:2], sid, *args[3:]), kwargs
+    return args, {**kwargs, "sid": sid}
 
 
 # -- helpers for any extension's nodes --------------------------------------------------------------

@@ -14,6 +14,7 @@ from ..core import progress_text
 from ..core.errors import MendError
 from ..core.host_comfy import ComfyHost
 from ..core.services import Mend
+from . import progress as progress_routes
 from . import route_defs
 
 log = logging.getLogger("mend")
@@ -21,12 +22,12 @@ log = logging.getLogger("mend")
 
 def mount(prompt_server: Any) -> Mend:
     mend = Mend.create(ComfyHost())
-    for rd in route_defs(mend):
+    for rd in [*route_defs(mend), *progress_routes.routes(prompt_server)]:
         # no **rd.kwargs: ComfyUI re-adds every route under /api without passing kwargs on, and web.get's
         # name/allow_head kwargs make that TypeError at start-up
         prompt_server.routes.route(rd.method, rd.path)(rd.handler)
     prompt_server.mend = mend
-    # mend.progress_text twin of send_progress_text; helpers reachable as `import mend_progress`
+    # progress text scoped to the prompt's client, plus its mend.progress_text twin; `import mend_progress`
     progress_text.install(prompt_server)
     progress_text.register_public_module()
     prompt_server.mend_progress = progress_text

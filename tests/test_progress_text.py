@@ -27,7 +27,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from mend.core import progress_text
+from mend.core import errors, progress_recipients, progress_text
 
 TEXT = 3  # protocol.BinaryEventTypes.TEXT
 EVENT = progress_text.EVENT
@@ -94,6 +94,7 @@ class PromptShapedServer:
         self.sockets: dict[str, web.WebSocketResponse] = {}
         self.client_id: str | None = None
         self.last_prompt_id: str | None = None
+        self.prompt_queue = types.SimpleNamespace(currently_running={})  # number -> queue item
         self.app = web.Application()
         self.app.router.add_get("/ws", self.websocket_handler)
 
@@ -209,8 +210,8 @@ async def test_binary_frame_unchanged_and_twin_carries_the_executing_prompt(serv
     await in_worker(node_body)
     twin = {"type": "mend.progress_text", "data": {
         "prompt_id": "prompt-1", "node_id": "7", "display_node_id": "7", "real_node_id": "7",
-        "parent_node_id": None, "text": "42% · 3.1 MB/s"}}
-    for ws in (a, b):  # no sid: both go to every client, as ComfyUI broadcasts progress text
+        "parent_node_id": None, "text": "42% · 3.1 MB/s", "scope": "broadcast"}}
+    for ws in (a, b):  # a prompt nobody queued with a client id: both frames go to every client
         assert await next_frames(ws, 2) == [binary_text("7", "42% · 3.1 MB/s"), twin]
 
 
@@ -348,3 +349,125 @@ def test_public_module_name(monkeypatch):
     import mend_progress
 
     assert mend_progress.send_text is progress_text.send_text and mend_progress.progress is progress_text.progress
+
+
+# -- recipients: the client that queued the executing prompt ---------------------------------------
+def queue_item(prompt_id: str, client_id: str | None) -> tuple:
+    """A ``PromptQueue`` item as ComfyUI 0.8.0 keeps it: (number, prompt_id, prompt, extra_data, outputs, sensitive)."""
+    return (0, prompt_id, {}, {"client_id": client_id} if client_id else {}, [], {})
+
+
+def sends(comfy_utils, server, prompt_id: str, node_id: str, *texts: str):
+    """A node of ``prompt_id`` sending ``texts`` with ``sid=None``, as every ComfyUI caller does, then a marker."""
+
+    def body():
+        with comfy_utils.CurrentNodeContext(prompt_id, node_id, None):
+            for text in texts:
+                server.send_progress_text(text, node_id)
+        server.send_sync("marker", {}, None)
+
+    return body
+
+
+async def frames_until_marker(ws) -> list:
+    out = []
+    while True:
+        (frame,) = await next_frames(ws, 1)
+        if frame == {"type": "marker", "data": {}}:
+            return out
+        out.append(frame)
+
+
+async def test_the_executing_prompts_client_alone_gets_both_frames(served, comfy_utils):
+    server, connect = await served()
+    a, b = await connect("client-a"), await connect("client-b")
+    progress_text.install(server, features=dict)
+    server.last_prompt_id, server.client_id = "prompt-a", "client-a"  # as PromptExecutor.execute sets them
+    await in_worker(sends(comfy_utils, server, "prompt-a", "1", "a: 10%", "a: 90%"))
+    got = await frames_until_marker(a)
+    assert got[0::2] == [binary_text("1", "a: 10%"), binary_text("1", "a: 90%")]
+    assert [(t["data"]["prompt_id"], t["data"]["text"], t["data"]["scope"]) for t in got[1::2]] == [
+        ("prompt-a", "a: 10%", "client"), ("prompt-a", "a: 90%", "client")]
+    assert await frames_until_marker(b) == []  # same node id 1 in b's graph: nothing to paint there
+
+
+async def test_the_queue_item_names_the_client_of_a_prompt_that_is_not_the_last(served, comfy_utils):
+    server, connect = await served()
+    a, b = await connect("client-a"), await connect("client-b")
+    progress_text.install(server, features=dict)
+    server.last_prompt_id, server.client_id = "prompt-a", "client-a"
+    server.prompt_queue.currently_running[7] = queue_item("prompt-b", "client-b")
+    await in_worker(sends(comfy_utils, server, "prompt-b", "1", "b text"))
+    assert await frames_until_marker(a) == []
+    binary, twin = await frames_until_marker(b)
+    assert binary == binary_text("1", "b text") and twin["data"]["prompt_id"] == "prompt-b"
+    # remembered after it left the queue: a thread reporting late still reaches the right client
+    server.prompt_queue.currently_running.clear()
+    await in_worker(sends(comfy_utils, server, "prompt-b", "1", "late"))
+    assert await frames_until_marker(a) == [] and len(await frames_until_marker(b)) == 2
+
+
+async def test_a_prompt_queued_without_client_id_is_still_broadcast(served, comfy_utils):
+    server, connect = await served()
+    a, api = await connect("client-a"), await connect("api-reader")
+    progress_text.install(server, features=dict)
+    server.last_prompt_id, server.client_id = "prompt-api", None  # POST /prompt without client_id
+    await in_worker(sends(comfy_utils, server, "prompt-api", "5", "api text"))
+    for ws in (a, api):
+        binary, twin = await frames_until_marker(ws)
+        assert binary == binary_text("5", "api text") and twin["data"]["scope"] == "broadcast"
+
+
+async def test_a_follower_gets_a_labelled_twin_and_no_binary_frame(served, comfy_utils):
+    server, connect = await served()
+    a, watcher = await connect("client-a"), await connect("watcher")
+    progress_text.install(server, features=dict)
+    progress_recipients.set_follow(server, "watcher", True)
+    server.last_prompt_id, server.client_id = "prompt-a", "client-a"
+    await in_worker(sends(comfy_utils, server, "prompt-a", "1", "a text"))
+    assert [f["data"]["scope"] if isinstance(f, dict) else "binary" for f in await frames_until_marker(a)] == [
+        "binary", "client"]
+    (copy,) = await frames_until_marker(watcher)
+    assert copy["data"] == {**copy["data"], "prompt_id": "prompt-a", "text": "a text", "scope": "follow"}
+    assert "client-a" not in json.dumps(copy)  # another client's id is never handed out
+    progress_recipients.set_follow(server, "watcher", False)
+    await in_worker(sends(comfy_utils, server, "prompt-a", "1", "again"))
+    assert len(await frames_until_marker(a)) == 2 and await frames_until_marker(watcher) == []
+
+
+async def test_following_needs_a_connected_socket(served):
+    server, connect = await served()
+    await connect("here")
+    with pytest.raises(errors.NotFound):
+        progress_recipients.set_follow(server, "not-connected", True)
+    progress_recipients.set_follow(server, "here", True)
+    assert progress_recipients.followers(server, besides=None) == ["here"]
+    assert progress_recipients.followers(server, besides="here") == []
+
+
+async def test_a_server_that_scopes_text_itself_is_left_alone(served, comfy_utils):
+    server, connect = await served()
+    a, b = await connect("client-a"), await connect("client-b")
+    progress_text.install(server, features=lambda: {progress_text.FEATURE_FLAG: True})
+    server.last_prompt_id, server.client_id = "prompt-a", "client-a"
+    await in_worker(sends(comfy_utils, server, "prompt-a", "1", "as is"))
+    for ws in (a, b):  # this stand-in broadcasts: Mend changed neither recipients nor frames
+        assert await frames_until_marker(ws) == [binary_text("1", "as is")]
+
+
+async def test_an_earlier_args_kwargs_wrapper_still_gets_the_client(served, comfy_utils):
+    server, connect = await served()
+    a, b = await connect("client-a"), await connect("client-b")
+    inner = server.send_progress_text
+    seen: list[tuple] = []
+
+    def other_packs_wrapper(*args, **kwargs):
+        seen.append((args, kwargs))
+        return inner(*args, **kwargs)
+
+    server.send_progress_text = other_packs_wrapper
+    progress_text.install(server, features=dict)
+    server.last_prompt_id, server.client_id = "prompt-a", "client-a"
+    await in_worker(sends(comfy_utils, server, "prompt-a", "1", "wrapped"))
+    assert seen == [(("wrapped", "1"), {"sid": "client-a"})]
+    assert len(await frames_until_marker(a)) == 2 and await frames_until_marker(b) == []

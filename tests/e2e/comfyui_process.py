@@ -21,6 +21,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 MEND_FOLDER = "mend-under-test"  # any folder name must work
+#: test-only node packs linked in beside Mend (folder under tests/e2e -> name under custom_nodes)
+TEST_PACKS = {"progress_text_pack": "progress-text-probe"}
 
 
 def free_port() -> int:
@@ -96,13 +98,17 @@ class ComfyUI:
 
 
 def prepare_base(base: Path) -> None:
-    """A ComfyUI base directory: empty model folders, Mend linked in under an arbitrary name."""
+    """A ComfyUI base directory: empty model folders, Mend linked in under an arbitrary name, test packs."""
     for sub in ("checkpoints", "loras", "vae", "text_encoders", "diffusion_models", "controlnet", "upscale_models"):
         (base / "models" / sub).mkdir(parents=True, exist_ok=True)
     (base / "custom_nodes").mkdir(parents=True, exist_ok=True)
     link = base / "custom_nodes" / MEND_FOLDER
     if not link.exists():
         link.symlink_to(REPO, target_is_directory=True)
+    for source, name in TEST_PACKS.items():
+        pack = base / "custom_nodes" / name
+        if not pack.exists():
+            pack.symlink_to(Path(__file__).resolve().parent / source, target_is_directory=True)
     (base / "user" / "default" / "workflows").mkdir(parents=True, exist_ok=True)
 
 

@@ -2,25 +2,22 @@
 
 The session's ComfyUI (``conftest.comfyui``) reaches the session's ``hub`` through ``HF_ENDPOINT``.
 
-Policy under test: ``mend.progress_text`` goes to the same recipients as ComfyUI's binary progress text
-(every socket, since ComfyUI's callers pass no sid), so each client receives both prompts' texts and each
-text must carry the prompt id of the prompt whose node produced it.
+Policy under test (README "Who receives progress text"): a prompt's progress text, the binary frame and
+its ``mend.progress_text`` twin, goes to the client that queued it, so two clients running the same
+workflow (same node ids) never see each other's downloads, and Model Info's output is its own prompt's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
-import struct
 import time
-import uuid
 from pathlib import Path
 
 import aiohttp
 
 from ..hf_server import safetensors_bytes
-from .comfyui_process import ComfyUI
+from .ws_client import Client
 
 REPO = "acme/models"
 MB = 1024 * 1024
@@ -34,58 +31,6 @@ def ensure_then_info(file: str) -> dict:
         "2": {"class_type": "MendModelInfo",
               "inputs": {"folder": "loras", "file_name": ["1", 1], "load_tensors": False}},
     }
-
-
-class Client:
-    """One websocket client of the real server: queues prompts as itself, keeps every message it gets."""
-
-    def __init__(self, comfyui: ComfyUI, session: aiohttp.ClientSession) -> None:
-        self.comfyui, self.session = comfyui, session
-        self.id = uuid.uuid4().hex
-        self.json: list[dict] = []
-        self.texts: list[tuple[str, str]] = []  # binary progress text frames: (node id, text)
-        self.finished: dict[str, str] = {}  # prompt id -> execution_success | execution_interrupted | ...
-        self._changed = asyncio.Event()
-
-    async def connect(self) -> None:
-        self.ws = await self.session.ws_connect(f"{self.comfyui.url}/ws?clientId={self.id}")
-        self.reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        async for msg in self.ws:
-            if msg.type == aiohttp.WSMsgType.BINARY:
-                event, = struct.unpack(">I", msg.data[:4])
-                if event == 3:  # BinaryEventTypes.TEXT: >I len(node_id), node_id, text
-                    n, = struct.unpack(">I", msg.data[4:8])
-                    self.texts.append((msg.data[8:8 + n].decode(), msg.data[8 + n:].decode()))
-            elif msg.type == aiohttp.WSMsgType.TEXT:
-                body = msg.json()
-                self.json.append(body)
-                if body["type"] in ("execution_success", "execution_interrupted", "execution_error"):
-                    self.finished[body["data"]["prompt_id"]] = body["type"]
-            self._changed.set()
-
-    async def queue(self, prompt: dict) -> str:
-        async with self.session.post(f"{self.comfyui.url}/prompt", json={"prompt": prompt, "client_id": self.id}) as r:
-            body = await r.json()
-            assert r.status == 200, body
-            return body["prompt_id"]
-
-    async def wait_for(self, predicate, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            self._changed.clear()
-            left = deadline - time.monotonic()
-            assert left > 0, f"timed out; last messages: {self.json[-5:]}"
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(left, 1.0))
-
-    def mend_texts(self) -> list[dict]:
-        return [m["data"] for m in self.json if m["type"] == "mend.progress_text"]
-
-    def progress(self, prompt_id: str, node: str) -> list[tuple[float, float]]:
-        return [(m["data"]["value"], m["data"]["max"]) for m in self.json
-                if m["type"] == "progress" and m["data"]["prompt_id"] == prompt_id and m["data"]["node"] == node]
 
 
 async def test_two_clients_see_progress_scoped_to_their_prompts(comfyui, hub):
@@ -103,17 +48,23 @@ async def test_two_clients_see_progress_scoped_to_their_prompts(comfyui, hub):
         await b.wait_for(lambda: pb in b.finished)
         assert (a.finished[pa], b.finished[pb]) == ("execution_success", "execution_success"), comfyui.log()[-3000:]
         whose = {pa: "a.safetensors", pb: "b.safetensors"}
-        for client in (a, b):
+        for client, own in ((a, pa), (b, pb)):
             texts = client.mend_texts()
             assert texts, "no mend.progress_text arrived"
-            for t in texts:  # broadcast: every client sees both prompts, each text under its own prompt id
-                assert t["prompt_id"] in whose, t
+            for t in texts:  # only this client's prompt, though both graphs use node ids 1 and 2
+                assert (t["prompt_id"], t["scope"]) == (own, "client"), t
                 assert t["node_id"] in ("1", "2") and t["display_node_id"] == t["real_node_id"] == t["node_id"]
-                if t["node_id"] == "1":
-                    assert t["text"].startswith(whose[t["prompt_id"]]) or whose[t["prompt_id"]] in t["text"], t
-            assert any("%" in t["text"] and "MB/s" in t["text"] for t in texts if t["prompt_id"] == pa)
-            # the binary frames still arrive, unchanged, one per JSON twin
+                assert whose[own] in t["text"] and whose[pa if own == pb else pb] not in t["text"], t
+            assert any("%" in t["text"] and "MB/s" in t["text"] for t in texts)
+            # the binary frames arrive unchanged, one per JSON twin, to this client only
             assert [(t["node_id"], t["text"]) for t in texts] == client.texts
+            # Model Info's output (the executed message and the history) names this prompt's file only
+            (output,) = client.executed(own, "2")
+            assert f"file: {whose[own]}" in output["text"][0], output
+            _status, history = comfyui.get(f"/history/{own}")
+            summary = history[own]["outputs"]["2"]["text"][0]
+            assert f"file: {whose[own]}" in summary and hashlib.sha256(files[whose[own]]).hexdigest() in summary
+        assert not a.executed(pb, "2") and not b.executed(pa, "2")
         for client, prompt in ((a, pa), (b, pb)):  # ComfyUI's progress bar goes to the queuing client
             values = client.progress(prompt, "1")
             assert len(values) >= 2 and values[-1][0] == values[-1][1] == len(files[whose[prompt]]), values
@@ -123,9 +74,6 @@ async def test_two_clients_see_progress_scoped_to_their_prompts(comfyui, hub):
     for name, data in files.items():
         final = comfyui.models / "loras" / name
         assert hashlib.sha256(final.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
-    _status, history = comfyui.get(f"/history/{pa}")
-    summary = history[pa]["outputs"]["2"]["text"][0]  # Model Info downstream read the downloaded file
-    assert hashlib.sha256(files["a.safetensors"]).hexdigest() in summary and "tensors: 1" in summary
 
 
 async def test_interrupt_stops_the_download_and_the_next_run_resumes(comfyui, hub):

@@ -91,31 +91,55 @@ test("the server's task JSON is read in one place (state names and progress fiel
   assert.deepEqual([t.progress.done, t.progress.total], [5, 9]);
 });
 
-test("prompts are labelled with the workflow that queued them and keep their own progress text", () => {
+test("a tab keeps its own prompts' progress text only, whatever reaches it", () => {
   const s = replay([
     { type: "prompt/queued", prompt_id: "pA", workflow: "a.json" },
-    { type: "prompt/queued", prompt_id: "pB", workflow: "b.json" },
     { type: "execution/start", prompt_id: "pA" },
     { type: "execution/progress", prompt_id: "pA", value: 3, max: 20, node: "5" },
-    { type: "progress_text", prompt_id: "pA", node_id: "5", display_node_id: "5", text: "step 3" },
-    { type: "progress_text", prompt_id: "pB", node_id: "5", display_node_id: "5", text: "other tab's text" },
-    { type: "progress_text", prompt_id: "pX", node_id: "2", display_node_id: "2", text: "someone else" },
+    { type: "progress_text", prompt_id: "pA", node_id: "5", display_node_id: "5", text: "step 3", scope: "client" },
+    // another tab's prompt, same node id: a broadcast (API-only prompt) or a copy from an older Mend
+    { type: "progress_text", prompt_id: "pB", node_id: "5", display_node_id: "5", text: "other tab's text", scope: "broadcast" },
+    { type: "progress_text", prompt_id: "pX", node_id: "2", display_node_id: "2", text: "no scope" },
   ]);
   assert.equal(s.prompts.pA.workflow, "a.json");
+  assert.equal(s.prompts.pA.own, true);
   assert.deepEqual(s.prompts.pA.texts, { 5: "step 3" });
-  assert.deepEqual(s.prompts.pB.texts, { 5: "other tab's text" });
-  assert.equal(s.prompts.pB.status, "queued");
-  assert.equal(s.prompts.pX.workflow, null); // not queued here: shown, but unlabelled
+  assert.deepEqual(s.promptOrder, ["pA"]); // nothing kept of pB and pX
   const ended = reduce(s, { type: "execution/end", prompt_id: "pA", status: "success" });
   assert.equal(ended.prompts.pA.status, "success");
   assert.equal(reduce(s, { type: "execution/end", prompt_id: "nobody" }), s);
 });
 
-test("the queue snapshot adds other clients' prompts and closes those no longer queued", () => {
+test("a twin sent to this client makes the prompt this tab's even before it was seen queued", () => {
+  const s = replay([{ type: "progress_text", prompt_id: "pR", node_id: "1", text: "after a reload", scope: "client" }]);
+  assert.equal(s.prompts.pR.own, true);
+  assert.deepEqual(s.prompts.pR.texts, { 1: "after a reload" });
+});
+
+test("with all clients followed, others' prompts are kept apart as not own; switching off drops them", () => {
+  let s = replay([
+    { type: "prompt/queued", prompt_id: "pA", workflow: "a.json" },
+    { type: "jobs/follow_all", on: true },
+    { type: "progress_text", prompt_id: "pB", node_id: "1", display_node_id: "1", text: "b: 40%", scope: "follow" },
+    { type: "progress_text", prompt_id: "pA", node_id: "1", display_node_id: "1", text: "a: 10%", scope: "client" },
+  ]);
+  assert.equal(s.prompts.pB.own, false);
+  assert.deepEqual(s.prompts.pB.texts, { 1: "b: 40%" });
+  assert.deepEqual(s.prompts.pA.texts, { 1: "a: 10%" }); // same node id, never mixed
+  s = reduce(s, { type: "jobs/follow_all", on: false });
+  assert.equal(s.followAll, false);
+  assert.deepEqual(s.promptOrder, ["pA"]);
+});
+
+test("the queue snapshot knows this tab's prompts by client id and closes those no longer queued", () => {
   let s = replay([{ type: "prompt/queued", prompt_id: "pA", workflow: "a.json" }, { type: "execution/start", prompt_id: "pA" }]);
-  s = reduce(s, { type: "queue/snapshot", running: ["pC"], pending: ["pD"] });
+  s = reduce(s, { type: "queue/snapshot", running: ["pC"], pending: ["pD", "pE"], mine: ["pE"] });
   assert.equal(s.prompts.pA.status, "done");
+  assert.equal(s.prompts.pC, undefined); // another client's: not kept unless following all
+  assert.equal(s.prompts.pE.own, true);
+  s = reduce(reduce(s, { type: "jobs/follow_all", on: true }), { type: "queue/snapshot", running: ["pC"], pending: ["pD"], mine: [] });
   assert.equal(s.prompts.pC.status, "running");
+  assert.equal(s.prompts.pC.own, false);
   assert.equal(s.prompts.pD.status, "queued");
 });
 

@@ -87,20 +87,27 @@ test("finished, failed and unsized task rows", () => {
   assert.equal(unsized.message, "cloning");
 });
 
-test("jobs: running first, then queued, then finished; other clients' prompts are marked", () => {
+test("jobs: running first, then queued, then finished; other clients' prompts only when following all", () => {
   let s = initialState();
   for (const a of [
     { type: "prompt/queued", prompt_id: "old", workflow: "a.json" },
     { type: "execution/end", prompt_id: "old", status: "success" },
     { type: "prompt/queued", prompt_id: "wait", workflow: "b.json" },
     { type: "execution/progress", prompt_id: "run", value: 5, max: 20, node: "3" },
+    { type: "progress_text", prompt_id: "theirs", node_id: "3", text: "not mine", scope: "broadcast" },
   ]) s = reduce(s, a);
   const rows = jobRows(s);
-  assert.deepEqual(rows.map((r) => [r.id, r.status, r.own]), [["run", "running", false], ["wait", "queued", true], ["old", "success", true]]);
+  assert.deepEqual(rows.map((r) => [r.id, r.status, r.own]), [["run", "running", true], ["wait", "queued", true], ["old", "success", true]]);
   assert.equal(rows[0].fraction, 0.25);
   assert.equal(rows[0].steps, "5 / 20");
-  assert.equal(rows[0].workflow, "another tab or client");
+  assert.equal(rows[0].workflow, "this tab"); // seen running after a reload, before its workflow was known
   assert.equal(rows[2].fraction, 1);
+  s = reduce(reduce(s, { type: "jobs/follow_all", on: true }),
+    { type: "progress_text", prompt_id: "theirs", node_id: "3", text: "still not mine", scope: "follow" });
+  const theirs = jobRows(s).find((r) => r.id === "theirs");
+  assert.deepEqual([theirs.own, theirs.readOnly, theirs.workflow], [false, true, "another tab or client"]);
+  assert.deepEqual(theirs.texts, [{ node: "3", text: "still not mine" }]);
+  assert.equal(viewModel(s).followAll, true);
 });
 
 test("the message line says why a task failed, which step runs, or what a finished one verified", () => {

@@ -8,7 +8,8 @@
  * - On workflow load (setting "Mend.AnalyzeOnLoad", on by default): the open graph is analysed
  *   and, if something is missing, a toast "N missing — Resolve" opens the panel.
  * - Websocket: `mend.task` events drive the progress rows; `mend.progress_text` and ComfyUI's
- *   execution events drive the jobs view; prompts this tab queues are labelled with their workflow.
+ *   execution events drive the jobs view, which keeps this tab's prompts (labelled with their
+ *   workflow) unless its "all clients" switch asks the server for the others' texts too.
  */
 
 import { app } from "../../scripts/app.js";
@@ -22,6 +23,7 @@ import { installStyles } from "./mend/styles.js";
 import { createScheduler } from "./mend/throttle.js";
 import { viewModel } from "./mend/view.js";
 import { missingSummary } from "./mend/format.js";
+import { followAllPrompts } from "./mend/progress.js";
 
 const TAB_ID = "mend";
 const COMMAND_ID = "Mend.OpenPanel";
@@ -64,7 +66,7 @@ let dialog = null;
 
 function mountPanel(el) {
   installStyles(document);
-  panel ??= createPanel(document, controller);
+  panel ??= createPanel(document, { ...controller, followAll });
   el.replaceChildren(panel.root);
   panel.render(viewModel(state));
 }
@@ -234,16 +236,33 @@ function listen() {
   // After a reconnect (server restart, network), the server's tasks are the truth again.
   api.addEventListener("reconnected", () => {
     if (state.restart === "restarting") dispatch({ type: "restart/done" });
+    if (state.followAll) followAllPrompts(api, true).catch(() => dispatch({ type: "jobs/follow_all", on: false }));
     controller.loadTasks();
     if (state.report) analyzeOpenGraph();
   });
 }
 
+/** The jobs view's "all clients" switch: the server sends this tab copies of other prompts' texts. */
+async function followAll(on) {
+  dispatch({ type: "jobs/follow_all", on });
+  try {
+    await followAllPrompts(api, on);
+    if (on) refreshQueue();
+  } catch (error) {
+    dispatch({ type: "jobs/follow_all", on: !on });
+    dispatch({ type: "error", error: error.message });
+  }
+}
+
 async function refreshQueue() {
   try {
     const q = await client.queue();
+    const all = [...(q.queue_running || []), ...(q.queue_pending || [])];
     const ids = (list) => (list || []).map((entry) => entry[1]).filter(Boolean);
-    dispatch({ type: "queue/snapshot", running: ids(q.queue_running), pending: ids(q.queue_pending) });
+    const me = api.clientId ?? api.initialClientId;
+    // entry = [number, prompt_id, prompt, extra_data, outputs]; extra_data.client_id is who queued it
+    const mine = all.filter((entry) => me && entry[3]?.client_id === me).map((entry) => entry[1]);
+    dispatch({ type: "queue/snapshot", running: ids(q.queue_running), pending: ids(q.queue_pending), mine });
   } catch {
     // The jobs view is a convenience: a failed poll waits for the next status event.
   }

@@ -37,8 +37,15 @@ export function createPanel(doc, actions) {
     tasksList,
   );
   const jobsList = el("div", { class: "mend-rows", role: "list", "aria-label": "Jobs" });
+  const followAll = el("input", { type: "checkbox", class: "mend-follow-all",
+    onchange: (e) => actions.followAll?.(e.target.checked) });
+  const jobsEmpty = el("div", { class: "mend-empty" }, "No prompt queued from this tab yet.");
   const jobsSection = el("section", { class: "mend-section mend-jobs", "aria-labelledby": "mend-jobs-h" },
-    el("h3", { id: "mend-jobs-h" }, "Jobs"), jobsList);
+    el("div", { class: "mend-section-head" },
+      el("h3", { id: "mend-jobs-h" }, "Jobs"),
+      el("label", { class: "mend-switch", title: "Also show other tabs' and clients' prompts, read-only" },
+        followAll, "All clients")),
+    jobsEmpty, jobsList);
   const root = el("div", { class: "mend-panel" }, header, banner, errorLine, decisions, tasksSection, jobsSection);
   let decisionsSignature = null;
   let headerSignature = null;
@@ -63,7 +70,8 @@ export function createPanel(doc, actions) {
     updateMiniBars(vm);
     tasksSection.hidden = vm.tasks.length === 0;
     keyed(tasksList, vm.tasks, (t) => t.id, createTaskRow, updateTaskRow);
-    jobsSection.hidden = vm.jobs.length === 0;
+    followAll.checked = !!vm.followAll;
+    jobsEmpty.hidden = vm.jobs.length > 0;
     keyed(jobsList, vm.jobs, (j) => j.id, createJobRow, updateJobRow);
   }
 
@@ -278,7 +286,9 @@ export function createPanel(doc, actions) {
     const q = (s) => row.querySelector(s);
     row.dataset.state = j.status;
     row.classList.toggle("mend-foreign", !j.own);
-    setText(q(".mend-row-label"), j.workflow);
+    if (j.readOnly) row.setAttribute("aria-readonly", "true");
+    else row.removeAttribute("aria-readonly");
+    setText(q(".mend-row-label"), j.readOnly ? `${j.workflow} · read-only` : j.workflow);
     q(".mend-row-label").title = `${j.workflow} · prompt ${j.id}`;
     setText(q(".mend-row-state"), j.status);
     paintBar(q(".mend-bar"), { fraction: j.fraction, state: j.status, indeterminate: j.status === "running" && j.fraction === null });

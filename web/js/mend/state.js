@@ -38,8 +38,9 @@ export function initialState() {
     taskOrder: [], // ids, oldest first
     rates: {}, // id -> rateSample state
     restart: "none", // "none" | "required" | "restarting"
-    prompts: {}, // prompt_id -> { id, workflow, status, value, max, node, texts, number }
+    prompts: {}, // prompt_id -> { id, own, workflow, status, value, max, node, texts, number }
     promptOrder: [],
+    followAll: false, // the jobs view's "all clients" switch: other prompts shown as read-only rows
   };
 }
 
@@ -87,7 +88,7 @@ function updatePrompt(state, promptId, change, create = true) {
   if (!promptId) return state;
   const previous = state.prompts[promptId];
   if (!previous && !create) return state;
-  const base = previous || { id: promptId, workflow: null, status: "queued", value: 0, max: 0, node: null, texts: {}, number: null };
+  const base = previous || { id: promptId, own: false, workflow: null, status: "queued", value: 0, max: 0, node: null, texts: {}, number: null };
   const prompt = { ...base, ...change(base) };
   const prompts = { ...state.prompts, [promptId]: prompt };
   const order = previous ? state.promptOrder : [...state.promptOrder, promptId];
@@ -165,12 +166,14 @@ export function reduce(state, action) {
       return { ...state, restart: "none" };
     case "error":
       return { ...state, error: action.error };
+    // ComfyUI sends execution_start and progress_state to the client that queued the prompt only.
     case "prompt/queued":
-      return updatePrompt(state, action.prompt_id, () => ({ workflow: action.workflow ?? null, number: action.number ?? null }));
+      return updatePrompt(state, action.prompt_id, () => ({ own: true, workflow: action.workflow ?? null, number: action.number ?? null }));
     case "execution/start":
-      return updatePrompt(state, action.prompt_id, () => ({ status: "running" }));
+      return updatePrompt(state, action.prompt_id, () => ({ own: true, status: "running" }));
     case "execution/progress":
       return updatePrompt(state, action.prompt_id, () => ({
+        own: true,
         status: "running",
         value: action.value ?? 0,
         max: action.max ?? 0,
@@ -185,15 +188,32 @@ export function reduce(state, action) {
       }), false);
     case "execution/end":
       return updatePrompt(state, action.prompt_id, () => ({ status: action.status || "success", node: null }), false);
-    case "progress_text":
+    case "progress_text": {
+      // A tab keeps only its own prompts' texts; with "all clients" on, the others' as read-only rows.
+      const own = action.scope === "client" || !!state.prompts[action.prompt_id]?.own;
+      if (!own && !state.followAll) return state;
       return updatePrompt(state, action.prompt_id, (p) => ({
+        own: p.own || own,
         texts: { ...p.texts, [action.display_node_id ?? action.node_id]: action.text },
       }));
+    }
+    case "jobs/follow_all": {
+      if (action.on) return { ...state, followAll: true };
+      const prompts = {};
+      for (const id of state.promptOrder) if (state.prompts[id].own) prompts[id] = state.prompts[id];
+      return { ...state, followAll: false, prompts, promptOrder: state.promptOrder.filter((id) => prompts[id]) };
+    }
     case "queue/snapshot": {
-      // GET /queue: prompts queued by other tabs appear too, unlabelled unless this tab queued them.
+      // GET /queue: `mine` are the entries queued with this tab's client id; the others are kept
+      // (unlabelled, read-only) only while the "all clients" switch is on.
       let next = state;
-      for (const id of action.running || []) next = updatePrompt(next, id, (p) => ({ status: p.status === "queued" ? "running" : p.status }));
-      for (const id of action.pending || []) next = updatePrompt(next, id, () => ({}));
+      const mine = new Set(action.mine || []);
+      const keep = (id) => mine.has(id) || next.prompts[id]?.own || state.followAll;
+      const own = (id, p) => (mine.has(id) ? { own: true } : { own: p.own });
+      for (const id of action.running || []) {
+        if (keep(id)) next = updatePrompt(next, id, (p) => ({ ...own(id, p), status: p.status === "queued" ? "running" : p.status }));
+      }
+      for (const id of action.pending || []) if (keep(id)) next = updatePrompt(next, id, (p) => own(id, p));
       const live = new Set([...(action.running || []), ...(action.pending || [])]);
       for (const id of next.promptOrder) {
         const p = next.prompts[id];

@@ -111,6 +111,9 @@ code.mend-name { font-family: var(--p-font-family-mono, ui-monospace, monospace)
 .mend-job .mend-row-state { flex: none; font-size: 12px; }
 .mend-job { height: auto; min-height: 88px; grid-template-rows: 22px 6px 18px auto; }
 .mend-job.mend-foreign .mend-row-label { font-weight: 400; font-style: italic; }
+.mend-job.mend-foreign { opacity: .8; }
+.mend-switch { display: inline-flex; align-items: center; gap: 4px; font-size: 12px; color: var(--mend-muted); cursor: pointer; }
+.mend-empty { font-size: 12px; color: var(--mend-muted); }
 .mend-texts { white-space: normal; max-height: 48px; }
 .mend-text { display: flex; gap: 6px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .mend-text-node { color: var(--mend-muted); flex: none; }

@@ -150,6 +150,7 @@ export function viewModel(state) {
     unfixed: { missing_nodes: nodes.filter((i) => !isFixed(i)), missing_models: models.filter((i) => !isFixed(i)) },
     tasks: taskRows(state),
     jobs: jobRows(state),
+    followAll: state.followAll,
     restart: state.restart,
   };
 }
@@ -205,24 +206,29 @@ function taskRows(state) {
   return state.taskOrder.map((id) => taskRow(state.tasks[id], state.rates[id])).reverse();
 }
 
-/** Running and queued prompts first, then the few finished ones; labelled with their workflow. */
+/**
+ * This tab's prompts (running and queued first, then the few finished ones), labelled with their
+ * workflow; with the "all clients" switch on, other prompts too, as labelled read-only rows.
+ */
 export function jobRows(state) {
   const rank = { running: 0, queued: 1 };
-  const rows = state.promptOrder.map((id, i) => {
+  const rows = state.promptOrder.flatMap((id, i) => {
     const p = state.prompts[id];
+    if (!p.own && !state.followAll) return [];
     const frac = p.max ? p.value / p.max : null;
     const texts = Object.entries(p.texts).map(([node, text]) => ({ node, text }));
-    return {
+    return [{
       id,
       order: i,
-      workflow: p.workflow || "another tab or client",
-      own: !!p.workflow,
+      workflow: p.own ? p.workflow || "this tab" : "another tab or client",
+      own: !!p.own,
+      readOnly: !p.own,
       status: p.status,
       fraction: p.status === "success" || p.status === "done" ? 1 : frac,
       steps: p.max ? `${p.value} / ${p.max}` : "",
       node: p.node,
       texts,
-    };
+    }];
   });
   rows.sort((a, b) => (rank[a.status] ?? 2) - (rank[b.status] ?? 2) || b.order - a.order);
   return rows;
