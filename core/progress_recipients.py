@@ -13,6 +13,7 @@ Client ids are never sent to other clients (ComfyUI hands a reconnecting ``clien
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -26,17 +27,24 @@ MAX_FOLLOWERS = 64
 
 class _Recipients:
     def __init__(self) -> None:
+        self.lock = threading.Lock()  # nodes report from the prompt worker and from their own threads
         self.clients: OrderedDict[str, str | None] = OrderedDict()
         self.followers: set[str] = set()
 
     def remember(self, prompt_id: str, client_id: str | None) -> None:
-        self.clients[prompt_id] = client_id
-        self.clients.move_to_end(prompt_id)
-        while len(self.clients) > REMEMBERED_PROMPTS:
-            self.clients.popitem(last=False)
+        with self.lock:
+            self.clients[prompt_id] = client_id
+            self.clients.move_to_end(prompt_id)
+            while len(self.clients) > REMEMBERED_PROMPTS:
+                self.clients.popitem(last=False)
+
+    def recall(self, prompt_id: str) -> str | None:
+        with self.lock:
+            return self.clients.get(prompt_id)
 
 
-def _state(server: Any) -> _Recipients:
+def attach(server: Any) -> _Recipients:
+    """The server's recipients state, created once (``install`` calls it before any node runs)."""
     state = getattr(server, _STATE, None)
     if state is None:
         state = _Recipients()
@@ -59,7 +67,7 @@ def prompt_client_id(server: Any, prompt_id: str | None) -> str | None:
     """The client id ``prompt_id`` was queued with, or None (queued without one, or unknown: broadcast)."""
     if prompt_id is None:
         return None
-    state = _state(server)
+    state = attach(server)
     for item in _running_items(server):
         try:
             if item[1] == prompt_id:
@@ -73,7 +81,7 @@ def prompt_client_id(server: Any, prompt_id: str | None) -> str | None:
         client = getattr(server, "client_id", None) or None  # PromptExecutor.execute set it for this prompt
         state.remember(prompt_id, client)
         return client
-    return state.clients.get(prompt_id)
+    return state.recall(prompt_id)
 
 
 def connected(server: Any, sid: str) -> bool:
@@ -85,18 +93,20 @@ def set_follow(server: Any, sid: str, follow: bool) -> None:
     """Start or stop sending copies of every prompt's twin to the connected socket ``sid``."""
     from .errors import Conflict, NotFound
 
-    state = _state(server)
-    state.followers = {s for s in state.followers if connected(server, s)}  # forget closed sockets
-    if not follow:
-        state.followers.discard(sid)
-        return
-    if not connected(server, sid):
-        raise NotFound("no websocket is connected with that client_id", field="client_id")
-    if sid not in state.followers and len(state.followers) >= MAX_FOLLOWERS:
-        raise Conflict(f"{MAX_FOLLOWERS} sockets already follow all prompts", field="client_id")
-    state.followers.add(sid)
+    state = attach(server)
+    # a new set each time (never changed in place): senders on other threads read it without the lock
+    with state.lock:
+        current = {s for s in state.followers if connected(server, s)}  # forget closed sockets
+        if not follow:
+            state.followers = current - {sid}
+            return
+        if not connected(server, sid):
+            raise NotFound("no websocket is connected with that client_id", field="client_id")
+        if sid not in current and len(current) >= MAX_FOLLOWERS:
+            raise Conflict(f"{MAX_FOLLOWERS} sockets already follow all prompts", field="client_id")
+        state.followers = current | {sid}
 
 
 def followers(server: Any, *, besides: str | None) -> list[str]:
     """Connected sockets that follow all prompts, except ``besides`` (the prompt's own client)."""
-    return sorted(s for s in _state(server).followers if s != besides and connected(server, s))
+    return sorted(s for s in attach(server).followers if s != besides and connected(server, s))

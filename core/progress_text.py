@@ -42,7 +42,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .progress_recipients import followers, prompt_client_id
+from .progress_recipients import attach, followers, prompt_client_id
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,7 @@ def install(server: Any, *, features: Features = server_features) -> bool:
     if getattr(original, _MARK, False):
         return False
     signature = inspect.signature(original)
+    attach(server)
 
     @functools.wraps(original)
     def send_progress_text(*args: Any, **kwargs: Any) -> Any:
