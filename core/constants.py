@@ -47,6 +47,16 @@ MAX_BODY_BYTES = _env_int("MEND_MAX_BODY_BYTES", 32 * 1024 * 1024)
 #: the operator allows installs and URL downloads even when ComfyUI listens on a non-loopback address
 ALLOW_REMOTE_RISK = _env_flag("MEND_ALLOW_REMOTE_INSTALL")
 
+# -- who may call the routes (server_routes/guard.py) ----------------------------------------------
+#: origins (``https://app.example:8443``) whose pages may call every Mend route, installs included
+TRUSTED_ORIGINS = tuple(o.strip().rstrip("/").lower() for o in os.environ.get("MEND_TRUSTED_ORIGINS", "").split(",")
+                        if o.strip())
+#: more ``Host`` names the server answers to (a reverse proxy's name); when set, checked on any listen address
+ALLOWED_HOSTS = tuple(h.strip().lower() for h in os.environ.get("MEND_ALLOWED_HOSTS", "").split(",") if h.strip())
+#: analyses running at once, and how many more may wait; beyond that a request gets 429 with Retry-After
+MAX_ANALYSES = max(1, _env_int("MEND_MAX_ANALYSES", 2))
+MAX_ANALYSES_WAITING = max(0, _env_int("MEND_MAX_ANALYSES_WAITING", 8))
+
 # -- node pack installs (core/install*.py, core/pip_deps.py) --------------------------------------
 #: more hosts git installs may clone from (comma-separated), besides github.com, gitlab.com, codeberg.org,
 #: huggingface.co

@@ -89,6 +89,36 @@ class ConfirmationRequired(Forbidden):
     code = "confirmation_required"
 
 
+class CrossOrigin(Forbidden):
+    """A web page of another origin asked for something only Mend's own editor (or a trusted origin) may do."""
+
+    code = "cross_origin"
+
+
+class UntrustedHost(Forbidden):
+    """The request names a ``Host`` this server does not answer to (DNS rebinding)."""
+
+    code = "untrusted_host"
+
+
+class TooManyRequests(MendError):
+    """Too many analyses at once; ``retry_after`` (seconds) goes out as the ``Retry-After`` header."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int = 1, **details: object) -> None:
+        super().__init__(message, retry_after=retry_after, **details)
+        self.retry_after = retry_after
+
+
+class InsufficientStorage(MendError):
+    """The disk (or the user's quota) is full: nothing was written."""
+
+    status = 507
+    code = "disk_full"
+
+
 class NotFound(MendError):
     status = 404
     code = "not_found"

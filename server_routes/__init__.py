@@ -1,7 +1,9 @@
 """Mend's HTTP routes: thin aiohttp handlers that parse, validate, call the engine and serialise.
 
-``route_defs(mend)`` returns every route; ComfyUI's ``PromptServer.instance.routes`` takes them (and
-serves each under ``/api`` too), tests add them to a plain ``aiohttp.web.Application``.
+``route_defs(mend)`` returns every route, each behind the Host/Origin guard (``guard.py``); ComfyUI's
+``PromptServer.instance.routes`` takes them (and serves each under ``/api`` too), tests add them to a
+plain ``aiohttp.web.Application``. ``mend.extras["cors_origin"]`` stands in for ComfyUI's
+``--enable-cors-header`` value (tests).
 """
 
 from __future__ import annotations
@@ -10,14 +12,17 @@ from aiohttp import web
 
 from ..core.services import Mend
 from . import analyze, decisions, manifest, models, nodes, tasks
+from .guard import Guard, comfy_cors_origin
 
 #: where ``setup`` keeps the ``Mend`` on a plain aiohttp app
 MEND_KEY = web.AppKey("mend", Mend)
 
 
 def route_defs(mend: Mend) -> list[web.RouteDef]:
-    return [*analyze.routes(mend), *tasks.routes(mend), *decisions.routes(mend), *models.routes(mend),
+    guard = Guard(lambda: mend.host.listen_addresses(), lambda: mend.extras.get("cors_origin", comfy_cors_origin()))
+    defs = [*analyze.routes(mend), *tasks.routes(mend), *decisions.routes(mend), *models.routes(mend),
             *nodes.routes(mend), *manifest.routes(mend)]
+    return [web.RouteDef(rd.method, rd.path, guard.wrap(rd.handler), rd.kwargs) for rd in defs]
 
 
 def setup(app: web.Application, mend: Mend) -> None:
