@@ -15,6 +15,7 @@ is ignored on read and cut off before the next append. Callers hold the manifest
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -54,9 +55,16 @@ class DecisionLog:
         try:
             before = self._cut_torn_tail(fd)
             view = memoryview(line)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
+            try:
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            except OSError:  # a full disk: the record is not stored, and no torn half of it stays behind
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, before)
+                    if created:
+                        self.path.unlink()
+                raise
         finally:
             os.close(fd)
         if created:

@@ -17,15 +17,16 @@ A workflow is known by an id under which the manifest keeps its resolutions:
 from __future__ import annotations
 
 import asyncio
-import json
+import posixpath
 import re
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from .analyze import AnalysisReport
 from .errors import BadRequest, InvalidField, InvalidJSON, NotFound, UnsafePath
 from .host import Host
+from .json_input import loads_checked
 from .report_items import MARKS
 from .resolve_models import MissingModel
 from .resolve_nodes import MissingNode
@@ -76,22 +77,58 @@ def workflows_dir(host: Host) -> Path:
     return host.user_dir() / "default" / "workflows"
 
 
-def target_from_request(host: Host, ident: object) -> WorkflowTarget:
-    """An id from a request: a uuid (unsaved graph) or a path inside the workflows folder that exists."""
+#: a workflow id longer than this (or a part longer than a file name may be) cannot name a file
+MAX_ID_LENGTH = 1024
+MAX_NAME_BYTES = 255
+
+
+def canonical_id(ident: object) -> str:
+    """One spelling per workflow: surrounding blanks dropped, ``./`` and ``//`` folded, a uuid lower-cased.
+
+    ``./kf.json``, ``kf.json`` and ``kf.json`` with a trailing newline are one workflow, so its decisions
+    are kept once.
+    """
     if not isinstance(ident, str) or not ident.strip():
         raise InvalidField("workflow must be a workflow file path or the graph's id", field="workflow")
-    if UUID.match(ident):
-        return WorkflowTarget(id=ident.lower())
+    ident = ident.strip()
+    if not ident.isascii() and not _is_text(ident):
+        raise InvalidField("workflow holds a lone surrogate, which is not text", field="workflow")
+    if len(ident) > MAX_ID_LENGTH:
+        raise InvalidField(f"workflow id is {len(ident)} characters long; at most {MAX_ID_LENGTH}", field="workflow")
+    if UUID.fullmatch(ident):
+        return ident.lower()
     if "\0" in ident or "\\" in ident or ident.startswith("/") or (len(ident) > 1 and ident[1] == ":"):
         raise UnsafePath(f"workflow {ident!r} must be relative to the workflows folder", field="workflow")
-    parts = PurePosixPath(ident).parts
-    if any(p in ("..", ".") for p in parts) or not ident.endswith(".json"):
+    if any(p == ".." for p in ident.split("/")) or not ident.endswith(".json"):
         raise UnsafePath(f"workflow {ident!r} must be a .json path inside the workflows folder", field="workflow")
+    ident = posixpath.normpath(ident)
+    if any(len(p.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for p in ident.split("/")):
+        raise InvalidField(f"workflow {ident[:80]!r}...: a part is longer than a file name may be", field="workflow")
+    return ident
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def target_from_request(host: Host, ident: object) -> WorkflowTarget:
+    """An id from a request: a uuid (unsaved graph) or a path inside the workflows folder that exists."""
+    ident = canonical_id(ident)
+    if UUID.fullmatch(ident):
+        return WorkflowTarget(id=ident)
     root = workflows_dir(host).resolve()
-    file = (root / ident).resolve()
+    try:
+        file = (root / ident).resolve()
+        found = file.is_file()
+    except OSError as exc:  # a name the file system refuses (too long, invalid): there is no such file
+        raise NotFound(f"no workflow {ident[:80]!r} in {root} ({exc.strerror})", field="workflow") from exc
     if root not in file.parents:
         raise UnsafePath(f"workflow {ident!r} leaves the workflows folder", field="workflow")
-    if not file.is_file():
+    if not found:
         raise NotFound(f"no workflow {ident!r} in {root}", field="workflow")
     return WorkflowTarget(id=ident, file=file)
 
@@ -109,19 +146,20 @@ def read_target(target: WorkflowTarget) -> Any:
     """The workflow JSON of a file target (blocking)."""
     assert target.file is not None
     try:
-        return json.loads(target.file.read_text(encoding="utf-8"))
+        text = target.file.read_text(encoding="utf-8")
     except OSError as exc:
         raise NotFound(f"cannot read {target.file}: {exc.strerror}", field="workflow") from exc
     except ValueError as exc:
-        raise InvalidJSON(f"{target.file} is not valid JSON: {exc}", field="workflow") from exc
+        raise InvalidJSON(f"{target.file} is not valid UTF-8: {exc}", field="workflow") from exc
+    return loads_checked(text, str(target.file), field="workflow")
 
 
 def graph_id(graph: Any) -> str:
     """The top-level id of an unsaved UI graph."""
     ident = graph.get("id") if isinstance(graph, dict) else None
-    if not isinstance(ident, str) or not UUID.match(ident):
+    if not isinstance(ident, str) or not UUID.fullmatch(ident.strip()):
         raise InvalidField("an unsaved graph needs its top-level \"id\" (a uuid)", field="graph.id")
-    return ident.lower()
+    return ident.strip().lower()
 
 
 def open_items(report: AnalysisReport, *, include_skipped: bool = False) -> list[OpenItem]:

@@ -33,6 +33,7 @@ from tomlkit.exceptions import TOMLKitError
 from .errors import Conflict, ManifestCorrupt, MendError
 from .install import install_runner
 from .installed_packs import InstalledPack, normalise_repo_url, scan_custom_nodes
+from .json_input import check_value
 from .manifest import Manifest
 from .policy import target_path
 from .shared_cache import SharedCache
@@ -112,15 +113,34 @@ def parse_manifest_text(text: str, where: str = "manifest") -> dict:
     """``[tool.mend]`` of a manifest's text, as plain data (read-only: a manifest baked into an image works)."""
     try:
         data = tomllib.loads(text) if tomllib else tomlkit.parse(text).unwrap()
+    except RecursionError as exc:
+        raise ManifestCorrupt(f"{where} nests too deeply to be a manifest", field=where) from exc
     except (ValueError, TOMLKitError) as exc:
         raise ManifestCorrupt(f"{where} is not valid TOML: {exc}", field=where) from exc
     section = (data.get("tool") or {}).get("mend") if isinstance(data.get("tool"), dict) else None
     if not isinstance(section, dict):
         raise ManifestCorrupt(f"{where} has no [tool.mend] table: is it a Mend manifest?", field=where)
-    for name in ("packs", "models"):
-        if not isinstance(section.get(name, {}), dict):
-            raise ManifestCorrupt(f"{where}: [tool.mend.{name}] must be a table", field=where)
+    check_section(section, where)
     return section
+
+
+def check_section(section: Mapping[str, Any], where: str) -> None:
+    """Every pack and model entry a table, a model's ``sources`` a list of strings (not one string)."""
+    try:
+        check_value(section, where)
+    except MendError as exc:
+        raise ManifestCorrupt(exc.message, field=where) from exc
+    for name in ("packs", "models"):
+        table = section.get(name, {})
+        if not isinstance(table, dict):
+            raise ManifestCorrupt(f"{where}: [tool.mend.{name}] must be a table", field=where)
+        for key, entry in table.items():
+            if not isinstance(entry, dict):
+                raise ManifestCorrupt(f"{where}: [tool.mend.{name}] entry {key!r} must be a table", field=where)
+    for key, entry in section.get("models", {}).items():
+        sources = entry.get("sources", [])
+        if not isinstance(sources, list) or not all(isinstance(u, str) for u in sources):
+            raise ManifestCorrupt(f"{where}: sources of model {key!r} must be a list of URLs", field=where)
 
 
 def load_manifest(path: Path) -> dict:
@@ -213,7 +233,30 @@ def plan_sync_blocking(mend: Any, manifest: Mapping[str, Any], *, shared_cache: 
     models = sorted((manifest.get("models") or {}).items())
     with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="mend-sync-plan") as pool:
         items += list(pool.map(lambda kv: plan_model(mend, kv[0], kv[1], cache), models))  # hashing present files
-    return SyncPlan(items, cache.root if cache else None)
+    return SyncPlan([_as_the_run_would(mend, item) for item in items], cache.root if cache else None)
+
+
+def _as_the_run_would(mend: Any, item: SyncItem) -> SyncItem:
+    """An install or download the real run would refuse (a policy, a URL) is planned as ``unavailable``."""
+    if item.task_kind is None:
+        return item
+    register_runners(mend)
+    try:
+        mend.tasks.runners[item.task_kind].validate(item.params)
+        if item.task_kind == "sync_model" and item.action == "download":
+            policy = sync_model_runner(mend).policy
+            refusals = []
+            for url in item.params.get("sources") or []:
+                try:
+                    policy.check_url(url, "sources")
+                    break
+                except MendError as exc:
+                    refusals.append(exc.message)
+            else:
+                raise MendError("; ".join(refusals) or "no source")
+    except MendError as exc:
+        return SyncItem(item.kind, item.name, "unavailable", f"refused: {exc.message}", item.size)
+    return item
 
 
 async def plan_sync(mend: Any, manifest: Mapping[str, Any], *, shared_cache: Path | None = None) -> SyncPlan:

@@ -152,7 +152,8 @@ class _UIReader:
         for i, node in enumerate(nodes):
             if not isinstance(node, dict):
                 raise InvalidField("a node must be an object", field=f"{where}nodes[{i}]")
-            ids.add(node.get("id"))
+            node_id = node.get("id")
+            ids.add(node_id if isinstance(node_id, (int, str)) else None)  # an object id is judged in _node
         _check_links(graph.get("links"), ids, f"{where}links")
         for i, node in enumerate(nodes):
             yield from self._node(node, prefix, stack, f"{where}nodes[{i}]", outer_mode)

@@ -29,7 +29,7 @@ def routes(mend: Mend) -> list[web.RouteDef]:
                 workflow_id = target_from_request(mend.host, body["workflow_id"]).id
             body = body["workflow"]
         graph_uuid = body.get("id") if isinstance(body, dict) else None
-        if workflow_id is None and isinstance(graph_uuid, str) and UUID.match(graph_uuid):
+        if workflow_id is None and isinstance(graph_uuid, str) and UUID.fullmatch(graph_uuid):
             workflow_id = graph_uuid.lower()
         report = await mend.analyzer.analyze(body, use_registry=use_registry, workflow_id=workflow_id)
         return json_response(report.to_json())

@@ -25,7 +25,7 @@ from ..core.freeze import freeze, render_frozen
 from ..core.resolve import target_from_request
 from ..core.services import Mend
 from ..core.shared_cache import shared_cache_dir
-from ..core.sync import parse_manifest_text, plan_sync, register_runners, start_sync
+from ..core.sync import check_section, parse_manifest_text, plan_sync, register_runners, start_sync
 from .http import handler, json_response, read_json
 
 
@@ -60,8 +60,11 @@ def routes(mend: Mend) -> list[web.RouteDef]:
             raise InvalidField("dry_run must be true or false", field="dry_run")
         if client_id is not None and not isinstance(client_id, str):
             raise InvalidField("client_id must be a string", field="client_id")
-        data = parse_manifest_text(text, "manifest") if text is not None else await asyncio.to_thread(
-            mend.manifest.data)
+        if text is not None:
+            data = parse_manifest_text(text, "manifest")
+        else:
+            data = await asyncio.to_thread(mend.manifest.data)
+            check_section(data, str(mend.manifest_path))
         plan = await plan_sync(mend, data, shared_cache=shared_cache_dir())
         if dry_run:
             return json_response({"tasks": [], "plan": plan.to_json()})

@@ -17,6 +17,7 @@ before anything is queued) and becomes a ``download`` task; the answer (202) is 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -66,9 +67,7 @@ def routes(mend: Mend) -> list[web.RouteDef]:
         if "url" in body:
             return json_response({"source": (await _resolve(mend, body["url"])).to_json()})
         filename = check_relpath(body.get("filename"), "filename").rsplit("/", 1)[-1]
-        repos = body.get("repos", [])
-        if not isinstance(repos, list) or not all(isinstance(r, str) for r in repos):
-            raise InvalidField("repos must be a list of repository ids", field="repos")
+        repos = check_repo_ids(body.get("repos", []))
         try:
             hits = await hf_source(mend).asearch(filename, repos=repos, authors=[r.split("/")[0] for r in repos])
         except LookupFailed as exc:
@@ -102,6 +101,23 @@ def routes(mend: Mend) -> list[web.RouteDef]:
         return json_response(task.to_json(), status=202)
 
     return [web.post("/mend/models/search", search), web.post("/mend/models/download", download)]
+
+
+#: a Hugging Face repository id, ``owner/name`` (the hub's own rule: letters, digits, ``-_.``, 96 each)
+REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9_.-]{1,96}")
+MAX_REPOS = 20
+
+
+def check_repo_ids(repos: Any) -> list[str]:
+    """``repos`` as the hub can take them; anything else is the caller's mistake (400), not the hub's (502)."""
+    if not isinstance(repos, list) or not all(isinstance(r, str) for r in repos):
+        raise InvalidField("repos must be a list of repository ids", field="repos")
+    if len(repos) > MAX_REPOS:
+        raise InvalidField(f"at most {MAX_REPOS} repos", field="repos")
+    for repo in repos:
+        if not REPO_ID.fullmatch(repo) or ".." in repo or repo.endswith("."):
+            raise InvalidField(f"{repo[:100]!r} is not a repository id (owner/name)", field="repos")
+    return repos
 
 
 async def _resolve(mend: Mend, url: Any) -> UrlSource:

@@ -48,7 +48,7 @@ def test_freeze_cli_writes_a_lock_file_and_lists_what_it_cannot_pin(tmp_path, co
 
 
 def test_sync_dry_run_prints_the_plan_and_changes_nothing(tmp_path, comfy_dir, small_catalog, capsys):
-    workflow, commit = source_env(comfy_dir, tmp_path)
+    workflow, _ = source_env(comfy_dir, tmp_path)
     out = tmp_path / "manifest.toml"
     assert main(["freeze", str(workflow), "-o", str(out), "--comfyui", str(comfy_dir),
                  "--catalog-dir", str(small_catalog)]) == 1
@@ -59,8 +59,9 @@ def test_sync_dry_run_prints_the_plan_and_changes_nothing(tmp_path, comfy_dir, s
     before = tree_state(fresh)
     code = main(["sync", str(out), "--comfyui", str(fresh), "--dry-run", "--catalog-dir", str(small_catalog)])
     printed = capsys.readouterr().out
-    assert code == 0 and tree_state(fresh) == before
-    assert "install" in printed and commit[:12] in printed and "download" in printed
+    # the pack was cloned from a local path: the real run refuses such a source, so the plan says so
+    assert code == 1 and tree_state(fresh) == before
+    assert "unavailable" in printed and "refused" in printed and "download" in printed
     assert f"{len(DATA) / 1024:.1f} KB to download" in printed
 
 
