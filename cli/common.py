@@ -44,6 +44,7 @@ def build_mend(args: argparse.Namespace) -> Mend:
         raise BadRequest(f"{comfyui} is not a directory", field="--comfyui")
     object_info = read_json_file(args.object_info) if args.object_info else None
     host = StandaloneHost(comfyui, extra_model_paths=args.extra_model_paths, object_info=object_info)
-    catalogs = CatalogStore(catalog_dir=args.catalog_dir, manager_dirs=manager_dirs(host.custom_nodes_dirs()))
     registry = RegistryClient("" if args.no_registry else None)
+    catalogs = CatalogStore(catalog_dir=args.catalog_dir,
+                            manager_dirs=manager_dirs(host.custom_nodes_dirs(), host.user_dir()), registry=registry)
     return Mend.create(host, catalogs=catalogs, registry=registry, manifest_path=args.manifest)

@@ -9,17 +9,15 @@ calls it after the questions; a task's progress reaches any subscriber of the ta
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 from .analyze import AnalysisReport
 from .catalog.node_map import Pack
 from .download_run import download_decided
 from .install_batch import install_decided_packs
+from .install_plan import install_body
 from .manifest import set_op
 from .services import Mend
-
-GIT_COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
 
 
 def pending_work(mend: Mend, workflow_id: str) -> list[dict[str, Any]]:
@@ -40,26 +38,27 @@ def pending_work(mend: Mend, workflow_id: str) -> list[dict[str, Any]]:
 
 def install_request(mend: Mend, job: dict[str, Any], report: AnalysisReport | None) -> dict[str, Any]:
     """The install body for a decided pack, at the version the workflow's nodes name (``ver``)."""
-    pack, version = _decided_pack(mend, job, report)
+    pack, version, stamp_id = _decided_pack(mend, job, report)
     if pack is None:  # not in the catalogs: the decision named a registry id or a repository itself
         ident = job["pack"]
         return {"repository": ident} if "://" in ident else {"id": ident}
-    if version and GIT_COMMIT.match(version):
-        return {"repository": pack.repository, "commit": version}
-    if pack.id:
-        return {"id": pack.id, "repository": pack.repository, **({"version": version} if version else {})}
-    return {"repository": pack.repository}
+    return install_body(pack, version, stamp_id)
 
 
-def _decided_pack(mend: Mend, job: dict[str, Any], report: AnalysisReport | None) -> tuple[Pack | None, str | None]:
+def _decided_pack(mend: Mend, job: dict[str, Any],
+                  report: AnalysisReport | None) -> tuple[Pack | None, str | None, str | None]:
     ident = job["pack"]
     for node in report.missing_nodes if report else []:
         if node.type == job["node_type"]:
             for c in node.candidates:
                 if ident in (c.pack.id, c.pack.repository, c.pack.repo_name):
-                    return c.pack, c.version
+                    stamped = c.reason in ("cnr_id", "aux_id")
+                    return c.pack, c.version if stamped else None, node.cnr_id if c.reason == "cnr_id" else None
     node_map = mend.catalogs.node_map()
-    return (node_map.pack_by_url(ident) if "://" in ident else node_map.pack_by_id(ident)), None
+    if "://" in ident:
+        return node_map.pack_by_url(ident), None, None
+    # a decision made before registry ids were known may name Manager's id; it is never sent as a registry id
+    return node_map.pack_by_id(ident) or node_map.pack_by_manager_id(ident), None, None
 
 
 async def carry_out(mend: Mend, workflow_id: str, report: AnalysisReport | None = None, *,

@@ -16,19 +16,15 @@ from typing import Any
 from .catalog.node_map import Pack
 from .errors import MendError
 from .install import install_runner
+from .install_plan import install_body
 from .install_request import InstallRequest
 
 
 def request_for(pack: Pack | Mapping[str, Any], version: str | None = None) -> dict[str, Any]:
-    """A route-shaped body for a catalog ``Pack`` (registry id when it has one, else its repository)."""
+    """A route-shaped body for a catalog ``Pack`` (registry id when it has one, and its repository)."""
     if isinstance(pack, Mapping):
         return dict(pack)
-    if pack.id:
-        body: dict[str, Any] = {"id": pack.id, "repository": pack.repository}
-        if version:
-            body["version"] = version
-        return body
-    return {"repository": pack.repository, **({"commit": version} if version else {})}
+    return install_body(pack, version)
 
 
 async def install_decided_packs(mend: Any, packs: Iterable[Pack | Mapping[str, Any]], *,

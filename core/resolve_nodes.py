@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .catalog.node_map import NodeMap, Pack
+from .install_plan import install_plan
 from .workflow import WorkflowNode
 
 #: node types the editor itself implements (never sent to the server, never "missing")
@@ -49,6 +50,8 @@ class NodeCandidate:
     needed: bool = False  # the only pack for another missing type: the workflow needs it anyway
     supersedes: bool = False  # needed, and provides every missing type the rival candidates provide
     claim_ignored: bool = False  # preempts the name but copied it (see NodeMap.origin): ranked as an exact hit
+    stamp_id: str | None = None  # the workflow's ``cnr_id`` when it named this pack: a registry id
+    install: dict | None = None  # set by the analysis for a pack to enable instead (see ``install_plan``)
 
     @property
     def confidence(self) -> float:
@@ -89,6 +92,8 @@ class NodeCandidate:
             "authored": self.authored,
             "needed": self.needed,
             "version": self.version,
+            "install": self.install or install_plan(
+                self.pack, self.version if self.reason in ("cnr_id", "aux_id") else None, self.stamp_id),
         }
 
 
@@ -185,6 +190,8 @@ def rank_candidates(
                 needed=id(pack) in needed,
             )
             candidate.supersedes = candidate.needed and all(covered[id(q)] <= mine for q, _ in hits)
+            if reason == "cnr_id":
+                candidate.stamp_id = entry.cnr_id
             if reason == "preemption" and node_map.origin(node_type) not in (None, pack):
                 candidate.reason, candidate.claim_ignored = "exact", True
             candidates.append(candidate)

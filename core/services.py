@@ -64,12 +64,13 @@ class Mend:
         cache_dir: Path | None = None,
     ) -> Mend:
         cache_dir = cache_dir or constants.CACHE_DIR
+        registry = registry if registry is not None else RegistryClient()
         catalogs = catalogs or CatalogStore(
             cache_dir=cache_dir,
-            manager_dirs=manager_dirs(host.custom_nodes_dirs()),
+            manager_dirs=manager_dirs(host.custom_nodes_dirs(), host.user_dir()),
+            registry=registry,
         )
         hashes = HashCache(cache_dir / "sha256.json")
-        registry = registry if registry is not None else RegistryClient()
         manifest = manifest_path or constants.MANIFEST_PATH or host.user_dir() / "mend" / "pyproject.toml"
         store = Manifest(Path(manifest))
         # analyses of a known workflow come back with the decisions already made for it

@@ -51,7 +51,7 @@ def small_catalog(tmp_path: Path) -> Path:
         "https://github.com/eve/other": [["Claimed"], {"title_aux": "Other"}],
     }))
     (d / "custom-node-list.json").write_text(json.dumps({"custom_nodes": [
-        {"author": "alice", "title": "Alpha", "id": "comfyui-alpha", "reference": "https://github.com/alice/ComfyUI-Alpha",
+        {"author": "alice", "title": "Alpha", "id": "alpha", "reference": "https://github.com/alice/ComfyUI-Alpha",
          "files": ["https://github.com/alice/ComfyUI-Alpha"], "install_type": "git-clone"},
         {"author": "bob", "title": "Copycat", "reference": "https://github.com/bob/copycat",
          "files": ["https://github.com/bob/copycat"], "install_type": "git-clone"},
@@ -60,6 +60,10 @@ def small_catalog(tmp_path: Path) -> Path:
         "https://github.com/alice/ComfyUI-Alpha": {"stars": 10},
         "https://github.com/bob/copycat": {"stars": 500},
     }))
+    # the Comfy Registry's own list (core/catalog/registry_index.py): Alpha's registry id is not Manager's "alpha"
+    (d / "registry-nodes.json").write_text(json.dumps({"nodes": [
+        {"id": "comfyui-alpha", "name": "Alpha", "repository": "https://github.com/alice/ComfyUI-Alpha"},
+    ]}))
     (d / "model-list.json").write_text(json.dumps({"models": [
         {"name": "Known LoRA", "type": "lora", "base": "SDXL", "save_path": "default", "filename": "known.safetensors",
          "url": "https://huggingface.co/acme/loras/resolve/main/known.safetensors", "size": "10MB"},
@@ -73,7 +77,7 @@ def mend_for(tmp_path: Path):
 
     def build(comfyui: Path, catalog_dir: Path, **host_kwargs) -> Mend:
         host = StandaloneHost(comfyui, **host_kwargs)
-        catalogs = CatalogStore(catalog_dir=catalog_dir, cache_dir=tmp_path / "cache")
+        catalogs = CatalogStore(catalog_dir=catalog_dir, cache_dir=tmp_path / "cache", registry=RegistryClient(""))
         return Mend.create(host, catalogs=catalogs, registry=RegistryClient(""), cache_dir=tmp_path / "cache")
 
     return build

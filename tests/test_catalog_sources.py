@@ -40,6 +40,7 @@ async def channel(aiohttp_server, small_catalog):
 
 
 def store_for(tmp_path, server, **kw) -> CatalogStore:
+    kw.setdefault("registry", RegistryClient(""))
     return CatalogStore(cache_dir=tmp_path / "cache", channel_url=str(server.make_url("")).rstrip("/"),
                         offline=False, **kw)
 

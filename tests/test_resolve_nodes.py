@@ -120,7 +120,7 @@ def test_aggregator_does_not_outscore_the_packs_it_copied(real_map):
 
 
 def test_renamed_and_forked_urls_resolve_to_the_pack(real_map):
-    was = real_map.pack_by_id("was-ns")
+    was = real_map.pack_by_manager_id("was-ns")
     assert real_map.pack_by_url("https://github.com/WASasquatch/was-node-suite-comfyui") is was
     assert real_map.same_pack(was, "git@github.com:WASasquatch/was-node-suite-comfyui.git")
     kj = real_map.pack_by_url("https://github.com/kijai/ComfyUI-KJNodes")

@@ -57,7 +57,8 @@ class Pack:
 
     repository: str  # normalised URL, the pack's identity
     title: str
-    id: str | None = None  # Comfy Registry id, when known
+    id: str | None = None  # Comfy Registry id, when known (from the registry's list or a node's cnr_id)
+    manager_id: str | None = None  # ComfyUI-Manager's own id (``vhs``): never sent to the registry
     author: str | None = None
     description: str | None = None
     install_type: str = "git-clone"
@@ -72,6 +73,7 @@ class Pack:
     preemptions: set[str] = field(default_factory=set)
     copied: int = 0  # names this pack lists whose origin is another pack
     copy_of: Pack | None = None  # the pack most of those come from, when they are most of this pack
+    registry: dict | None = None  # the registry's record: status, latest version, compatibility fields
 
     @property
     def repo_name(self) -> str:
@@ -89,6 +91,7 @@ class Pack:
         return {
             "id": self.id or self.repo_name,
             "cnr_id": self.id,
+            "manager_id": self.manager_id,
             "title": self.title,
             "repository": self.repository,
             "aliases": sorted(self.aliases - {self.repository}),
@@ -117,6 +120,7 @@ class NodeMap:
         self.packs: dict[str, Pack] = {}  # by normalised repository URL
         self._by_url: dict[str, Pack] = {}  # every alias -> pack
         self._by_id: dict[str, Pack] = {}  # registry id -> pack
+        self._by_manager_id: dict[str, Pack] = {}  # ComfyUI-Manager id -> pack
         self._by_name: dict[str, list[Pack]] = {}  # lower-case repository name -> packs (a fork family)
         self._exact: dict[str, Pack | list[Pack]] = {}  # a bare Pack when one pack lists the name
         self._preempted: dict[str, Pack] = {}
@@ -233,9 +237,9 @@ class NodeMap:
         pack.description = entry.get("description") or pack.description
         pack.install_type = str(entry.get("install_type") or pack.install_type).lower()
         pack.files = files
-        if isinstance(entry.get("id"), str):
-            pack.id = entry["id"]
-            self._by_id[entry["id"].lower()] = pack
+        if isinstance(entry.get("id"), str):  # Manager's id, not the registry's (``vhs`` is not a registry id)
+            pack.manager_id = entry["id"]
+            self._by_manager_id.setdefault(entry["id"].lower(), pack)
         if isinstance(entry.get("nodename_pattern"), str):
             self._set_pattern(pack, entry["nodename_pattern"])
 
@@ -258,9 +262,48 @@ class NodeMap:
         return pack
 
     def pack_by_id(self, pack_id: str) -> Pack | None:
-        """A registry id (``comfyui-kjnodes``) or a repository name, case-insensitive."""
+        """A registry id (``comfyui-kjnodes``) or a repository name, case-insensitive (never Manager's id)."""
         key = pack_id.lower()
         return self._by_id.get(key) or self.family_head(key)
+
+    def pack_by_registry_id(self, pack_id: str) -> Pack | None:
+        """Only what the registry's own list says this id is (see ``attach_registry``)."""
+        return self._by_id.get(pack_id.lower())
+
+    def pack_by_manager_id(self, manager_id: str) -> Pack | None:
+        """ComfyUI-Manager's ``id`` (``vhs``, ``ipadapter``): for reading Manager's data, not for the registry."""
+        return self._by_manager_id.get(manager_id.lower())
+
+    def attach_registry(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Give packs their registry ids from the registry's pack list (``registry_index``); returns how many.
+
+        A record is joined to a pack by its repository URL (any URL the pack is known by, or a fork's
+        repository name); a record whose repository no catalog lists becomes a pack of its own.
+        """
+        joined = 0
+        with paused_gc():
+            for record in records:
+                pack_id = record.get("id")
+                if not isinstance(pack_id, str) or not pack_id:
+                    continue
+                repo = record.get("repository")
+                url = _norm(repo) if isinstance(repo, str) and repo.startswith(("http://", "https://")) else None
+                pack = self._by_url.get(url) if url else None
+                if pack is None:
+                    pack = self._by_id.get(pack_id.lower())
+                if pack is None:
+                    key = url or f"registry:{pack_id}"
+                    pack = Pack(repository=key, title=str(record.get("name") or pack_id), aliases={key},
+                                install_type="cnr")
+                    self.packs[key] = pack
+                    self._by_url[key] = pack
+                    self._by_name.setdefault(pack.repo_name, []).append(pack)
+                else:
+                    joined += 1
+                pack.id = pack_id
+                pack.registry = dict(record)
+                self._by_id[pack_id.lower()] = pack
+        return joined
 
     def pack_by_aux_id(self, aux_id: str) -> Pack | None:
         """``owner/repo`` as the frontend stores it; a fork or rename falls back to the repo name."""

@@ -1,17 +1,25 @@
 """A read-only Comfy Registry client for look-ups (never the ``/install`` endpoint: it counts installs).
 
+    GET /nodes?page=&limit=             every pack, paged (``registry_index`` caches the list)
     GET /comfy-nodes/{node_type}/node   which registry pack provides a node type
     GET /nodes/search?search=...        packs by text
-    GET /nodes/{id}                     one pack
-    GET /nodes/{id}/versions            its published versions (with ``downloadUrl``)
+    GET /nodes/{id}                     one pack (status, repository, latest version)
+    GET /nodes/{id}/versions            its published versions (``downloadUrl``, status, compatibility)
+
+Failures are named: ``RegistryUnreachable`` when the host cannot be reached at all (DNS failure,
+refused connection, no route: one clear "are you offline?" and no retry, since trying again in a
+second will not help), ``RegistryBadAnswer`` when it answers HTML or a shape that is not the API's,
+``UpstreamError`` (retryable) for a 5xx or a timeout. A 404 is ``None``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import socket
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 
@@ -19,6 +27,33 @@ from .. import constants
 from ..errors import UpstreamError
 
 log = logging.getLogger(__name__)
+
+
+class RegistryUnreachable(UpstreamError):
+    """DNS failure or refused connection: the registry host is out of reach (offline, wrong URL)."""
+
+    code = "registry_unreachable"
+
+
+class RegistryBadAnswer(UpstreamError):
+    """The registry answered, but not with the API's JSON (an HTML error page, a proxy's login page)."""
+
+    code = "registry_bad_answer"
+
+
+def unreachable_message(url: str) -> str:
+    host = urlsplit(url).hostname or url
+    return f"cannot reach {host}: are you offline?"
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Connection refused, name not resolved, network unreachable: not worth a retry."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError | socket.gaierror):
+        return True
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return isinstance(exc.os_error, ConnectionRefusedError | socket.gaierror) or exc.os_error.errno in (
+            101, 111, 113)  # ENETUNREACH, ECONNREFUSED, EHOSTUNREACH
+    return isinstance(exc, ConnectionRefusedError)
 
 
 class RegistryClient:
@@ -30,6 +65,10 @@ class RegistryClient:
     def enabled(self) -> bool:
         return bool(self.base_url) and not constants.OFFLINE
 
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or self.base_url
+
     async def _get(self, session: aiohttp.ClientSession, path: str, params: dict | None = None) -> Any:
         url = f"{self.base_url}{path}"
         try:
@@ -37,10 +76,21 @@ class RegistryClient:
                 if resp.status == 404:
                     return None
                 if resp.status >= 400:
-                    raise UpstreamError(f"registry {path}: HTTP {resp.status}", retryable=resp.status >= 500)
-                return await resp.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    raise UpstreamError(f"the registry answered {path} with HTTP {resp.status}",
+                                        retryable=resp.status >= 500 or resp.status == 429)
+                body = await resp.read()
+        except (aiohttp.ClientError, OSError) as exc:
+            if is_unreachable(exc):
+                raise RegistryUnreachable(unreachable_message(self.base_url), retryable=False) from exc
             raise UpstreamError(f"registry {path}: {exc.__class__.__name__}", retryable=True) from exc
+        except asyncio.TimeoutError as exc:
+            raise UpstreamError(f"registry {path}: no answer in {self.timeout.total:g} s", retryable=True) from exc
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            start = body[:60].decode("utf-8", "replace").strip()
+            raise RegistryBadAnswer(f"the registry answered {path} with something that is not JSON ({start!r}...)",
+                                    retryable=False) from exc
 
     async def pack_for_node_type(self, session: aiohttp.ClientSession, node_type: str) -> dict | None:
         """The registry pack that declares ``node_type``, or None (unknown, or registry unreachable)."""
@@ -58,11 +108,26 @@ class RegistryClient:
         nodes = (found or {}).get("nodes", []) if isinstance(found, dict) else []
         return [n for n in nodes if isinstance(n, dict)]
 
-    async def pack(self, session: aiohttp.ClientSession, pack_id: str) -> dict | None:
-        return await self._get(session, f"/nodes/{quote(pack_id, safe='')}")
+    async def list_page(self, session: aiohttp.ClientSession, page: int, limit: int = 100) -> dict:
+        """One page of ``GET /nodes``: ``{"nodes": [...], "page", "totalPages", ...}``."""
+        found = await self._get(session, "/nodes", {"page": page, "limit": limit})
+        if not isinstance(found, dict) or not isinstance(found.get("nodes"), list):
+            raise RegistryBadAnswer("the registry's /nodes answer has no \"nodes\" list", retryable=False)
+        return found
 
-    async def versions(self, session: aiohttp.ClientSession, pack_id: str) -> list[dict]:
+    async def pack(self, session: aiohttp.ClientSession, pack_id: str) -> dict | None:
+        found = await self._get(session, f"/nodes/{quote(pack_id, safe='')}")
+        if found is not None and not isinstance(found, dict):
+            raise RegistryBadAnswer(f"the registry's answer for pack {pack_id!r} is not an object", retryable=False)
+        return found
+
+    async def versions(self, session: aiohttp.ClientSession, pack_id: str) -> list[dict] | None:
+        """The pack's versions, newest first; None when the registry has no such pack."""
         found = await self._get(session, f"/nodes/{quote(pack_id, safe='')}/versions")
+        if found is None:
+            return None
         if isinstance(found, dict):
-            found = found.get("versions", [])
-        return [v for v in found or [] if isinstance(v, dict)]
+            found = found.get("versions")
+        if not isinstance(found, list):
+            raise RegistryBadAnswer(f"the registry's version list for {pack_id!r} is not a list", retryable=False)
+        return [v for v in found if isinstance(v, dict)]

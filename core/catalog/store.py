@@ -8,6 +8,10 @@ Order of preference for each file (``extension-node-map.json``, ``custom-node-li
 3. the public channel ComfyUI-Manager uses, fetched with ``If-None-Match`` and cached;
 4. a stale cache, then an installed ComfyUI-Manager's own copy (offline use).
 
+The Comfy Registry's pack list (``registry-nodes.json``, see ``registry_index``) is fetched from the
+registry itself and always cached in Mend's cache folder (a pinned folder may also hold one); it gives
+packs their registry ids.
+
 Loading is synchronous (files only); ``refresh`` is the one place that touches the network.
 """
 
@@ -25,8 +29,11 @@ import aiohttp
 
 from .. import constants
 from ..atomic_files import replace_atomic
+from ..errors import UpstreamError
 from .model_list import ModelList
 from .node_map import NodeMap, paused_gc
+from .registry import RegistryClient
+from .registry_index import REGISTRY_NODES, fetch_registry_list
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +44,28 @@ MODEL_LIST = "model-list.json"
 ALL_FILES = (NODE_MAP, NODE_LIST, STATS, MODEL_LIST)
 
 
-def manager_dirs(custom_nodes_dirs: list[Path]) -> list[Path]:
-    """Where an installed ComfyUI-Manager keeps its own copies of the catalogs."""
-    return [d / name for d in custom_nodes_dirs for name in ("ComfyUI-Manager", "comfyui-manager")]
+def manager_dirs(custom_nodes_dirs: list[Path], user_dir: Path | None = None) -> list[Path]:
+    """Where a ComfyUI-Manager keeps its own copies of the catalogs.
+
+    As a custom node (``custom_nodes/ComfyUI-Manager``, its cache under ``user/default/ComfyUI-Manager``)
+    and as the pip package ComfyUI 0.8 runs with ``--enable-manager`` (``user/__manager/cache``).
+    """
+    found = [d / name for d in custom_nodes_dirs for name in ("ComfyUI-Manager", "comfyui-manager")]
+    if user_dir is not None:
+        found += [Path(user_dir) / "__manager", Path(user_dir) / "default" / "ComfyUI-Manager"]
+    return found
+
+
+def _manager_copy(directory: Path, name: str) -> Path | None:
+    """Manager's copy of ``name``: plain, or in its cache as ``<hash>_<name>`` (newest first)."""
+    for candidate in (directory / name, directory / "cache" / name):
+        if candidate.is_file():
+            return candidate
+    cache = directory / "cache"
+    if not cache.is_dir():
+        return None
+    hashed = [p for pattern in (f"*_{name}", f"*_{name}.json") for p in cache.glob(pattern) if p.is_file()]
+    return max(hashed, key=lambda p: p.stat().st_mtime) if hashed else None
 
 
 class CatalogStore:
@@ -54,6 +80,7 @@ class CatalogStore:
         channel_url: str | None = None,
         max_age: int | None = None,
         offline: bool | None = None,
+        registry: RegistryClient | None = None,
     ) -> None:
         env_dir = os.environ.get("MEND_CATALOG_DIR")
         self.catalog_dir = catalog_dir or (Path(env_dir) if env_dir else None)
@@ -62,11 +89,15 @@ class CatalogStore:
         self.channel_url = (channel_url or constants.MANAGER_CHANNEL_URL).rstrip("/")
         self.max_age = constants.CATALOG_MAX_AGE if max_age is None else max_age
         self.offline = constants.OFFLINE if offline is None else offline
+        self.registry = registry if registry is not None else RegistryClient()
         self._node_map: NodeMap | None = None
         self._model_list: ModelList | None = None
 
     # -- where a file is --------------------------------------------------------------------
     def path_of(self, name: str) -> Path | None:
+        if name == REGISTRY_NODES:  # from the registry, not the channel: cached even beside a pinned folder
+            found = [p for p in (self.catalog_dir and self.catalog_dir / name, self.cache_dir / name) if p]
+            return next((p for p in found if p.is_file()), None)
         if self.catalog_dir is not None:
             pinned = self.catalog_dir / name
             return pinned if pinned.is_file() else None
@@ -74,13 +105,13 @@ class CatalogStore:
         if cached.is_file():
             return cached
         for d in self.manager_dirs:
-            for candidate in (d / name, d / "cache" / name):
-                if candidate.is_file():
-                    return candidate
+            found = _manager_copy(d, name)
+            if found is not None:
+                return found
         return None
 
     def is_fresh(self, name: str) -> bool:
-        if self.catalog_dir is not None:
+        if self.catalog_dir is not None and name != REGISTRY_NODES:
             return True
         cached = self.cache_dir / name
         return cached.is_file() and time.time() - cached.stat().st_mtime < self.max_age
@@ -92,7 +123,9 @@ class CatalogStore:
                 node_map = self._load(NODE_MAP, {})
                 node_list = self._load(NODE_LIST, {}).get("custom_nodes", [])
                 stats = self._load(STATS, {})
+                registry = self._load(REGISTRY_NODES, {}).get("nodes", [])
             self._node_map = NodeMap.from_data(node_map, node_list, stats)
+            self._node_map.attach_registry(r for r in registry if isinstance(r, dict))
         return self._node_map
 
     def model_list(self) -> ModelList:
@@ -115,15 +148,20 @@ class CatalogStore:
     # -- network ----------------------------------------------------------------------------
     async def refresh(self, session: aiohttp.ClientSession | None = None, *, force: bool = False) -> list[str]:
         """Fetch stale catalogs from the channel; returns the names that changed. Never raises on network errors."""
-        if self.offline or self.catalog_dir is not None:
+        if self.offline:
             return []
-        stale = [n for n in ALL_FILES if force or not self.is_fresh(n)]
-        if not stale:
+        stale = [] if self.catalog_dir is not None else [n for n in ALL_FILES if force or not self.is_fresh(n)]
+        registry_stale = self.registry.enabled and (force or not self.is_fresh(REGISTRY_NODES))
+        if not stale and not registry_stale:
             return []
         own = session is None
         session = session or aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60, sock_connect=10))
         try:
-            results = await asyncio.gather(*(self._fetch(session, n) for n in stale))
+            jobs = [self._fetch(session, n) for n in stale]
+            if registry_stale:
+                stale.append(REGISTRY_NODES)
+                jobs.append(self._fetch_registry(session))
+            results = await asyncio.gather(*jobs)
         finally:
             if own:
                 await session.close()
@@ -132,6 +170,16 @@ class CatalogStore:
             self._node_map = None
             self._model_list = None
         return changed
+
+    async def _fetch_registry(self, session: aiohttp.ClientSession) -> bool:
+        try:
+            records = await fetch_registry_list(self.registry, session)
+        except UpstreamError as exc:
+            log.info("mend: the registry's pack list was not refreshed (%s); using what is cached", exc.message)
+            return False
+        body = json.dumps({"nodes": records}, separators=(",", ":")).encode()
+        await asyncio.to_thread(replace_atomic, self.cache_dir / REGISTRY_NODES, body)
+        return True
 
     async def _fetch(self, session: aiohttp.ClientSession, name: str) -> bool:
         target = self.cache_dir / name
