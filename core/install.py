@@ -2,8 +2,10 @@
 
 Steps (each named with ``ctx.step`` so a failure says where it broke):
 
-1. ``registry``/``download``/``unpack`` (a published version's zip) or ``clone``/``checkout`` (git at
-   a commit or tag), into a staging folder beside ``custom_nodes`` (``install_staging``);
+0. ``source``: registry or git, and why (``install_source``; the reason is the task's first message
+   and is kept in the result and the manifest);
+1. ``download``/``unpack`` (a published version's zip) or ``clone``/``checkout`` (git at a commit,
+   tag or the default branch), into a staging folder beside ``custom_nodes`` (``install_staging``);
 2. ``pip``: the pack's requirements into ComfyUI's Python under the protected-set constraints
    (``pip_deps``);
 3. ``install_script``: the pack's ``install.py``, only when the operator allows it;
@@ -24,22 +26,45 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from .catalog.registry import RegistryClient
+from .errors import MendError
+from .install_compat import machine_facts
 from .install_git import clone_at
 from .install_manifest import record_installed
 from .install_policy import InstallPolicy
 from .install_proc import run_step
-from .install_registry import fetch_registry_pack
+from .install_registry import fetch_registry_zip
 from .install_request import InstallRequest
 from .install_restart import mark_restart_required
+from .install_source import GATES, SourceChoice, choose_source
 from .install_staging import Staging, remove_stale, remove_tree
+from .installed_packs import InstalledPack, normalise_repo_url, scan_custom_nodes
 from .pip_deps import PipDeps
 from .task_api import PermanentTaskError, TaskContext
+from .url_safety import listens_only_on_loopback
 
 
 class PackExists(PermanentTaskError):
     status = 409
     code = "pack_exists"
+
+
+class PackDisabled(PackExists):
+    """The pack is installed but disabled (ComfyUI-Manager's ``.disabled``): enable it, never a second copy."""
+
+    code = "pack_disabled"
+
+
+def same_pack(pack: InstalledPack, request: InstallRequest) -> bool:
+    """Whether an installed folder is the pack ``request`` asks for: its folder, repository or registry id."""
+    folders = {f.lower() for f in (request.folder, request.git_folder) if f}
+    if pack.name.lower() in folders:
+        return True
+    if request.repository and pack.repository and pack.repository == normalise_repo_url(request.repository):
+        return True
+    return bool(request.id and pack.cnr_id and pack.cnr_id.lower() == request.id.lower())
 
 
 def install_runner(mend: Any) -> InstallRunner:
@@ -69,10 +94,10 @@ class InstallRunner:
 
     # -- TaskRunner -------------------------------------------------------------------------
     def validate(self, params: Mapping[str, Any]) -> None:
-        """Refuse before queueing (400/403/409): bad input, a server others can reach, a folder in use."""
+        """Refuse before queueing (400/403/409): bad input, a server others can reach, a pack already there."""
         request = InstallRequest.parse(params, self.policy)
         self.policy.check_remote_risk(self.mend.host.listen_addresses())
-        self._refuse_existing(Path(self.mend.host.custom_nodes_dirs()[0]) / request.folder)
+        self._refuse_existing(request)
 
     def target(self, params: Mapping[str, Any]) -> str:
         return InstallRequest.parse(params, self.policy).target
@@ -81,26 +106,52 @@ class InstallRunner:
         """A cancelled interrupted install: its staging folder belongs to a process that is gone."""
         await asyncio.to_thread(remove_stale, Path(self.mend.host.custom_nodes_dirs()[0]))
 
+    async def choose(self, request: InstallRequest, ctx: TaskContext | None = None) -> SourceChoice:
+        """Registry or git for ``request``, and why (look-ups only); the gates refuse here."""
+        if ctx is not None:
+            ctx.step("source")
+        facts = await asyncio.to_thread(machine_facts, self.mend.host.comfyui_dir())
+        loopback = listens_only_on_loopback(self.mend.host.listen_addresses())
+        async with aiohttp.ClientSession() as session:
+            return await choose_source(self.registry, session, request, facts, loopback_only=loopback)
+
+    async def precheck(self, request: InstallRequest, *, timeout: float = 6.0) -> None:
+        """The registry's gates before queueing (banned, flagged, does not fit, no such version): a 4xx now.
+
+        Registry trouble (unreachable, slow, broken) is left to the task, which falls back to git and says so.
+        """
+        if request.source == "git" or not self.registry.enabled:
+            return
+        try:
+            await asyncio.wait_for(self.choose(request), timeout)
+        except GATES:
+            raise
+        except (MendError, asyncio.TimeoutError, aiohttp.ClientError):
+            return
+
     async def run(self, params: Mapping[str, Any], ctx: TaskContext) -> Mapping[str, Any]:
-        request = InstallRequest.parse(params, self.policy)
+        asked = InstallRequest.parse(params, self.policy)
         self.policy.check_remote_risk(self.mend.host.listen_addresses())
+        self._refuse_existing(asked)
+        choice = await self.choose(asked, ctx)
+        ctx.progress(0, None, message=choice.reason)
+        request = choice.request
         custom_nodes = Path(self.mend.host.custom_nodes_dirs()[0])
         final = custom_nodes / request.folder
-        self._refuse_existing(final)
         await asyncio.to_thread(remove_stale, custom_nodes)
         staging = Staging(custom_nodes, ctx.task_id)
         await staging.create()
         snapshot: dict[str, str] | None = None
         published = False
         try:
-            fetched = await self._fetch(request, staging, ctx)
+            fetched = await self._fetch(choice, staging, ctx)
             async with self._site_lock:
                 try:
                     snapshot = await self.pip.install(staging.pack, staging.dir, step=ctx.step,
                                                       on_line=lambda line: ctx.progress(0, None, message=line))
                     script = await self._install_script(staging.pack, ctx)
                     ctx.step("publish")
-                    self._refuse_existing(final)
+                    self._refuse_existing(request)
                     await staging.publish(final)
                     published = True
                     ctx.step("manifest")
@@ -116,30 +167,46 @@ class InstallRunner:
         finally:
             await staging.remove()
         mark_restart_required(self.mend, {"action": "install", **record})
-        return {**record, "path": str(final), "install_script": script, "restart_required": True}
+        result = {**record, "source_reason": choice.reason, "path": str(final), "install_script": script,
+                  "restart_required": True}
+        if choice.conflicts:
+            result["confirmed_conflicts"] = choice.conflicts
+        return result
 
     # -- steps --------------------------------------------------------------------------------
-    @staticmethod
-    def _refuse_existing(final: Path) -> None:
-        for path in (final, final.with_name(final.name + ".disabled")):
+    def _refuse_existing(self, request: InstallRequest) -> None:
+        """One pack, one copy: refuse when its folder, repository or registry id is already installed."""
+        dirs = [Path(d) for d in self.mend.host.custom_nodes_dirs()]
+        for folder in {request.folder, request.git_folder} - {None}:
+            path = dirs[0] / str(folder)
             if path.exists() or path.is_symlink():
-                raise PackExists(f"{path.name} is already in {final.parent}; remove or update it instead")
+                raise PackExists(f"{path.name} is already in {dirs[0]}; remove or update it instead",
+                                 folder=path.name)
+        for pack in (p for d in dirs for p in scan_custom_nodes(d)):
+            if not same_pack(pack, request):
+                continue
+            if not pack.enabled:
+                raise PackDisabled(f"{pack.name} is installed but disabled ({pack.path}); enable it instead of "
+                                   "installing a second copy", folder=pack.name)
+            raise PackExists(f"this pack is already installed as {pack.name}; remove or update it instead",
+                             folder=pack.name)
 
-    async def _fetch(self, request: InstallRequest, staging: Staging, ctx: TaskContext) -> dict[str, str]:
+    async def _fetch(self, choice: SourceChoice, staging: Staging, ctx: TaskContext) -> dict[str, str]:
+        request = choice.request
         if request.source == "git":
             assert request.repository is not None
             commit = await clone_at(
                 request.repository, staging.pack, request.git_ref, timeout=self.timeout, step=ctx.step,
                 on_line=lambda line: ctx.progress(0, None, message=line),
-                allow_http=self.policy.allow_http_loopback,
+                allow_http=self.policy.allow_http_loopback, ref_optional=choice.fallback and not request.commit,
             )
             return {"commit": commit, **({"version": request.version} if request.version else {})}
-        assert request.id is not None
-        version = await fetch_registry_pack(
-            self.registry, request.id, request.version, staging.pack, policy=self.policy, step=ctx.step,
+        assert choice.version is not None
+        await fetch_registry_zip(
+            str(choice.version["downloadUrl"]), staging.pack, policy=self.policy, step=ctx.step,
             progress=lambda done, total: ctx.progress(done, total), run_thread=ctx.run_thread,
         )
-        return {"version": version}
+        return {"version": str(choice.version.get("version"))}
 
     async def _install_script(self, pack: Path, ctx: TaskContext) -> str:
         """Run ``install.py`` (as ComfyUI-Manager does: the pack's folder as cwd) when the operator allows it."""

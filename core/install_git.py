@@ -9,10 +9,22 @@ mode), and the URL after ``--`` so it can never be read as an option. The URL ha
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .install_proc import StepFailed, run_step
+from .task_api import PermanentTaskError
+
+#: git's words for "this host cannot be reached at all" (DNS, refused, no route): not worth a retry
+_UNREACHABLE = re.compile(r"Could not resolve host|Couldn't resolve host|Connection refused|Failed to connect|"
+                          r"Network is unreachable|No route to host|Temporary failure in name resolution")
+
+
+class GitHostUnreachable(PermanentTaskError):
+    status = 502
+    code = "git_unreachable"
 
 
 def git_env() -> dict[str, str]:
@@ -45,16 +57,33 @@ async def clone_at(
     step: Callable[[str], None],
     on_line: Callable[[str], None] | None = None,
     allow_http: bool = False,
+    ref_optional: bool = False,
 ) -> str:
-    """Clone ``url`` into ``dest`` (which must not exist) and check out ``ref``; return the commit."""
+    """Clone ``url`` into ``dest`` (which must not exist) and check out ``ref``; return the commit.
+
+    ``ref_optional``: a version tag the repository lacks means its default branch (said through ``on_line``).
+    """
     env = git_env()
     step("clone")
-    await run_step(
-        git_argv("clone", "--progress", "--no-checkout", "--", url, str(dest), allow_http=allow_http),
-        step="clone", timeout=timeout, env=env, on_line=on_line,
-    )
+    try:
+        await run_step(
+            git_argv("clone", "--progress", "--no-checkout", "--", url, str(dest), allow_http=allow_http),
+            step="clone", timeout=timeout, env=env, on_line=on_line,
+        )
+    except StepFailed as exc:
+        if exc.output_tail and _UNREACHABLE.search(exc.output_tail):
+            host = urlsplit(url).hostname or url
+            raise GitHostUnreachable(f"cannot reach {host}: are you offline?", output_tail=exc.output_tail) from exc
+        raise
     step("checkout")
-    commit = await _resolve(dest, ref, env, timeout)
+    try:
+        commit = await _resolve(dest, ref, env, timeout)
+    except StepFailed:
+        if not (ref and ref_optional):
+            raise
+        if on_line is not None:
+            on_line(f"the repository has no tag {ref}; installing its default branch")
+        commit = await _resolve(dest, None, env, timeout)
     await run_step(git_argv("checkout", "--detach", commit, allow_http=allow_http),
                    step="checkout", timeout=timeout, cwd=dest, env=env)
     if (dest / ".gitmodules").is_file():
@@ -66,7 +95,7 @@ async def clone_at(
 
 async def _resolve(repo: Path, ref: str | None, env: dict[str, str], timeout: float) -> str:
     """The commit ``ref`` names (a sha, a tag, a branch of origin); the default branch when None."""
-    candidates = [ref, f"refs/tags/{ref}", f"origin/{ref}"] if ref else ["HEAD"]
+    candidates = [ref, f"refs/tags/{ref}", f"refs/tags/v{ref}", f"origin/{ref}"] if ref else ["HEAD"]
     for candidate in candidates:
         try:
             out = await run_step(

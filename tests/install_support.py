@@ -8,6 +8,7 @@ into it), with a fake ``torch 1.0`` from the wheelhouse installed first, so a pa
 from __future__ import annotations
 
 import hashlib
+import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ from mend.core.install_policy import InstallPolicy
 from mend.core.pip_deps import PipDeps
 from mend.core.task_context import run_in_thread
 
+from .git_server import GitServer
 from .registry_server import RegistryServer
 from .wheelhouse import write_wheel
 
@@ -113,3 +115,42 @@ async def registry(aiohttp_server) -> RegistryServer:
     server = await aiohttp_server(reg.app())
     reg.base_url = str(server.make_url("")).rstrip("/")
     return reg
+
+
+@pytest.fixture
+async def registry_env(tmp_path, comfy_dir, small_catalog, mend_for, aiohttp_server, registry, venv_python, wheelhouse):
+    """A Mend over a ComfyUI 0.8.0 tree with the registry and git stand-ins; installs run on its task manager."""
+    repos = tmp_path / "repos"
+    repos.mkdir()
+    git_srv = await aiohttp_server(GitServer(repos).app())
+    mend = mend_for(comfy_dir, small_catalog)
+    (comfy_dir / "comfyui_version.py").write_text('__version__ = "0.8.0"\n')
+
+    class Env:
+        pass
+
+    e = Env()
+    e.mend, e.repos, e.registry, e.custom_nodes = mend, repos, registry, comfy_dir / "custom_nodes"
+    e.url = lambda name: f"http://127.0.0.1:{git_srv.port}/{name}.git"
+
+    def use_registry(url: str) -> None:
+        mend.extras["install_runner"] = make_runner(mend, python=venv_python, wheelhouse=wheelhouse, registry_url=url)
+        mend.tasks.register(mend.extras["install_runner"])
+
+    e.use_registry = use_registry
+    use_registry(registry.base_url)
+    return e
+
+
+
+async def install(env, body: dict):
+    """Submit an install task on the real task manager and wait for its end."""
+    task = await env.mend.tasks.submit("install", body)
+    return await env.mend.tasks.wait(task.id, timeout=120)
+
+
+def unused_url() -> str:
+    """An http URL on loopback where nothing listens: a refused connection, as when offline."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"

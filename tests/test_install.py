@@ -13,6 +13,7 @@ import pytest
 from mend.core.errors import Forbidden, HostNotAllowed, InvalidField, UnsafePath
 from mend.core.install import PackExists
 from mend.core.install_proc import StepFailed
+from mend.core.install_request import InvalidRegistryId
 from mend.core.install_restart import restart_status
 from mend.core.installed_packs import scan_custom_nodes
 from mend.core.pip_deps import PipDeps
@@ -76,7 +77,7 @@ async def test_git_install_at_commit_records_manifest_and_deps(mend, repos, git_
     assert "AlphaNode" in (pack_dir / "__init__.py").read_text()
     [pack] = scan_custom_nodes(pack_dir.parent)
     assert pack.commit == shas[0] and pack.repository.endswith("/comfyui-alpha")
-    assert ctx.steps[:3] == ["clone", "checkout", "pip"] and ctx.steps[-2:] == ["publish", "manifest"]
+    assert ctx.steps[:4] == ["source", "clone", "checkout", "pip"] and ctx.steps[-2:] == ["publish", "manifest"]
     assert (await PipDeps(python=venv_python).installed())["mend-dep-ok"] == "1.0"
     entry = mend.manifest.packs()["ComfyUI-Alpha"]
     assert entry["source"] == "git" and entry["commit"] == shas[0]
@@ -120,8 +121,9 @@ BAD_REQUESTS = [
     ({"repository": "http://github.com/a/b"}, InvalidField),
     ({"repository": "https://github.com/a/b", "commit": "--upload-pack=x"}, InvalidField),
     ({"repository": "https://github.com/a/.."}, UnsafePath),
-    ({"id": "../evil"}, UnsafePath),
-    ({"id": "a/b"}, UnsafePath),
+    ({"id": "../evil"}, InvalidRegistryId),
+    ({"id": "a/b"}, InvalidRegistryId),
+    ({"id": "vhs pack"}, InvalidRegistryId),
     ({"repository": "https://github.com/a/b", "folder": "x/../../y"}, UnsafePath),
     ({"id": "pack", "commit": "abc"}, InvalidField),
     ({"id": "pack", "source": "svn"}, InvalidField),
@@ -236,7 +238,7 @@ async def test_registry_failures_roll_back(mend, registry, venv_python, wheelhou
         await run_failing(mend, runner, body, venv_python)
     offline = make_runner(mend, python=venv_python, wheelhouse=wheelhouse, registry_url="")
     err = await run_failing(mend, offline, {"id": "evil-zip"}, venv_python)
-    assert "registry installs are off" in err.message
+    assert "registry look-ups are off" in err.message
     assert not (mend.host.custom_nodes_dirs()[0].parent / "escape.py").exists()
 
 

@@ -67,7 +67,7 @@ async def test_failed_install_reports_step_and_output(env):
 @pytest.mark.parametrize(("body", "status", "code"), [
     ({"repository": "https://evil.example.com/a/b"}, 403, "host_not_allowed"),
     ({"repository": "-https://github.com/a/b"}, 400, "invalid_field"),
-    ({"id": "../x"}, 400, "unsafe_path"),
+    ({"id": "../x"}, 400, "invalid_registry_id"),
     ({"id": "x", "client_id": 3}, 400, "invalid_field"),
 ])
 async def test_install_route_refuses_bad_input(env, body, status, code):
@@ -128,7 +128,7 @@ async def test_install_decided_packs_for_the_cli(env):
     pack = Pack(repository=env.url("cli-pack"), title="CLI pack")
     outcomes = await install_decided_packs(env.mend, [pack, {"id": "../bad"}], timeout=120)
     assert [o["state"] for o in outcomes] == ["refused", "completed"]
-    assert outcomes[0]["error"]["code"] == "unsafe_path"
+    assert outcomes[0]["error"]["code"] == "invalid_registry_id"
     assert outcomes[1]["result"]["commit"] == shas[0]
     assert (env.custom_nodes / "cli-pack" / "__init__.py").is_file()
 
