@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,8 +149,10 @@ class Analyzer:
             report.decisions = self.decisions(workflow_id)
         node_map = self.catalogs.node_map()
         missing = missing_nodes(workflow.nodes, self.installed_node_types())
-        installed_repos = {p.repository for p in self._installed_packs() if p.repository}
+        packs_on_disk = self._installed_packs()
+        installed_repos = {p.repository for p in packs_on_disk if p.repository}
         rank_candidates(missing, node_map, installed_repos, registry_hits)
+        offer_enable(missing.values(), [p for p in packs_on_disk if not p.enabled])
         report.missing_nodes = list(missing.values())
 
         index = self.model_index()
@@ -185,6 +187,21 @@ class Analyzer:
 
             found = await asyncio.gather(*(one(t) for t in node_types))
         return {t: _pack_from_registry(info) for t, info in found if info}
+
+
+def offer_enable(missing: Iterable[MissingNode], disabled: list[InstalledPack]) -> None:
+    """A candidate pack that is installed but disabled is enabled, never installed a second time."""
+    if not disabled:
+        return
+    for entry in missing:
+        for candidate in entry.candidates:
+            pack = candidate.pack
+            for have in disabled:
+                if (have.repository and (have.repository == pack.repository or have.repository in pack.aliases)) \
+                        or (have.cnr_id and pack.id and have.cnr_id.lower() == pack.id.lower()):
+                    candidate.install = {"source": "enable", "folder": have.name, "path": str(have.path),
+                                         "label": f"installed but disabled: enable {have.name}"}
+                    break
 
 
 def _with_decision(item: dict, decision: dict | None) -> dict:

@@ -1,7 +1,11 @@
-"""The node packs present in ``custom_nodes`` folders: name, repository, commit or version.
+"""The node packs present in ``custom_nodes`` folders: name, repository, commit or version, enabled.
 
 Read from disk without importing anything (no git subprocess either: ``.git/config`` and
 ``HEAD`` are plain files), so it is cheap enough to run on every analysis.
+
+A pack ComfyUI-Manager disabled is still an installed pack (``enabled: false``), in either of
+Manager's layouts: ``custom_nodes/.disabled/<name>`` (registry packs as ``<name>@<version>``) and,
+from older Managers, ``custom_nodes/<name>.disabled``. ComfyUI loads neither.
 """
 
 from __future__ import annotations
@@ -53,7 +57,11 @@ def normalise_repo_url(url: str) -> str:
 _SCP_LIKE = re.compile(r"^[\w.-]+@([\w.-]+):(.+)$")
 
 
+DISABLED_DIR = ".disabled"
+
+
 def scan_custom_nodes(directory: Path) -> list[InstalledPack]:
+    """Every pack folder in ``directory``, enabled or disabled (both of Manager's layouts)."""
     if not directory.is_dir():
         return []
     packs = []
@@ -61,16 +69,26 @@ def scan_custom_nodes(directory: Path) -> list[InstalledPack]:
         if entry.name.startswith((".", "__")) or not entry.is_dir():
             continue
         packs.append(read_pack(entry))
+    disabled = directory / DISABLED_DIR
+    if disabled.is_dir():
+        for entry in sorted(disabled.iterdir()):
+            if entry.is_dir() and not entry.name.startswith((".", "__")):
+                packs.append(read_pack(entry, enabled=False))
     return packs
 
 
-def read_pack(path: Path) -> InstalledPack:
+def disabled_name(folder: str) -> str:
+    """``ComfyUI-Foo.disabled`` and ``comfyui-foo@1_0_2`` (Manager's ``.disabled/`` names) -> the pack's folder."""
+    return folder.removesuffix(".disabled").split("@", 1)[0]
+
+
+def read_pack(path: Path, *, enabled: bool | None = None) -> InstalledPack:
     name = path.name
-    enabled = not name.endswith(".disabled")
+    enabled = not name.endswith(".disabled") if enabled is None else enabled
     repository, commit = _git_origin_and_head(path / ".git")
     cnr_id, version = _pyproject_identity(path / "pyproject.toml")
     return InstalledPack(
-        name=name.removesuffix(".disabled"),
+        name=disabled_name(name) if not enabled else name,
         path=path,
         repository=repository,
         commit=commit,

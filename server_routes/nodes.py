@@ -1,8 +1,13 @@
 """Node pack routes: install a pack in the background, list what is installed, restart ComfyUI.
 
-    POST /mend/nodes/install   {"id"?, "repository"?, "version"?, "commit"?, "source"?, "folder"?, "client_id"?}
-                               -> 202, the ``install`` task (its ``id`` is the task id); 400/403 before queueing
-    GET  /mend/nodes/installed -> {"packs": [...], "restart_required", "changes", "can_restart", "manager"}
+    POST /mend/nodes/install   {"id"?, "repository"?, "version"?, "commit"?, "source"?, "folder"?,
+                                "confirm_incompatible"?, "client_id"?}
+                               -> 202, the ``install`` task (its ``id`` is the task id); before queueing:
+                               400 bad input, 403 remote/banned/flagged, 409 exists/disabled/incompatible
+    GET  /mend/nodes/installed -> {"packs": [...], "restart_required", "changes", "can_restart", "manager",
+                                   "manager_loaded": "pip"|"custom_node"|null, "manager_on_disk": [...]}
+                               (disabled packs too, ``enabled: false``)
+    POST /mend/nodes/enable    {"folder"} -> {"enabled", "path", "from"}: a pack ComfyUI-Manager disabled, moved back
     POST /mend/restart         -> {"restarting": true, "delay"}; 403 unless ComfyUI listens on loopback only
 
 ``mend.extras["restart_execv"]`` replaces ``os.execv`` for the restart (tests).
@@ -17,10 +22,11 @@ from aiohttp import web
 
 from ..core.errors import InvalidField, UnsupportedMediaType
 from ..core.install import install_runner
-from ..core.install_manager import manager_present
+from ..core.install_manager import manager_status
 from ..core.install_request import InstallRequest
-from ..core.install_restart import restart_status, schedule_restart
+from ..core.install_restart import mark_restart_required, restart_status, schedule_restart
 from ..core.installed_packs import scan_custom_nodes
+from ..core.pack_enable import enable_pack
 from ..core.services import Mend
 from .http import handler, json_response, read_json
 
@@ -32,22 +38,35 @@ def routes(mend: Mend) -> list[web.RouteDef]:
     async def install(request: web.Request) -> web.Response:
         body = await read_json(request)
         runner = install_runner(mend)
-        params = InstallRequest.parse(body, runner.policy).to_params()
+        parsed = InstallRequest.parse(body, runner.policy)
         client_id = body.get("client_id")
         if client_id is not None and not isinstance(client_id, str):
             raise InvalidField("client_id must be a string", field="client_id")
-        task = await mend.tasks.submit("install", params, client_id=client_id)
+        runner.validate(parsed.to_params())  # bad input, remote risk, a copy already there: before any look-up
+        await runner.precheck(parsed)  # banned, flagged, does not fit this machine: refused now, not in a task
+        task = await mend.tasks.submit("install", parsed.to_params(), client_id=client_id)
         return json_response(task.to_json(), status=202)
 
     @handler
     async def installed(request: web.Request) -> web.Response:
         dirs = list(mend.host.custom_nodes_dirs())
 
-        def scan() -> tuple[list[dict], bool]:
-            return [p.to_json() for d in dirs for p in scan_custom_nodes(d)], manager_present(dirs)
+        def scan() -> tuple[list[dict], dict]:
+            return [p.to_json() for d in dirs for p in scan_custom_nodes(d)], manager_status(dirs)
 
         packs, manager = await asyncio.to_thread(scan)
-        return json_response({"packs": packs, **restart_status(mend), "manager": manager})
+        return json_response({"packs": packs, **restart_status(mend), **manager})
+
+    @handler
+    async def enable(request: web.Request) -> web.Response:
+        body = await read_json(request)
+        folder = body.get("folder") if isinstance(body, dict) else None
+        if not isinstance(folder, str) or not folder:
+            raise InvalidField("folder must name the disabled pack's folder", field="folder")
+        install_runner(mend).policy.check_remote_risk(mend.host.listen_addresses())  # enabling runs its code
+        done = await asyncio.to_thread(enable_pack, list(mend.host.custom_nodes_dirs()), folder)
+        mark_restart_required(mend, {"action": "enable", "folder": done["enabled"]})
+        return json_response(done)
 
     @handler
     async def restart(request: web.Request) -> web.Response:
@@ -59,5 +78,6 @@ def routes(mend: Mend) -> list[web.RouteDef]:
     return [
         web.post("/mend/nodes/install", install),
         web.get("/mend/nodes/installed", installed),
+        web.post("/mend/nodes/enable", enable),
         web.post("/mend/restart", restart),
     ]

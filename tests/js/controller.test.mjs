@@ -7,8 +7,8 @@ import { initialState, reduce } from "../../web/js/mend/state.js";
 import { viewModel } from "../../web/js/mend/view.js";
 import { WORKFLOW, report } from "./fixtures.mjs";
 
-function setup(overrides = {}) {
-  let state = reduce(initialState(), { type: "analysis/done", workflow: WORKFLOW, report: report() });
+function setup(overrides = {}, edit = (r) => r) {
+  let state = reduce(initialState(), { type: "analysis/done", workflow: WORKFLOW, report: edit(report()) });
   const calls = [];
   const applied = [];
   let taskSeq = 0;
@@ -16,6 +16,7 @@ function setup(overrides = {}) {
     decide: async (d) => (calls.push(["decide", d]), { decision: d }),
     downloadModel: async (p) => (calls.push(["download", p]), { id: `t${++taskSeq}`, kind: "download", state: "queued", params: p }),
     installPack: async (p) => (calls.push(["install", p]), { id: `t${++taskSeq}`, kind: "install", state: "queued", params: p }),
+    enablePack: async (p) => (calls.push(["enable", p]), { enabled: p.folder }),
     cancelTask: async (id) => (calls.push(["cancel", id]), { id, kind: "download", state: "cancelled" }),
     tasks: async () => ({ tasks: [] }),
     ...overrides,
@@ -125,4 +126,18 @@ test("tasks are restored after a reload, and a cancel updates its row", async ()
   assert.deepEqual(t.state.taskOrder, ["x"]);
   await t.controller.cancel("x");
   assert.equal(t.state.tasks.x.state, "cancelled");
+});
+
+test("the server's install plan is what Install posts, and a disabled pack is enabled instead", async () => {
+  const plan = { source: "registry", label: "Comfy Registry: comfyui-videohelpersuite 1.7.9",
+    body: { id: "comfyui-videohelpersuite", repository: "https://github.com/kosinkadink/comfyui-videohelpersuite", version: "1.7.9" } };
+  const withPlan = (r) => (r.missing_nodes[0].candidates[0].install = plan, r);
+  const t = setup({}, withPlan);
+  assert.equal(t.vm().nodeGroups[0].install.label, "Comfy Registry: comfyui-videohelpersuite 1.7.9");
+  await t.controller.installGroup(t.vm().nodeGroups[0]);
+  assert.deepEqual(t.calls.find((c) => c[0] === "install")[1], { ...plan.body, client_id: undefined });
+  const enable = { source: "enable", folder: "ComfyUI-VideoHelperSuite", label: "installed but disabled: enable ComfyUI-VideoHelperSuite" };
+  const d = setup({}, (r) => (r.missing_nodes[0].candidates[0] = { ...r.missing_nodes[0].candidates[0], installed: true, install: enable }, r));
+  await d.controller.choose(d.vm().nodeGroups[0].items[0], 0);
+  assert.deepEqual(d.calls.filter((c) => c[0] !== "decide"), [["enable", { folder: "ComfyUI-VideoHelperSuite" }]]);
 });

@@ -59,6 +59,7 @@ export function createClient(fetchApi) {
 
     installPack: (params) => call("POST", "/mend/nodes/install", params),
     installedPacks: () => call("GET", "/mend/nodes/installed"),
+    enablePack: (params) => call("POST", "/mend/nodes/enable", params),
     restart: () => call("POST", "/mend/restart", {}),
 
     /** ComfyUI's own queue: which prompts run and wait (prompts other tabs queued included). */

@@ -62,6 +62,9 @@ export function createController({
       if (error.code === "confirmation_required" && !params.confirm_pickle && confirm(error.message)) {
         return startTask(start, { ...params, confirm_pickle: true });
       }
+      if (error.code === "incompatible" && !params.confirm_incompatible && confirm(error.message)) {
+        return startTask(start, { ...params, confirm_incompatible: true });
+      }
       if (error.code === "conflict") return null; // the same file or pack is already being worked on
       fail(error);
       return null;
@@ -79,10 +82,20 @@ export function createController({
     });
   }
 
-  async function install(items, pack) {
-    // POST /mend/nodes/install: {id?, repository?, client_id?}; a registry id is preferred by the server.
+  async function install(items, pack, plan) {
+    // POST /mend/nodes/install: the server's plan body ({id?, repository?, version?, commit?}: registry
+    // when it has the pack, git otherwise); a pack Manager disabled is enabled instead of copied again.
+    if (plan?.source === "enable") {
+      try {
+        return await client.enablePack({ folder: plan.folder });
+      } catch (error) {
+        fail(error);
+        return null;
+      }
+    }
     const repository = /^https?:\/\//.test(pack.repository || "") ? pack.repository : undefined;
-    return startTask(client.installPack, { id: pack.id || undefined, repository, client_id: clientId() || undefined });
+    const body = plan?.body || { id: (pack.cnr_id ?? pack.id) || undefined, repository };
+    return startTask(client.installPack, { ...body, client_id: clientId() || undefined });
   }
 
   async function choose(item, index) {
@@ -90,7 +103,9 @@ export function createController({
     if (!candidate) return;
     if (!(await decide(item, { action: "choose", candidate: index, choice: candidate }))) return;
     if (item.kind === "node") {
-      if (!candidate.installed) await install([item], candidate.pack);
+      if (!candidate.installed || candidate.install?.source === "enable") {
+        await install([item], candidate.pack, candidate.install);
+      }
       return;
     }
     if (candidate.kind === "local") applyModel(item, candidate.relpath);
@@ -131,7 +146,10 @@ export function createController({
     for (const { pack, items } of byPack.values()) {
       const results = await Promise.all(items.map((i) => decide(i, { action: "choose", candidate: 0, choice: i.candidates[0] })));
       const decided = items.filter((_, k) => results[k]);
-      if (decided.length && !decided[0].candidates[0].installed) await install(decided, pack);
+      const first = decided[0]?.candidates[0];
+      if (decided.length && (!first.installed || first.install?.source === "enable")) {
+        await install(decided, pack, first.install);
+      }
     }
     await Promise.all(vm.certain.filter((i) => i.kind === "model").map((i) => choose(i, 0)));
   }
@@ -141,7 +159,7 @@ export function createController({
     const index = (i) => Math.max(0, i.candidates.findIndex((c) => c.pack && (c.pack.id || c.pack.repository) === group.key));
     const results = await Promise.all(items.map((i) => decide(i, { action: "choose", candidate: index(i), choice: i.candidates[index(i)] })));
     const decided = items.filter((_, k) => results[k]);
-    if (decided.length && group.pack) await install(decided, group.pack);
+    if (decided.length && group.pack) await install(decided, group.pack, group.install);
   }
 
   /** Apply every finished download to the graph once (called after each task event and snapshot). */

@@ -124,7 +124,8 @@ export function describeCandidate(candidate) {
       reason: reasonText(candidate.reason, "node"),
       confidence: confidenceLabel(candidate.confidence),
       size: "",
-      source: [stars, candidate.installed ? "installed" : "", candidate.covers > 1 ? `covers ${candidate.covers}` : ""]
+      source: [stars, candidate.installed && !candidate.install?.folder ? "installed" : "",
+        candidate.covers > 1 ? `covers ${candidate.covers}` : "", candidate.install?.label || ""]
         .filter(Boolean)
         .join(" · "),
       href: pack.repository && /^https?:/.test(pack.repository) ? pack.repository : null,

@@ -125,7 +125,7 @@ export function createPanel(doc, actions) {
   }
 
   function renderGroup(group) {
-    const d = group.pack ? describeCandidate({ pack: group.pack, reason: group.items[0].candidates?.[0]?.reason }) : null;
+    const d = group.pack ? describeCandidate({ pack: group.pack, reason: group.items[0].candidates?.[0]?.reason, install: group.install }) : null;
     const undecided = group.items.filter((i) => !i.decision);
     return el("div", { class: "mend-group" },
       el("div", { class: "mend-group-head" },

@@ -76,9 +76,11 @@ function modelItems(state) {
 export function groupNodes(items) {
   const groups = new Map();
   for (const item of items) {
-    const pack = chosenCandidate(item, item.decision)?.pack || item.candidates?.[0]?.pack || null;
+    const candidate = chosenCandidate(item, item.decision) || item.candidates?.[0] || null;
+    const pack = candidate?.pack || null;
     const key = pack ? packKey(pack) : "";
-    if (!groups.has(key)) groups.set(key, { key, pack, items: [] });
+    // candidate.install (server): the body to POST and the source it will use, shown before the click
+    if (!groups.has(key)) groups.set(key, { key, pack, install: candidate?.install || null, items: [] });
     groups.get(key).items.push(item);
   }
   const list = [...groups.values()];
