@@ -15,7 +15,15 @@ from mend.core.catalog.registry import RegistryClient
 from mend.core.catalog.store import CatalogStore
 
 from .git_server import make_pack_repo, node_pack_files
-from .install_support import install, registry_env, tree_state, unused_url
+from .install_support import (  # noqa: F401 (shared fixtures)
+    install,
+    registry,
+    registry_env,
+    tree_state,
+    unused_url,
+    venv_python,
+    wheelhouse,
+)
 from .registry_server import zip_bytes
 
 VHS_REPO = "https://github.com/Kosinkadink/ComfyUI-VideoHelperSuite"
