@@ -119,6 +119,12 @@ class InsufficientStorage(MendError):
     code = "disk_full"
 
 
+class GatedModel(Forbidden):
+    """The hub holds the file behind a licence: accept it on the repository's page and set a token."""
+
+    code = "gated"
+
+
 class NotFound(MendError):
     status = 404
     code = "not_found"

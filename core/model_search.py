@@ -5,7 +5,8 @@ calls ``search_report`` on its result. Two things happen, concurrently across mo
 
 - every download candidate whose URL is on Hugging Face (the workflow's own link, Manager's list) is
   confirmed with ``paths-info``: it gains its sha256 and size, or, when the hub says the file is not
-  there, becomes ``unavailable`` and drops behind every other source;
+  there, becomes ``unavailable`` (behind every other source), or, when the repository is gated and no
+  token opens it, becomes ``gated`` (never certain: the download would need a licence and a token);
 - models without a certain source (or all, with ``all=True``) are searched by file name; hits are
   added as ``huggingface`` candidates, ranked exact name > repository or author the workflow names
   > downloads > likes.
@@ -18,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .analyze import AnalysisReport
-from .catalog.huggingface import HfFile, HuggingFaceSource, LookupFailed, parse_hf_url
+from .catalog.huggingface import GatedFile, HfFile, HuggingFaceSource, LookupFailed, parse_hf_url
 from .resolve_models import MissingModel, ModelCandidate, normalise_value, sort_candidates
 
 CONCURRENCY = 4  # models looked up at once
@@ -55,7 +56,7 @@ def hf_candidate(model: MissingModel, f: HfFile) -> ModelCandidate:
         "download", "huggingface", model.ref.folder, value, url=f.url, size=f.size, sha256=f.sha256,
         source="huggingface",
         details={"repo_id": f.repo_id, "repo_path": f.path, "downloads": f.downloads, "likes": f.likes,
-                 "verified": True, **f.details},
+                 "verified": not f.details.get("gated"), **f.details},
     )
 
 
@@ -71,6 +72,10 @@ async def search_model(model: MissingModel, hf: HuggingFaceSource, hints: Hints,
         known.add((repo_id, path))
         try:
             info = await hf.afile_info(repo_id, path, revision)
+        except GatedFile:
+            c.details.update({"gated": True, "was": c.reason, "repo_id": repo_id, "repo_path": path})
+            c.reason = "gated"
+            continue
         except LookupFailed as exc:
             errors.append(str(exc))
             continue

@@ -30,6 +30,8 @@ CONFIDENCE = {
     "url": 0.9,
     # a workflow or catalog link the hub says no longer exists (kept, but behind any other source)
     "unavailable": 0.3,
+    # a link into a gated repository no token opens: there, but not downloadable as things stand
+    "gated": 0.6,
 }
 
 

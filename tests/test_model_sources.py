@@ -14,9 +14,9 @@ from urllib.parse import quote
 import pytest
 from aiohttp import web
 
-from mend.core.catalog.huggingface import HuggingFaceSource, LookupFailed, parse_hf_url, search_words
+from mend.core.catalog.huggingface import GatedFile, HuggingFaceSource, LookupFailed, parse_hf_url, search_words
 from mend.core.catalog.url_sources import resolve_url
-from mend.core.errors import HostNotAllowed, InvalidField, NotFound
+from mend.core.errors import GatedModel, HostNotAllowed, InvalidField, NotFound
 from mend.core.policy import DownloadPolicy
 from mend.server_routes import setup
 
@@ -87,9 +87,30 @@ async def test_failed_lookup_is_an_error_not_a_miss(aiohttp_server) -> None:
 
 async def test_gated_file_needs_the_token(hub: FakeHub, monkeypatch) -> None:
     hub.add_file("acme/gated", "g.safetensors", b"x", gated_token="hf_abc")
-    assert await HuggingFaceSource(hub.endpoint, token=False).afile_info("acme/gated", "g.safetensors") is None
+    with pytest.raises(GatedFile):  # there, behind a licence: not the same as "gone"
+        await HuggingFaceSource(hub.endpoint, token=False).afile_info("acme/gated", "g.safetensors")
     found = await HuggingFaceSource(hub.endpoint, token="hf_abc").afile_info("acme/gated", "g.safetensors")
     assert found is not None and found.sha256
+
+
+async def test_a_gated_link_says_so_before_any_byte_and_is_never_certain(hub: FakeHub) -> None:
+    from mend.core.model_refs import ModelRef
+    from mend.core.model_search import Hints, search_model
+    from mend.core.resolve_models import MissingModel, ModelCandidate
+
+    hub.add_file("acme/gated", "g.safetensors", safetensors_bytes(8), gated_token="hf_abc")
+    url = "https://huggingface.co/acme/gated/resolve/main/g.safetensors"
+    with pytest.raises(GatedModel, match="accept its licence") as caught:
+        await resolve_url(url, policy_for(hub.endpoint), hf=HuggingFaceSource(hub.endpoint, token=False))
+    assert caught.value.status == 403 and caught.value.code == "gated"
+    assert not any("/resolve/" in path for _, path, *_ in hub.requests)  # asked with paths-info, nothing fetched
+
+    model = MissingModel(ModelRef("4", "LoraLoader", "g.safetensors", "loras", "lora_name"),
+                         [ModelCandidate("download", "workflow_metadata", "loras", "g.safetensors", url=url)])
+    assert model.auto
+    await search_model(model, HuggingFaceSource(hub.endpoint, token=False), Hints())
+    assert model.candidates[0].reason == "gated" and model.candidates[0].details["gated"] is True
+    assert not model.auto  # a gated link is not "certain"
 
 
 async def test_resolve_hf_blob_url_confirms_the_file(hub: FakeHub) -> None:

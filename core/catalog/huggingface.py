@@ -171,10 +171,16 @@ class HuggingFaceSource:
             -f.downloads, -f.likes))
         confirmed = []
         for f in ranked[:MAX_CONFIRM]:
-            info = self.file_info(f.repo_id, f.path)
+            details = {"exact_name": f.name == name, "named_by_workflow": f.repo_id in repos}
+            try:
+                info = self.file_info(f.repo_id, f.path)
+            except GatedFile:  # there, behind a licence: a source, but never a certain one
+                confirmed.append(HfFile(f.repo_id, f.path, f.revision, None, None, f.downloads, f.likes,
+                                        {**details, "gated": True}))
+                continue
             if info is not None:
                 confirmed.append(HfFile(f.repo_id, f.path, f.revision, info.size, info.sha256, f.downloads, f.likes,
-                                        {"exact_name": f.name == name, "named_by_workflow": f.repo_id in repos}))
+                                        details))
         self._cache.put(key, confirmed, self.ttl if confirmed else min(MISS_TTL, self.ttl))
         return confirmed
 
@@ -201,13 +207,18 @@ class HuggingFaceSource:
 
     def _call(self, fn: Any, missing_ok: bool = False) -> Any:
         """One API call; a missing repository is None, any other failure is ``LookupFailed`` (never cached)."""
-        from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError
+        from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 
         if self.offline:
             raise LookupFailed("offline (MEND_OFFLINE or HF_HUB_OFFLINE): no Hugging Face look-ups")
         self.calls += 1
         try:
             return fn()
+        except GatedRepoError as exc:  # a RepositoryNotFoundError too: tell it apart first
+            if missing_ok:
+                return None
+            raise GatedFile("gated on Hugging Face: accept the licence on the repository's page and set HF_TOKEN"
+                            ) from exc
         except (RepositoryNotFoundError, EntryNotFoundError):
             return None
         except HfHubHTTPError as exc:
@@ -221,3 +232,7 @@ class HuggingFaceSource:
 
 class LookupFailed(Exception):
     """A look-up that could not be answered (network, 5xx, offline): not the same as "not there"."""
+
+
+class GatedFile(LookupFailed):
+    """The repository is gated and no token (or a token without access) was sent: the file is there."""

@@ -20,9 +20,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import aiohttp
 
 from .. import constants
-from ..errors import InvalidField, NotFound, UpstreamError
+from ..errors import GatedModel, InvalidField, NotFound, UpstreamError
 from ..policy import DownloadPolicy, check_relpath
-from .huggingface import HuggingFaceSource, LookupFailed, parse_hf_url
+from .huggingface import GatedFile, HuggingFaceSource, LookupFailed, parse_hf_url
 
 _CIVITAI_MODEL = re.compile(r"^/models/(?P<id>\d+)")
 _CIVITAI_DOWNLOAD = re.compile(r"^/api/download/models/(?P<version>\d+)")
@@ -77,6 +77,10 @@ def _filename(url: str) -> str:
 async def _huggingface(repo_id: str, revision: str, path: str, hf: HuggingFaceSource) -> UrlSource:
     try:
         info = await hf.afile_info(repo_id, path, revision)
+    except GatedFile as exc:  # asked before any byte is fetched, so the user learns it now
+        raise GatedModel(f"{repo_id} is gated on Hugging Face: accept its licence at https://huggingface.co/{repo_id}"
+                         " and set HF_TOKEN (or run `hf auth login`), then try again", field="url",
+                         repo_id=repo_id) from exc
     except LookupFailed as exc:
         raise UpstreamError(str(exc)) from exc
     if info is None:
