@@ -2,7 +2,8 @@
 
 A decision names a missing node type or model reference of a workflow and what to do with it:
 ``candidate`` k (of the current analysis), ``url`` (a model's download source pasted by the user),
-``optional`` (the workflow runs without it) or ``skip`` (not now; not asked again unless asked for).
+``optional`` (the workflow runs without it), ``skip`` (not now; not asked again unless asked for) or
+``undo`` (forget the decision: the item is open again; a widget already rewritten keeps its value).
 Applying it is one manifest write (``[tool.mend.workflows."<id>"]``) and, when the workflow is a file
 and a model was resolved, the model widget rewritten to the resolved relative path (inside subgraph
 definitions too), under the manifest's lock. If the workflow write fails, the manifest edit is undone:
@@ -25,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 from .analyze import AnalysisReport
 from .atomic_files import replace_atomic
 from .errors import InvalidField, InvalidWorkflow, UnknownFolder
-from .manifest import Manifest, set_op
+from .manifest import Manifest, del_op, set_op
 from .model_refs import ModelRef
 from .policy import check_relpath
 from .report_items import file_key
@@ -34,7 +35,7 @@ from .resolve_models import MissingModel
 from .resolve_nodes import MissingNode
 from .services import Mend
 
-ACTIONS = ("candidate", "url", "optional", "skip")
+ACTIONS = ("candidate", "url", "optional", "skip", "undo")
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,9 @@ class Plan:
 def plan_decision(decision: Decision, report: AnalysisReport, folders: dict[str, list[Path]],
                   workflow_id: str) -> Plan:
     """Check the decision against the current analysis and work out what it writes (no I/O)."""
+    table = "nodes" if decision.kind == "node" else "models"
+    if decision.action == "undo":
+        return Plan([del_op("workflows", workflow_id, table, decision.ref)], None)
     if decision.kind == "node":
         node = next((n for n in report.missing_nodes if n.type == decision.ref), None)
         if node is None:

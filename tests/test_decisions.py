@@ -93,6 +93,12 @@ async def test_node_decisions_and_resume_marks(client, mend, wf_file):
     assert out["summary"]["decided"] == 3 and out["summary"]["questions"] == 1
     assert wf_file.read_text() == json.dumps(workflow_json(), indent=2) + "\n"  # node decisions leave it alone
 
+    for undo in ({"node_type": "Gen_Thing", "action": "undo"}, {"node_type": "AlphaNode", "action": "undo"}):
+        r = await client.post("/mend/decisions", json={"workflow": "w.json", **undo})
+        assert r.status == 200 and (await r.json())["stored"] is None
+    got = await (await client.get("/mend/decisions", params={"workflow": "w.json"})).json()
+    assert got["nodes"] == {"SharedNode": {"status": "resolved", "pack": "https://github.com/bob/copycat"}}
+
 
 async def test_unsaved_graph_is_known_by_its_id(client, mend, wf_file):
     r = await client.post("/mend/decisions", json={"graph": workflow_json(), "model": "3/ckpt_name",
