@@ -76,6 +76,7 @@ class Task:
     interrupted_reason: str | None = None
     resumable: bool = False  # filled from the runner: may resume by itself after a restart
     cancel_requested: bool = False
+    pause_requested: bool = False  # Pause: stop, keep the partial work, wait for Resume (not a record field)
     seq: int = 0  # events sent for this task; lets a client order and de-duplicate them
     rate: RateMeter = field(default_factory=RateMeter, repr=False, compare=False)
 
@@ -172,6 +173,8 @@ def fold(events: list[dict]) -> Task | None:
                 task.checkpoint = {}
         elif kind == "completed":
             task.state, task.result, task.finished_at = COMPLETED, ev.get("result"), t
+        elif kind == "paused":
+            task.state, task.interrupted_reason = INTERRUPTED, "paused"
         elif kind == "cancelled":
             task.state, task.finished_at, task.checkpoint = CANCELLED, t, {}
     return task

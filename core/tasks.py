@@ -170,6 +170,8 @@ class TaskManager:
         if task.finished or task.id in self._drivers:
             return
         self._claim(task)
+        if task.state == INTERRUPTED and task.interrupted_reason == "paused":
+            return  # paused by the user: it waits for Resume, across restarts too
         runner = self._runners.get(task.kind)
         if runner is None:
             task.state, task.interrupted_reason = INTERRUPTED, "no_runner"
@@ -252,6 +254,32 @@ class TaskManager:
             self._finish(task, CANCELLED, {"ev": "cancelled", "id": task.id})
         return task
 
+    async def pause(self, task_id: str) -> Task:
+        """Stop a resumable task and keep what it did (a download's ``.part``); ``resume`` continues it."""
+        task = await self.get(task_id)
+        if task.state not in (QUEUED, RUNNING) or not task.resumable:
+            raise Conflict(f"only a queued or running resumable task can be paused; this one is {task.state}",
+                           task_id=task.id, state=task.state)
+        task.pause_requested = True
+        driver = self._drivers.get(task.id)
+        if driver is not None and task.id in self._entered:
+            driver.cancel()
+            await asyncio.wait([driver], timeout=self.cancel_wait)
+        else:
+            if driver is not None:
+                driver.cancel()
+                self._drivers.pop(task.id, None)
+            self._paused(task)
+        return task
+
+    def _paused(self, task: Task) -> None:
+        task.pause_requested = False
+        task.state, task.interrupted_reason, task.retry_at = INTERRUPTED, "paused", None
+        task.updated_at = time.time()
+        self._journal({"ev": "paused", "id": task.id})
+        self.journal.sync_soon(self._executor)
+        self._emit(task)
+
     async def retry(self, task_id: str) -> Task:
         """Run a failed, cancelled or interrupted task again (a new attempt; the retry budget restarts)."""
         return await self._requeue(task_id, "retry", (FAILED, CANCELLED, INTERRUPTED))
@@ -315,6 +343,9 @@ class TaskManager:
             current = asyncio.current_task()
             if current is not None and hasattr(current, "uncancel"):  # 3.11+: we swallow this cancel
                 current.uncancel()
+            if task.pause_requested and not task.cancel_requested:
+                self._paused(task)
+                return
             await self._cleanup(task)
             self._finish(task, CANCELLED, {"ev": "cancelled", "id": task.id})
         except Exception:  # a bug in the manager or runner bookkeeping: never leave a task "running"

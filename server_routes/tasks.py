@@ -5,6 +5,7 @@
     POST /mend/tasks/{id}/cancel                     -> task (cancelled)          (409 if already finished)
     POST /mend/tasks/{id}/retry                      -> task (queued)             (failed / cancelled / interrupted)
     POST /mend/tasks/{id}/resume                     -> task (queued)             (interrupted only)
+    POST /mend/tasks/{id}/pause                      -> task (interrupted, "paused": the .part is kept)
 
 Tasks are created by the routes of the work itself (downloads, installs) through ``mend.tasks.submit``.
 POSTs need ``Content-Type: application/json`` (the body may be empty or ``{}``), like every Mend POST.
@@ -54,4 +55,5 @@ def routes(mend: Mend) -> list[web.RouteDef]:
         web.post("/mend/tasks/{id}/cancel", action("cancel")),
         web.post("/mend/tasks/{id}/retry", action("retry")),
         web.post("/mend/tasks/{id}/resume", action("resume")),
+        web.post("/mend/tasks/{id}/pause", action("pause")),
     ]

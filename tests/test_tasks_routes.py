@@ -68,3 +68,34 @@ async def test_retry_and_resume_routes(aiohttp_client, mend_for, comfy_dir, smal
     await asyncio.wait_for(mend.tasks.wait(task.id), 10)
     done = await (await client.get(f"/mend/tasks/{task.id}")).json()
     assert (done["state"], done["attempt"]) == ("completed", 2)
+
+
+async def test_pause_keeps_the_work_and_resume_continues_it(aiohttp_client, mend_for, comfy_dir, small_catalog,
+                                                            tmp_path) -> None:
+    """Pause stops a download-like task without its cleanup (the part stays); Cancel cleans up."""
+    from .task_support import SlowWriter
+
+    mend, client = await _client(aiohttp_client, mend_for, comfy_dir, small_catalog, SlowWriter())
+    out = tmp_path / "part.bin"
+    task = await mend.tasks.submit("slow_write", {"path": str(out), "steps": 400, "delay": 0.01})
+    for _ in range(200):
+        if task.done > 0:
+            break
+        await asyncio.sleep(0.01)
+    paused = await client.post(f"/mend/tasks/{task.id}/pause", json={})
+    body = await paused.json()
+    assert paused.status == 200 and (body["state"], body["interrupted_reason"]) == ("interrupted", "paused")
+    kept = out.stat().st_size
+    assert kept > 0 and task.checkpoint  # the part and its checkpoint are kept
+    again = await client.post(f"/mend/tasks/{task.id}/pause", json={})
+    assert again.status == 409  # nothing runs to pause
+
+    resumed = await client.post(f"/mend/tasks/{task.id}/resume", json={})
+    assert resumed.status == 200
+    await asyncio.wait_for(mend.tasks.wait(task.id), 30)
+    assert task.state == "completed" and task.result["resumed_from"] > 0
+
+    second = await mend.tasks.submit("slow_write", {"path": str(tmp_path / "b.bin"), "steps": 400, "delay": 0.01})
+    await asyncio.sleep(0.1)
+    cancelled = await client.post(f"/mend/tasks/{second.id}/cancel", json={})
+    assert (await cancelled.json())["state"] == "cancelled" and not (tmp_path / "b.bin").exists()
