@@ -179,6 +179,30 @@ async def test_a_restart_resumes_downloads_by_themselves_and_leaves_installs_to_
     assert (again.state, again.attempt) == ("completed", 2)
 
 
+async def test_a_paused_download_stays_paused_across_a_restart_and_resumes_from_its_part(manager, tmp_path) -> None:
+    first = manager()
+    first.register(SlowWriter())
+    out = tmp_path / "model.bin"
+    dl = await first.submit("slow_write", {"path": str(out), "steps": 60, "delay": 0.01})
+    while dl.done == 0:
+        await asyncio.sleep(0.01)
+    await first.pause(dl.id)
+    kept = out.stat().st_size
+    assert dl.state == "interrupted" and dl.interrupted_reason == "paused" and kept > 0
+    await first.close()
+
+    second = manager()
+    second.register(SlowWriter())
+    await second.start()
+    again = await second.get(dl.id)
+    assert (again.state, again.interrupted_reason) == ("interrupted", "paused")  # not resumed by itself
+    await asyncio.sleep(0.1)
+    assert out.stat().st_size == kept
+    await second.resume(dl.id)
+    done = await second.wait(dl.id, timeout=10)
+    assert done.state == "completed" and done.result["resumed_from"] > 0
+
+
 async def test_a_kind_registered_after_start_picks_up_its_replayed_tasks(manager) -> None:
     first = manager()
     first.register(Scripted("late", [], hold=30))
