@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { MendApiError } from "../../web/js/mend/client.js";
 import { createController, fileNameFromUrl } from "../../web/js/mend/controller.js";
 import { initialState, reduce } from "../../web/js/mend/state.js";
-import { viewModel } from "../../web/js/mend/view.js";
+import { itemStatus, viewModel } from "../../web/js/mend/view.js";
 import { WORKFLOW, report } from "./fixtures.mjs";
 
 function setup(overrides = {}, edit = (r) => r) {
@@ -18,14 +18,20 @@ function setup(overrides = {}, edit = (r) => r) {
     installPack: async (p) => (calls.push(["install", p]), { id: `t${++taskSeq}`, kind: "install", state: "queued", params: p }),
     enablePack: async (p) => (calls.push(["enable", p]), { enabled: p.folder }),
     cancelTask: async (id) => (calls.push(["cancel", id]), { id, kind: "download", state: "cancelled" }),
+    pauseTask: async (id) => (calls.push(["pause", id]), { id, kind: "download", state: "interrupted", interrupted_reason: "paused", resumable: true }),
+    resumeTask: async (id) => (calls.push(["resume", id]), { id, kind: "download", state: "queued", resumable: true }),
+    retryTask: async (id) => (calls.push(["retry", id]), { id, kind: "download", state: "queued" }),
+    searchModels: async (q) => (calls.push(["search", q]), q.workflow ? report() : { candidates: [] }),
     tasks: async () => ({ tasks: [] }),
     ...overrides,
   };
+  const modified = [];
   const controller = createController({
     client, getState: () => state, dispatch: (a) => (state = reduce(state, a)),
-    applyModel: (item, value) => applied.push([item.node_id, value]), now: () => 0, confirm: () => true,
+    applyModel: (item, value) => applied.push([item.node_id, value]), now: () => 0,
+    markModified: () => modified.push(true),
   });
-  return { controller, calls, applied, get state() { return state; }, vm: () => viewModel(state) };
+  return { controller, calls, applied, modified, get state() { return state; }, vm: () => viewModel(state) };
 }
 
 test("choosing a download candidate posts the decision, then starts the download", async () => {
@@ -63,7 +69,8 @@ test("a failed decision is rolled back and starts nothing", async () => {
   await t.controller.choose(t.vm().models[0], 0);
   assert.deepEqual(t.calls, []);
   assert.deepEqual(t.state.decisions, {});
-  assert.match(t.state.error, /bad toml/);
+  assert.match(t.state.itemErrors["model:4/ckpt_name"], /bad toml/);
+  assert.equal(itemStatus(t.vm().models[0]), "failed");
 });
 
 test("'Fix all certain' installs each pack once and downloads each certain model", async () => {
@@ -92,30 +99,97 @@ test("a pasted URL downloads into the model's folder under the URL's file name",
     url: "https://civitai.example/api/files/Ink%20v2.safetensors?type=Model", folder: "loras", path: "style/Ink v2.safetensors" });
   assert.deepEqual([download[1].folder, download[1].relpath], ["loras", "style/Ink v2.safetensors"]);
   assert.equal(download[1].url, "https://civitai.example/api/files/Ink%20v2.safetensors?type=Model");
+  // The item follows its download: progress, then "downloaded", then the widget names the new file.
+  t.controller.taskEvent({ id: "t1", kind: "download", state: "running", params: download[1], progress: { done: 5, total: 10 } });
+  assert.equal(itemStatus(t.vm().models[1]), "downloading");
+  t.controller.taskEvent({ id: "t1", kind: "download", state: "completed", params: download[1], result: { relpath: "style/Ink v2.safetensors" } });
+  assert.equal(itemStatus(t.vm().models[1]), "downloaded");
+  assert.deepEqual(t.applied, [["12:9", "style/Ink v2.safetensors"]]);
   const bad = setup();
   await bad.controller.pasteUrl(bad.vm().models[1], "file:///etc/passwd");
   assert.deepEqual(bad.calls, []);
-  assert.match(bad.state.error, /https/);
+  assert.match(bad.state.itemErrors["model:12:9/lora_name"], /https/);
   assert.equal(fileNameFromUrl("not a url"), "");
 });
 
-test("the server asks for confirmation: asked once, then sent with confirm", async () => {
+test("a pickle download waits for a yes given in the panel, then is sent with confirm_pickle", async () => {
   const sent = [];
   const t = setup({
     downloadModel: async (p) => {
       sent.push(p);
-      if (!p.confirm_pickle) throw new MendApiError(403, { error: { code: "confirmation_required", message: "pickle" } });
+      if (!p.confirm_pickle) throw new MendApiError(403, { error: { code: "confirmation_required", message: "send confirm_pickle: true" } });
       return { id: "t9", kind: "download", state: "queued", params: p };
     },
   });
   await t.controller.choose(t.vm().models[0], 0);
+  assert.equal(itemStatus(t.vm().models[0]), "confirm");
+  await t.controller.confirmDownload(t.vm().models[0]);
   assert.deepEqual(sent.map((p) => !!p.confirm_pickle), [false, true]);
   assert.equal(t.state.tasks.t9.state, "queued");
+  assert.deepEqual(t.state.confirmations, {});
+});
+
+test("'Don't download' forgets the decision", async () => {
+  const t = setup({ downloadModel: async () => { throw new MendApiError(403, { error: { code: "confirmation_required", message: "x" } }); } });
+  await t.controller.choose(t.vm().models[0], 0);
+  await t.controller.declineDownload(t.vm().models[0]);
+  assert.deepEqual(t.state.decisions, {});
+  assert.deepEqual(t.calls.at(-1)[1], { workflow: "workflows/demo.json", model: "4/ckpt_name", action: "undo" });
+});
+
+test("a failed start is an error at its item; Retry tries the same again", async () => {
+  let fails = 1;
+  const t = setup({ downloadModel: async (p) => {
+    if (fails-- > 0) throw new MendApiError(403, { error: { code: "gated", message: "gated: accept the licence" } });
+    return { id: "t2", kind: "download", state: "queued", params: p };
+  } });
+  await t.controller.choose(t.vm().models[0], 0);
+  assert.match(t.vm().models[0].error, /licence/);
+  assert.equal(t.state.error, null);
+  await t.controller.retryItem(t.vm().models[0]);
+  assert.equal(t.vm().models[0].error, null);
+  assert.equal(t.vm().models[0].task.id, "t2");
+  // A failed task is retried through its own route.
+  t.controller.taskEvent({ id: "t2", kind: "download", state: "failed", params: t.state.tasks.t2.params, error: { message: "404" } });
+  assert.equal(itemStatus(t.vm().models[0]), "failed");
+  await t.controller.retryItem(t.vm().models[0]);
+  assert.deepEqual(t.calls.at(-1), ["retry", "t2"]);
+});
+
+test("a decision the server wrote into the saved file is made in the open graph too, marked modified", async () => {
+  const t = setup({ decide: async (d) => ({ decision: d, stored: { path: "ink.safetensors", status: "resolved" }, workflow_file_changed: true }) });
+  await t.controller.choose(t.vm().models[1], 0);
+  assert.deepEqual(t.applied, [["12:9", "ink.safetensors"], ["12:9", "ink.safetensors"]]);
+  assert.equal(t.modified.length, 1);
+});
+
+test("Undo reopens an optional or skipped item", async () => {
+  const t = setup();
+  await t.controller.optional(t.vm().models[1]);
+  assert.equal(itemStatus(t.vm().models[1]), "optional");
+  await t.controller.undo(t.vm().models[1]);
+  assert.equal(t.vm().models[1].decision, null);
+  assert.deepEqual(t.calls.at(-1)[1], { workflow: "workflows/demo.json", model: "12:9/lora_name", action: "undo" });
+});
+
+test("pause, resume, clear finished; a background search fills in sizes", async () => {
+  const t = setup({ tasks: async () => ({ tasks: [{ id: "x", kind: "download", state: "running", resumable: true, progress: { done: 1, total: 2 } },
+    { id: "y", kind: "download", state: "completed" }] }) });
+  await t.controller.loadTasks();
+  await t.controller.pause("x");
+  assert.equal(t.state.tasks.x.interruptedReason, "paused");
+  await t.controller.resume("x");
+  assert.equal(t.state.tasks.x.state, "queued");
+  t.controller.clearFinished();
+  assert.deepEqual(t.state.taskOrder, ["x"]);
+  await t.controller.searchInBackground({ nodes: [] });
+  assert.equal(t.state.searching, false);
+  assert.deepEqual(t.calls.find((c) => c[0] === "search")[1], { workflow: { nodes: [] } });
 });
 
 test("optional and skip are decisions with no work", async () => {
   const t = setup();
-  await t.controller.optional(t.vm().nodeGroups[1].items[0]);
+  await t.controller.optional(t.vm().inactive[0]);
   await t.controller.skip(t.vm().models[1]);
   assert.deepEqual(t.calls.map((c) => [c[1].node_type ?? c[1].model, c[1].action]), [["Nobody_Knows", "optional"], ["12:9/lora_name", "skip"]]);
 });

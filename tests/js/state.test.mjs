@@ -34,7 +34,8 @@ test("a decision is shown at once, confirmed when saved, rolled back when the PO
   assert.equal(s.pendingDecisions["node:VHS_LoadVideo"], true);
   s = reduce(s, { type: "decision/failed", decision: second, previous: first, error: "nope" });
   assert.equal(s.decisions["node:VHS_LoadVideo"].candidate, 0);
-  assert.equal(s.error, "nope");
+  assert.equal(s.itemErrors["node:VHS_LoadVideo"], "nope"); // at its item, not at the top of the panel
+  assert.equal(s.error, null);
   const loaded = reduce(s, { type: "decisions/loaded", decisions: [{ kind: "model", key: "4/ckpt_name", action: "optional" }] });
   assert.deepEqual(Object.keys(loaded.decisions), ["model:4/ckpt_name"]);
 });

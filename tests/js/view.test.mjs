@@ -8,20 +8,22 @@ import { WORKFLOW, report } from "./fixtures.mjs";
 
 const analysed = () => reduce(initialState(), { type: "analysis/done", workflow: WORKFLOW, report: report() });
 
-test("missing node types are grouped by the pack that provides them, unknown ones last", () => {
+test("missing node types are grouped by the pack that provides them; inactive ones are shown apart", () => {
   const vm = viewModel(analysed());
   assert.deepEqual(vm.nodeGroups.map((g) => [g.key, g.items.map((i) => i.type)]), [
     ["comfyui-videohelpersuite", ["VHS_VideoCombine", "VHS_LoadVideo"]],
-    ["", ["Nobody_Knows"]],
   ]);
+  assert.deepEqual(vm.inactive.map((i) => i.id), ["node:Nobody_Knows"]);
   assert.equal(vm.total, 5);
   assert.equal(vm.openCount, 5);
+  const noPack = groupNodes([{ ...vm.inactive[0], inactive: false }, ...vm.nodeGroups[0].items]);
+  assert.deepEqual(noPack.map((g) => g.key), ["comfyui-videohelpersuite", ""]); // unknown ones last
 });
 
 test("a decision moves a node type to the pack that was chosen", () => {
   const s = reduce(analysed(), { type: "decision/made", decision: { kind: "node", key: "VHS_LoadVideo", action: "choose", candidate: 1 } });
   const groups = groupNodes(viewModel(s).nodeGroups.flatMap((g) => g.items));
-  assert.deepEqual(groups.map((g) => g.key), ["comfyui-videohelpersuite", "other-pack", ""]);
+  assert.deepEqual(groups.map((g) => g.key), ["comfyui-videohelpersuite", "other-pack"]);
 });
 
 test("'Fix all certain' takes the auto items that are not decided yet", () => {
@@ -58,7 +60,7 @@ test("an install task is linked to the node types of its pack", () => {
 
 test("statuses of undecided and decided items", () => {
   const vm = viewModel(analysed());
-  const unknown = vm.nodeGroups[1].items[0];
+  const unknown = vm.inactive[0];
   assert.equal(itemStatus(unknown), "no source");
   assert.equal(itemStatus(vm.models[0]), "certain");
   assert.equal(itemStatus({ ...vm.models[1], decision: { action: "choose", candidate: 0 } }), "uses local file");
@@ -73,6 +75,11 @@ test("a running download row shows bytes, rate, ETA and attempt in fixed formats
   assert.deepEqual(
     [row.label, row.percent, row.bytes, row.rate, row.eta, row.attempt, row.canCancel, row.canRetry],
     ["a.safetensors · checkpoints", "25.0%", "500 MB / 2.00 GB", "50.0 MB/s", "30 s", "attempt 2 of 5", true, false]);
+  // A download without a known total still shows units; an install shows steps, never raw numbers.
+  const open = taskRow(normaliseTask({ id: "o", kind: "download", state: "running", progress: { done: 74_000_000 } }));
+  assert.equal(open.bytes, "74.0 MB / —");
+  const install = taskRow(normaliseTask({ id: "i", kind: "install", state: "running", progress: { done: 2, total: 5 } }));
+  assert.equal(install.bytes, "step 2 of 5");
 });
 
 test("finished, failed and unsized task rows", () => {
@@ -120,12 +127,67 @@ test("the message line says why a task failed, which step runs, or what a finish
 
 test("the headline stops counting a model once its download finished, and says when all is fixed", () => {
   let s = reduce(analysed(), { type: "decision/made", decision: { kind: "model", key: "4/ckpt_name", action: "choose", candidate: 0 } });
-  assert.equal(headline(viewModel(s)), "3 node types, 2 models missing · 4 to decide");
+  assert.equal(headline(viewModel(s)), "2 node types, 2 models missing · 1 not blocking · 4 to decide");
   s = reduce(s, { type: "task/event", now: 1, task: { id: "d1", kind: "download", state: "succeeded",
     params: { folder: "checkpoints", relpath: "sdxl.safetensors" } } });
   const vm = viewModel(s);
   assert.equal(vm.fixed, 1);
-  assert.equal(headline(vm), "3 node types, 1 model missing · 1 fixed · 4 to decide");
+  assert.equal(headline(vm), "2 node types, 1 model missing · 1 not blocking · 1 fixed · 4 to decide");
   assert.equal(headline({ ...vm, fixed: vm.total }), `All ${vm.total} fixed.`);
   assert.equal(headline({ ...vm, analyzing: true }), "Analysing…");
+});
+
+test("a paused download offers Resume and Cancel; a running resumable one offers Pause", () => {
+  const running = taskRow(normaliseTask({ id: "d", kind: "download", state: "running", resumable: true, progress: { done: 1, total: 2 } }));
+  assert.deepEqual([running.canPause, running.canResume, running.canCancel, running.canRetry], [true, false, true, false]);
+  const paused = taskRow(normaliseTask({ id: "d", kind: "download", state: "interrupted", interrupted_reason: "paused",
+    resumable: true, progress: { done: 1, total: 2 } }));
+  assert.deepEqual([paused.stateText, paused.canPause, paused.canResume, paused.canCancel], ["paused", false, true, true]);
+  assert.match(paused.message, /part is kept/);
+});
+
+test("one file used by two nodes is one item listing both; bypassed-only files are not blocking", () => {
+  const r = report();
+  const twin = { ...r.missing_models[0], key: "12:4/ckpt_name", node_id: "12:4" };
+  const muted = { ...r.missing_models[1], key: "9/lora_name", node_id: "9", value: "gone.safetensors", mode: 4, auto: true,
+    candidates: [{ kind: "download", reason: "workflow_metadata", confidence: 0.9, folder: "loras", relpath: "gone.safetensors", url: "https://h/x" }] };
+  const s = reduce(initialState(), { type: "analysis/done", workflow: WORKFLOW, report: { ...r, missing_models: [...r.missing_models, twin, muted] } });
+  const vm = viewModel(s);
+  assert.deepEqual(vm.models.map((m) => [m.id, m.node_ids]), [["model:4/ckpt_name", ["4", "12:4"]], ["model:12:9/lora_name", ["12:9"]]]);
+  assert.deepEqual(vm.inactive.map((i) => i.id), ["node:Nobody_Knows", "model:9/lora_name"]);
+  assert.deepEqual(vm.certain.map((i) => i.id), ["node:VHS_VideoCombine", "model:4/ckpt_name"]); // not the bypassed one
+  const asked = viewModel(reduce(s, { type: "option/include_inactive", value: true }));
+  assert.deepEqual(asked.certain.map((i) => i.id), ["node:VHS_VideoCombine", "model:4/ckpt_name", "model:9/lora_name"]);
+});
+
+test("a model whose loader is a missing node waits for its pack; a guessed folder can be picked", () => {
+  const r = report();
+  const ip = { key: "20/ipadapter_file", node_id: "20", node_type: "VHS_LoadVideo", input: null, widget_index: 0,
+    value: "ip-adapter_sd15.safetensors", folder: "checkpoints", folder_source: "guess", status: "ambiguous", auto: false, candidates: [] };
+  let s = reduce(initialState(), { type: "analysis/done", workflow: WORKFLOW, report: { ...r, missing_models: [...r.missing_models, ip] } });
+  s = reduce(s, { type: "folders/loaded", folders: ["checkpoints", "loras", "ipadapter"] });
+  let item = viewModel(s).models.find((m) => m.key === "20/ipadapter_file");
+  assert.equal(itemStatus(item), "waits for pack");
+  assert.equal(item.waitsFor.pack.id, "comfyui-videohelpersuite");
+  s = reduce(s, { type: "folder/picked", id: item.id, folder: "ipadapter" });
+  item = viewModel(s).models.find((m) => m.key === "20/ipadapter_file");
+  assert.equal(item.waitsFor, null);
+  assert.equal(item.picked, "ipadapter");
+});
+
+test("a gated or gone link is never certain; a search result keeps the server's candidate index", () => {
+  let s = analysed();
+  const searched = report();
+  searched.missing_models[0].candidates = [
+    { kind: "download", reason: "huggingface", confidence: 0.75, folder: "checkpoints", relpath: "sdxl.safetensors", url: "https://huggingface.co/o/r/resolve/main/sdxl.safetensors", size: 5 },
+    { ...searched.missing_models[0].candidates[0], reason: "gated", confidence: 0.6, gated: true },
+  ];
+  s = reduce(s, { type: "search/done", reportSeq: s.reportSeq, report: searched });
+  const item = viewModel(s).models[0];
+  assert.deepEqual(item.candidates.map((c) => c.server_index), [null, 0]);
+  assert.equal(itemStatus({ ...item, candidates: [item.candidates[1]] }), "gated");
+  assert.ok(!viewModel(s).certain.some((i) => i.id === item.id) || item.candidates[0].reason !== "gated");
+  // A search answering an older analysis is dropped.
+  const stale = reduce(s, { type: "search/done", reportSeq: -5, report: report() });
+  assert.equal(stale.report, s.report);
 });

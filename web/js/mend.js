@@ -2,11 +2,17 @@
  * Mend's editor extension: the entry module ComfyUI loads. It is the only module that imports
  * ComfyUI's `app` and `api`; everything it wires lives in ./mend/ as side-effect-free modules.
  *
- * - Entry points: the "Mend.OpenPanel" command (Alt+Shift+M), a menu entry under Extensions,
- *   an action-bar button, and a sidebar tab that holds the panel (a floating dialog where the
- *   frontend has no sidebar API).
+ * - Entry points: the "Mend.OpenPanel" command (Alt+Shift+M toggles the panel and moves focus into
+ *   it), a menu entry under Extensions, an action-bar button, and a sidebar tab that holds the panel
+ *   (a floating dialog where the frontend has no sidebar API).
  * - On workflow load (setting "Mend.AnalyzeOnLoad", on by default): the open graph is analysed
- *   and, if something is missing, a toast "N missing — Resolve" opens the panel.
+ *   and, if something blocks a run and is not decided, a toast "N missing — Resolve" opens the
+ *   panel: once per workflow, placed clear of other dialogs' controls. Models without a certain
+ *   source are then looked up in the background (sizes, hashes, gated or gone links).
+ * - Setting "Mend.OnePlace" (on by default) turns off the frontend's own missing-models dialog, so
+ *   Mend's panel is the one place to resolve them.
+ * - After a restart Mend started, node definitions are refreshed and the open workflow is re-created,
+ *   so new nodes replace their placeholders; where that fails the banner offers "Reload the page".
  * - Websocket: `mend.task` events drive the progress rows; `mend.progress_text` and ComfyUI's
  *   execution events drive the jobs view, which keeps this tab's prompts (labelled with their
  *   workflow) unless its "all clients" switch asks the server for the others' texts too.
@@ -28,6 +34,8 @@ import { followAllPrompts } from "./mend/progress.js";
 const TAB_ID = "mend";
 const COMMAND_ID = "Mend.OpenPanel";
 const SETTING_ANALYZE = "Mend.AnalyzeOnLoad";
+const SETTING_ONE_PLACE = "Mend.OnePlace";
+const STOCK_MODELS_DIALOG = "Comfy.Workflow.ShowMissingModelsWarning";
 
 let state = initialState();
 const listeners = [];
@@ -50,14 +58,38 @@ const controller = createController({
     // The server lists the new file now: refresh every combo first, so the value is a valid choice.
     await Promise.resolve(app.refreshComboInNodes?.()).catch(() => null);
     const graph = app.rootGraph ?? app.graph;
-    const changed = applyModelValue(graph, item, value);
+    let changed = null;
+    for (const ref of item.refs?.length ? item.refs : [item]) changed = applyModelValue(graph, ref, value) || changed;
     if (changed) app.canvas?.setDirty?.(true, true);
     return changed;
   },
-  confirm: (message) => window.confirm(`${message}\n\nContinue?`),
+  markModified: () => {
+    // The file on disk got Mend's change: the tab shows it modified, so Ctrl+S keeps both.
+    const tracker = app.extensionManager?.workflow?.activeWorkflow?.changeTracker;
+    tracker?.checkState?.();
+  },
   workflowRef: () => workflowRef(),
   clientId: () => api.clientId ?? api.initialClientId ?? null,
+  confirm: (message) => window.confirm(`${message}\n\nContinue?`), // an incompatible pack version
 });
+
+/** What the panel's buttons call: the controller, plus what needs the page itself. */
+const actions = {
+  ...controller,
+  choose: controller.choose,
+  reanalyze: () => analyzeOpenGraph(),
+  reloadPage: () => window.location.reload(),
+  undo: controller.undo,
+  retryItem: controller.retryItem,
+  searchItem: controller.searchItem,
+  installPackFirst: controller.installPackFirst,
+  confirmDownload: controller.confirmDownload,
+  declineDownload: controller.declineDownload,
+  pickFolder: controller.pickFolder,
+  setIncludeInactive: controller.setIncludeInactive,
+  clearFinished: controller.clearFinished,
+  followAll,
+};
 
 // ---- the panel, in the sidebar or a floating dialog -------------------------------------------
 
@@ -66,7 +98,7 @@ let dialog = null;
 
 function mountPanel(el) {
   installStyles(document);
-  panel ??= createPanel(document, { ...controller, followAll });
+  panel ??= createPanel(document, actions);
   el.replaceChildren(panel.root);
   panel.render(viewModel(state));
 }
@@ -76,6 +108,11 @@ function sidebar() {
   return app.extensionManager?.sidebarTab;
 }
 
+function panelShown() {
+  return !!panel?.root.isConnected && panel.root.offsetParent !== null;
+}
+
+/** Open the panel (sidebar tab or dialog), analyse if nothing was, and move the focus into it. */
 function openPanel() {
   const tabs = sidebar();
   if (tabs?.toggleSidebarTab && typeof app.extensionManager.registerSidebarTab === "function") {
@@ -84,6 +121,28 @@ function openPanel() {
     openDialog();
   }
   if (!state.report && !state.analyzing) analyzeOpenGraph();
+  focusPanel(20);
+}
+
+function focusPanel(triesLeft) {
+  const target = panel?.root.querySelector("button:not([disabled]), input, select");
+  if (target && panelShown()) {
+    target.focus();
+    return;
+  }
+  if (triesLeft > 0) setTimeout(() => focusPanel(triesLeft - 1), 50);
+}
+
+/** Alt+Shift+M: open and focus the panel, or close it when it is open. */
+function togglePanel() {
+  if (!panelShown()) {
+    openPanel();
+    return;
+  }
+  const tabs = sidebar();
+  if (dialog && !dialog.hidden) dialog.hidden = true;
+  else if (tabs?.activeSidebarTabId === TAB_ID) tabs.toggleSidebarTab(TAB_ID);
+  app.canvas?.canvas?.focus?.();
 }
 
 function openDialog() {
@@ -111,15 +170,17 @@ function openDialog() {
 // ---- analysis on load, and the toast ------------------------------------------------------------
 
 /**
- * How Mend names the open workflow: a saved, unmodified workflow by its path in the workflows folder
- * (decisions then also rewrite that file), anything else by its graph's uuid, with the graph sent along.
+ * How Mend names the open workflow: a saved workflow by its path in the workflows folder (decisions
+ * then also rewrite that file, and the same change is made in the open graph, marked modified, so
+ * the tab and the file agree and Ctrl+S keeps it), anything else by its graph's uuid, with the graph
+ * sent along.
  */
 function workflowInfo() {
   const wf = app.extensionManager?.workflow?.activeWorkflow;
   const graph = app.rootGraph ?? app.graph;
   const name = wf?.filename || "Unsaved workflow";
   const path = wf?.path || "";
-  if (wf?.isPersisted && !wf.isModified && !wf.isTemporary && path.startsWith("workflows/")) {
+  if (wf?.isPersisted && !wf.isTemporary && path.startsWith("workflows/")) {
     return { key: path.slice("workflows/".length), name, mode: "file" };
   }
   return { key: graph?.serialize?.().id ?? graph?.id ?? name, name, mode: "graph" };
@@ -138,8 +199,12 @@ async function analyzeOpenGraph() {
   const graph = app.rootGraph ?? app.graph;
   if (!graph) return null;
   const info = workflowInfo();
-  const report = await controller.analyze(graph.serialize(), info);
-  if (report) await controller.loadDecisions();
+  const serialized = graph.serialize();
+  const report = await controller.analyze(serialized, info);
+  if (report) {
+    await controller.loadDecisions();
+    controller.searchInBackground(serialized);
+  }
   return report;
 }
 
@@ -155,59 +220,125 @@ function onGraphLoaded() {
   clearTimeout(loadTimer);
   loadTimer = setTimeout(async () => {
     const report = await analyzeOpenGraph();
-    const missing = (report?.missing_nodes?.length || 0) + (report?.missing_models?.length || 0);
-    if (missing) showMissingToast(missing, missingSummary(report));
+    if (!report) return;
+    const vm = viewModel(state);
+    // Only what blocks a run and waits for a decision; once per workflow (a tab switch is no new load).
+    const waiting = [...vm.nodeGroups.flatMap((g) => g.items), ...vm.models].filter((i) => !i.decision && !i.task);
+    const key = state.workflow?.key;
+    if (waiting.length && key && !toasted.has(key)) {
+      toasted.add(key);
+      showMissingToast(waiting.length, missingSummary({ missing_nodes: waiting.filter((i) => i.kind === "node"),
+        missing_models: waiting.filter((i) => i.kind === "model") }));
+    }
   }, 250);
 }
 
-let lastToast = null;
+// ---- the toast: Mend's own, placed where it covers no other dialog's controls ------------------
+
+const toasted = new Set(); // workflow keys already announced in this page
+const TOAST_LIFE_MS = 12000;
+let toastEl = null;
+let toastTimer = null;
+let toastWatch = null;
+
+function closeToast() {
+  clearTimeout(toastTimer);
+  clearInterval(toastWatch);
+  toastEl?.remove();
+  toastEl = null;
+}
 
 function showMissingToast(count, detail) {
-  const toast = app.extensionManager?.toast;
-  const text = `${count} missing — Resolve`;
-  if (toast?.add) {
-    // One toast at a time: a newly loaded workflow replaces the previous one's.
-    if (lastToast) toast.remove?.(lastToast);
-    const mark = `mend-toast-${Date.now()}`;
-    const message = { severity: "warn", summary: text, detail, life: 20000, styleClass: `mend-toast ${mark}` };
-    lastToast = message;
-    toast.add(message);
-    wireToast(mark, message, 40);
-    return;
-  }
+  closeToast();
   const own = document.createElement("div");
   own.className = "mend-own-toast mend-toast";
   own.setAttribute("role", "status");
-  const button = document.createElement("button");
-  button.className = "mend-btn mend-btn-primary";
-  button.textContent = "Resolve";
-  button.onclick = () => (own.remove(), openPanel());
-  own.append(`${count} missing (${detail})`, button);
+  const text = document.createElement("span");
+  text.className = "mend-toast-text";
+  text.textContent = `${count} missing — Resolve (${detail})`;
+  const resolve = document.createElement("button");
+  resolve.className = "mend-btn mend-btn-primary mend-toast-resolve";
+  resolve.dataset.control = "toast-resolve";
+  resolve.textContent = "Resolve";
+  resolve.setAttribute("aria-label", "Resolve missing nodes and models in Mend");
+  resolve.onclick = () => (closeToast(), openPanel());
+  const close = document.createElement("button");
+  close.className = "mend-btn mend-btn-text mend-toast-close";
+  close.dataset.control = "toast-close";
+  close.textContent = "✕";
+  close.setAttribute("aria-label", "Dismiss");
+  close.onclick = closeToast;
+  own.append(text, resolve, close);
+  installStyles(document);
   document.body.append(own);
-  setTimeout(() => own.remove(), 20000);
+  toastEl = own;
+  placeToast();
+  toastWatch = setInterval(placeToast, 300); // dialogs open and close while the toast is up
+  toastTimer = setTimeout(closeToast, TOAST_LIFE_MS);
 }
 
-/** PrimeVue toasts take no buttons: find ours once rendered and make it open the panel. */
-function wireToast(mark, message, triesLeft) {
-  const el = document.querySelector(`.${mark}`);
-  if (!el) {
-    if (triesLeft > 0) setTimeout(() => wireToast(mark, message, triesLeft - 1), 50);
-    return;
+/** Other dialogs' boxes (ComfyUI's, ComfyUI-Manager's): the toast must not sit on their controls. */
+function otherDialogRects() {
+  const found = document.querySelectorAll(".p-dialog, [role='dialog'], .comfy-modal, dialog[open]");
+  return [...found].filter((d) => !d.closest(".mend-dialog, .mend-own-toast") && d.offsetParent !== null)
+    .map((d) => d.getBoundingClientRect()).filter((r) => r.width > 0 && r.height > 0);
+}
+
+function overlaps(a, b) {
+  return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+}
+
+/** Bottom right, else bottom left, else top left; hidden while every place covers a dialog. */
+function placeToast() {
+  if (!toastEl) return;
+  const dialogs = otherDialogRects();
+  const spots = [{ right: "16px", bottom: "56px", left: "", top: "" }, { left: "16px", bottom: "56px", right: "", top: "" },
+    { left: "16px", top: "56px", right: "", bottom: "" }];
+  toastEl.hidden = false;
+  for (const spot of spots) {
+    Object.assign(toastEl.style, spot);
+    const rect = toastEl.getBoundingClientRect();
+    if (!dialogs.some((d) => overlaps(rect, d))) return;
   }
-  const resolve = () => {
-    app.extensionManager.toast.remove?.(message);
-    if (lastToast === message) lastToast = null;
-    openPanel();
+  toastEl.hidden = true; // shown again when the dialog closes
+}
+
+// ---- restart: new nodes into the open editor -----------------------------------------------------
+
+/** Node types the open graph uses that the editor has no definition for (still placeholders). */
+function placeholderTypes() {
+  const registered = globalThis.LiteGraph?.registered_node_types || {};
+  const types = new Set();
+  const walk = (graph) => {
+    for (const node of graph?._nodes || graph?.nodes || []) {
+      if (node.type && !(node.type in registered) && !node.subgraph) types.add(node.type);
+      if (node.subgraph) walk(node.subgraph);
+    }
   };
-  const button = document.createElement("button");
-  button.className = "p-button p-component p-button-sm mend-toast-resolve";
-  button.textContent = "Resolve";
-  button.setAttribute("aria-label", "Resolve missing nodes and models in Mend");
-  button.addEventListener("click", (e) => {
-    e.stopPropagation();
-    resolve();
-  });
-  (el.querySelector(".p-toast-message-text") || el).append(button);
+  walk(app.rootGraph ?? app.graph);
+  for (const sg of (app.rootGraph ?? app.graph)?.subgraphs?.values?.() || []) walk(sg);
+  return types;
+}
+
+/** After the restart: refresh node definitions, re-create the workflow's nodes, else ask for a reload. */
+async function afterRestart() {
+  dispatch({ type: "restart/refreshing" });
+  try {
+    await app.refreshComboInNodes?.(); // re-registers every node definition the server now has
+    const before = placeholderTypes();
+    if (before.size) {
+      const wf = app.extensionManager?.workflow?.activeWorkflow ?? null;
+      const graph = (app.rootGraph ?? app.graph).serialize();
+      await app.loadGraphData(graph, true, true, wf, { showMissingNodesDialog: false, showMissingModelsDialog: false });
+    }
+    const still = placeholderTypes();
+    const installedNow = [...before].filter((t) => !still.has(t));
+    dispatch({ type: installedNow.length || !before.size ? "restart/done" : "restart/reload" });
+  } catch {
+    dispatch({ type: "restart/reload" });
+  }
+  await controller.loadTasks();
+  if (state.restart !== "reload") await analyzeOpenGraph();
 }
 
 // ---- websocket events ---------------------------------------------------------------------------
@@ -235,8 +366,11 @@ function listen() {
   });
   // After a reconnect (server restart, network), the server's tasks are the truth again.
   api.addEventListener("reconnected", () => {
-    if (state.restart === "restarting") dispatch({ type: "restart/done" });
     if (state.followAll) followAllPrompts(api, true).catch(() => dispatch({ type: "jobs/follow_all", on: false }));
+    if (state.restart === "restarting") {
+      afterRestart();
+      return;
+    }
     controller.loadTasks();
     if (state.report) analyzeOpenGraph();
   });
@@ -282,6 +416,23 @@ function hookQueuePrompt() {
   api.queuePrompt = wrapped;
 }
 
+/**
+ * "One place": while on, the frontend's missing-models dialog stays shut (Mend's toast and panel
+ * cover it); turning it off gives the dialog back as it was before.
+ */
+function applyOnePlace(on) {
+  const settings = app.extensionManager?.setting;
+  if (!settings?.get || !settings?.set) return;
+  const saved = "mend.stockModelsDialogBefore";
+  if (on && settings.get(STOCK_MODELS_DIALOG) !== false) {
+    localStorage.setItem(saved, "on");
+    Promise.resolve(settings.set(STOCK_MODELS_DIALOG, false)).catch(() => null);
+  } else if (!on && localStorage.getItem(saved) === "on") {
+    localStorage.removeItem(saved);
+    Promise.resolve(settings.set(STOCK_MODELS_DIALOG, true)).catch(() => null);
+  }
+}
+
 // ---- registration --------------------------------------------------------------------------------
 
 app.registerExtension({
@@ -294,9 +445,17 @@ app.registerExtension({
       type: "boolean",
       defaultValue: true,
     },
+    {
+      id: SETTING_ONE_PLACE,
+      category: ["Mend", "Editor panel", "One place"],
+      name: "Resolve missing models in Mend only (turns off the editor's own missing-models dialog)",
+      type: "boolean",
+      defaultValue: true,
+      onChange: (value) => applyOnePlace(value),
+    },
   ],
   commands: [
-    { id: COMMAND_ID, label: "Mend: resolve missing nodes and models", icon: "pi pi-wrench", function: openPanel },
+    { id: COMMAND_ID, label: "Mend: resolve missing nodes and models", icon: "pi pi-wrench", function: togglePanel },
     { id: "Mend.Analyze", label: "Mend: analyse the open workflow", icon: "pi pi-search", function: () => (openPanel(), analyzeOpenGraph()) },
   ],
   keybindings: [{ combo: { key: "M", alt: true, shift: true }, commandId: COMMAND_ID }],
@@ -318,6 +477,8 @@ app.registerExtension({
     }
     listen();
     hookQueuePrompt();
+    applyOnePlace(settingOn(SETTING_ONE_PLACE));
+    controller.loadFolders();
     await controller.loadTasks();
     controller.loadRestartStatus();
     refreshQueue();
@@ -328,4 +489,7 @@ app.registerExtension({
 });
 
 // For the browser test and for people debugging in the console.
-window.__mend = { getState: () => state, openPanel, analyze: analyzeOpenGraph, flush: () => scheduler.flush() };
+window.__mend = {
+  getState: () => state, openPanel, togglePanel, analyze: analyzeOpenGraph, flush: () => scheduler.flush(),
+  searched: () => controller.searchPromise,
+};

@@ -53,6 +53,8 @@ export function createClient(fetchApi) {
     tasks: () => call("GET", "/mend/tasks"),
     cancelTask: (id) => call("POST", `/mend/tasks/${enc(id)}/cancel`, {}),
     retryTask: (id) => call("POST", `/mend/tasks/${enc(id)}/retry`, {}),
+    pauseTask: (id) => call("POST", `/mend/tasks/${enc(id)}/pause`, {}),
+    resumeTask: (id) => call("POST", `/mend/tasks/${enc(id)}/resume`, {}),
 
     searchModels: (query) => call("POST", "/mend/models/search", query),
     downloadModel: (params) => call("POST", "/mend/models/download", params),
@@ -61,6 +63,9 @@ export function createClient(fetchApi) {
     installedPacks: () => call("GET", "/mend/nodes/installed"),
     enablePack: (params) => call("POST", "/mend/nodes/enable", params),
     restart: () => call("POST", "/mend/restart", {}),
+
+    /** ComfyUI's model folders (its own `GET /models`): the folder picker's list. */
+    folders: () => call("GET", "/models"),
 
     /** ComfyUI's own queue: which prompts run and wait (prompts other tabs queued included). */
     queue: () => call("GET", "/queue"),

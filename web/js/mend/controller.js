@@ -4,12 +4,13 @@
  * open graph (a model widget pointed at the downloaded file).
  *
  * Everything outside is injected (`client` from client.js, `dispatch`/`getState` of the store,
- * `applyModel(item, value)` that edits the graph, `confirm(message)`), so these flows are tested
- * under `node --test` with a fake client and no browser.
+ * `applyModel(item, value)` that edits the graph, `markModified()`), so these flows are tested
+ * under `node --test` with a fake client and no browser. Errors land on the item they belong to
+ * (`itemErrors`), never only in a line at the top of the panel.
  */
 
 import { itemId } from "./state.js";
-import { viewModel } from "./view.js";
+import { chosenCandidate, groupNodes, viewModel } from "./view.js";
 import { decisionBody, decisionsFromServer } from "./wire.js";
 
 /** The file name a pasted URL downloads to: its last path segment, decoded, without a query. */
@@ -24,11 +25,14 @@ export function fileNameFromUrl(url) {
 }
 
 export function createController({
-  client, getState, dispatch, applyModel = () => null, confirm = () => false, now = () => Date.now(),
+  client, getState, dispatch, applyModel = () => null, now = () => Date.now(),
+  confirm = () => false, // a yes/no the server asks for an install (an incompatible pack version)
   workflowRef = () => getState().workflow, // {key, graph?}: how POST /mend/decisions names the workflow
   clientId = () => null, // ComfyUI's websocket client id: tasks remember who started them
+  markModified = () => null, // the open workflow now differs from its last save (a rewritten file too)
 }) {
   const applied = new Set(); // "<item id>@<task id>": widgets already pointed at a finished download
+  let searchPromise = null;
 
   function workflowKey() {
     return getState().workflow?.key ?? "";
@@ -38,13 +42,35 @@ export function createController({
     dispatch({ type: "error", error: error?.message || String(error) });
   }
 
+  function failItem(item, error) {
+    dispatch({ type: "item/error", id: item.id, error: error?.message || String(error) });
+  }
+
+  /** Keys of every reference the item stands for (one file used by several nodes is one item). */
+  function refKeys(item) {
+    return item.kind === "model" && item.refs?.length ? item.refs.map((r) => r.key) : [item.key];
+  }
+
+  /**
+   * Post a decision for every reference of the item; the open graph follows the file: when the server
+   * rewrote the saved workflow, the same value is set in the graph and the workflow is marked modified.
+   */
   async function decide(item, fields) {
     const decision = { workflow: workflowKey(), kind: item.kind, key: item.key, ...fields };
     const previous = getState().decisions[itemId(item.kind, item.key)] || null;
     dispatch({ type: "decision/made", decision });
     try {
-      await client.decide(decisionBody(decision, workflowRef() || { key: workflowKey() }));
+      const ref = workflowRef() || { key: workflowKey() };
+      let fileChanged = null;
+      for (const key of refKeys(item)) {
+        const answer = await client.decide(decisionBody({ ...decision, key }, ref));
+        if (answer?.workflow_file_changed && answer.stored?.path) fileChanged = answer.stored.path;
+      }
       dispatch({ type: "decision/saved", decision });
+      if (fileChanged !== null && item.kind === "model") {
+        applyModel(item, fileChanged);
+        markModified();
+      }
       return true;
     } catch (error) {
       dispatch({ type: "decision/failed", decision, previous, error: `could not save the decision: ${error.message}` });
@@ -52,30 +78,48 @@ export function createController({
     }
   }
 
-  /** Start a task; ask once when the server wants confirmation (pickle formats, URLs not in a catalog). */
-  async function startTask(start, params) {
+  /** Forget the item's decision (Optional, Skip, a choice): it is open again. */
+  async function undo(item) {
+    try {
+      const ref = workflowRef() || { key: workflowKey() };
+      for (const key of refKeys(item)) {
+        await client.decide(decisionBody({ kind: item.kind, key, action: "undo" }, ref));
+      }
+      dispatch({ type: "decision/undone", kind: item.kind, key: item.key });
+    } catch (error) {
+      failItem(item, `could not undo: ${error.message}`);
+    }
+  }
+
+  /** Start an item's task; a pickle download waits for the user's yes in the panel; errors stay at the item. */
+  async function startTask(item, start, params) {
     try {
       const task = await start(params);
       if (task) dispatch({ type: "task/event", task: task.task || task, now: now() });
       return task;
     } catch (error) {
-      if (error.code === "confirmation_required" && !params.confirm_pickle && confirm(error.message)) {
-        return startTask(start, { ...params, confirm_pickle: true });
+      if (error.code === "confirmation_required" && !params.confirm_pickle) {
+        dispatch({ type: "confirm/ask", id: item.id, message: error.message, params });
+        return null;
       }
       if (error.code === "incompatible" && !params.confirm_incompatible && confirm(error.message)) {
-        return startTask(start, { ...params, confirm_incompatible: true });
+        return startTask(item, start, { ...params, confirm_incompatible: true });
       }
       if (error.code === "conflict") return null; // the same file or pack is already being worked on
-      fail(error);
+      failItem(item, error);
       return null;
     }
   }
 
+  function folderFor(item, candidate) {
+    return getState().folderChoice[item.id] || candidate.folder || item.folder;
+  }
+
   async function download(item, candidate) {
     // POST /mend/models/download: {url, folder, filename|relpath, sha256?, confirm_pickle?, client_id?}
-    return startTask(client.downloadModel, {
+    return startTask(item, client.downloadModel, {
       url: candidate.url,
-      folder: candidate.folder || item.folder,
+      folder: folderFor(item, candidate),
       relpath: candidate.relpath,
       sha256: candidate.sha256 || undefined,
       client_id: clientId() || undefined,
@@ -89,19 +133,27 @@ export function createController({
       try {
         return await client.enablePack({ folder: plan.folder });
       } catch (error) {
-        fail(error);
+        failItem(items[0], error);
         return null;
       }
     }
     const repository = /^https?:\/\//.test(pack.repository || "") ? pack.repository : undefined;
     const body = plan?.body || { id: (pack.cnr_id ?? pack.id) || undefined, repository };
-    return startTask(client.installPack, { ...body, client_id: clientId() || undefined });
+    return startTask(items[0], client.installPack, { ...body, client_id: clientId() || undefined });
   }
 
   async function choose(item, index) {
     const candidate = item.candidates[index];
     if (!candidate) return;
-    if (!(await decide(item, { action: "choose", candidate: index, choice: candidate }))) return;
+    const picked = getState().folderChoice[item.id];
+    // A candidate the server's analysis does not know (a search hit), or one going to a folder the
+    // user picked, is decided as its URL; the rest by the server's index.
+    const asUrl = item.kind === "model" && candidate.kind === "download"
+      && (!Number.isInteger(candidate.server_index) || (picked && picked !== candidate.folder));
+    const fields = asUrl
+      ? { action: "url", url: candidate.url, choice: { ...candidate, folder: folderFor(item, candidate) }, viaCandidate: index }
+      : { action: "choose", candidate: index, serverCandidate: candidate.server_index ?? index, choice: candidate };
+    if (!(await decide(item, fields))) return;
     if (item.kind === "node") {
       if (!candidate.installed || candidate.install?.source === "enable") {
         await install([item], candidate.pack, candidate.install);
@@ -117,16 +169,17 @@ export function createController({
     try {
       parsed = new URL(url);
     } catch {
-      fail(`not a URL: ${url}`);
+      failItem(item, `not a URL: ${url}`);
       return;
     }
     if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-      fail("only https:// URLs can be downloaded");
+      failItem(item, "only https:// URLs can be downloaded");
       return;
     }
     const name = fileNameFromUrl(url);
     const dir = String(item.value || "").includes("/") ? item.value.slice(0, item.value.lastIndexOf("/") + 1) : "";
-    const candidate = { kind: "download", reason: "url", url, folder: item.folder, relpath: dir + (name || item.value), source: "url" };
+    const folder = getState().folderChoice[item.id] || item.folder;
+    const candidate = { kind: "download", reason: "url", url, folder, relpath: dir + (name || item.value), source: "url" };
     if (!(await decide(item, { action: "url", url, choice: candidate }))) return;
     await download(item, candidate);
   }
@@ -144,7 +197,8 @@ export function createController({
       }
     }
     for (const { pack, items } of byPack.values()) {
-      const results = await Promise.all(items.map((i) => decide(i, { action: "choose", candidate: 0, choice: i.candidates[0] })));
+      const results = await Promise.all(items.map((i) => decide(i, { action: "choose", candidate: 0,
+        serverCandidate: i.candidates[0].server_index ?? 0, choice: i.candidates[0] })));
       const decided = items.filter((_, k) => results[k]);
       const first = decided[0]?.candidates[0];
       if (decided.length && (!first.installed || first.install?.source === "enable")) {
@@ -157,15 +211,25 @@ export function createController({
   async function installGroup(group) {
     const items = group.items.filter((i) => !i.decision);
     const index = (i) => Math.max(0, i.candidates.findIndex((c) => c.pack && (c.pack.id || c.pack.repository) === group.key));
-    const results = await Promise.all(items.map((i) => decide(i, { action: "choose", candidate: index(i), choice: i.candidates[index(i)] })));
+    const results = await Promise.all(items.map((i) => decide(i, { action: "choose", candidate: index(i),
+      serverCandidate: i.candidates[index(i)]?.server_index ?? index(i), choice: i.candidates[index(i)] })));
     const decided = items.filter((_, k) => results[k]);
     if (decided.length && group.pack) await install(decided, group.pack, group.install);
+  }
+
+  /** A model whose loader's pack is missing: install that pack first (its folder exists after the restart). */
+  async function installPackFirst(item) {
+    const vm = viewModel(getState());
+    const group = vm.nodeGroups.find((g) => g.items.some((i) => i.type === item.waitsFor?.type))
+      || groupNodes(vm.inactive.filter((i) => i.kind === "node" && i.type === item.waitsFor?.type))[0];
+    if (group?.pack) await installGroup(group);
+    else failItem(item, "no known pack provides its loader: install it by hand, then restart");
   }
 
   /** Apply every finished download to the graph once (called after each task event and snapshot). */
   function applyFinished() {
     const vm = viewModel(getState());
-    for (const item of vm.models) {
+    for (const item of [...vm.models, ...vm.inactive.filter((i) => i.kind === "model")]) {
       const task = item.task;
       if (!task || task.state !== "succeeded" || !item.decision) continue;
       const mark = `${item.id}@${task.id}`;
@@ -176,30 +240,98 @@ export function createController({
     }
   }
 
+  async function taskAction(call, id, item = null) {
+    try {
+      const task = await call(id);
+      if (task) dispatch({ type: "task/event", task: task.task || task, now: now() });
+      if (item) dispatch({ type: "item/clear_error", id: item.id });
+    } catch (error) {
+      if (item) failItem(item, error);
+      else fail(error);
+    }
+  }
+
+  /** Retry an item: its failed or cancelled task again, else the action that failed. */
+  async function retryItem(item) {
+    dispatch({ type: "item/clear_error", id: item.id });
+    const task = item.task;
+    if (task && (task.state === "failed" || task.state === "cancelled")) return taskAction(client.retryTask, task.id, item);
+    if (task && task.state === "interrupted") return taskAction(client.resumeTask, task.id, item);
+    const d = item.decision;
+    if (d?.action === "url") return pasteUrl(item, d.url);
+    if (d?.action === "choose") {
+      const index = item.candidates.findIndex((c) => c === chosenCandidate(item, d));
+      if (index >= 0) return choose(item, index);
+    }
+    return null;
+  }
+
+  /** Search the hub for this one file (a hit is decided as its URL: the server's analysis does not list it). */
+  async function searchItem(item) {
+    dispatch({ type: "item/clear_error", id: item.id });
+    try {
+      const body = await client.searchModels({ filename: item.value, folder: item.folder });
+      const candidates = body?.candidates || [];
+      dispatch({ type: "search/item", key: item.key, candidates });
+      if (!candidates.length) failItem(item, `no file named ${fileNameFromUrl(`https://x/${item.value}`) || item.value} found on the hub`);
+    } catch (error) {
+      failItem(item, `search failed: ${error.message}`);
+    }
+  }
+
+  /** Confirm sizes, hashes and gated or gone links, and search models without a certain source. */
+  function searchInBackground(workflow) {
+    const state = getState();
+    const needs = (state.report?.missing_models || []).some((m) => !m.candidates?.some((c) => c.confidence >= 0.9)
+      || m.candidates.some((c) => c.kind === "download" && !c.verified));
+    if (!needs) return null;
+    const seq = state.reportSeq;
+    dispatch({ type: "search/start" });
+    searchPromise = client.searchModels({ workflow })
+      .then((report) => dispatch({ type: "search/done", reportSeq: seq, report }))
+      .catch(() => dispatch({ type: "search/error", reportSeq: seq })); // the first report stands
+    return searchPromise;
+  }
+
   return {
     choose,
     pasteUrl,
     optional: (item) => decide(item, { action: "optional" }),
     skip: (item) => decide(item, { action: "skip" }),
+    undo,
     fixAllCertain,
     installGroup,
+    installPackFirst,
     applyFinished,
-    async cancel(id) {
-      try {
-        const task = await client.cancelTask(id);
-        if (task) dispatch({ type: "task/event", task: task.task || task, now: now() });
-      } catch (error) {
-        fail(error);
-      }
+    retryItem,
+    searchItem,
+    searchInBackground,
+    get searchPromise() {
+      return searchPromise;
     },
-    async retry(id) {
-      try {
-        const task = await client.retryTask(id);
-        if (task) dispatch({ type: "task/event", task: task.task || task, now: now() });
-      } catch (error) {
-        fail(error);
-      }
+    /** The pickle confirmation, answered in the panel: yes downloads with confirm_pickle, no forgets it. */
+    async confirmDownload(item) {
+      const pending = getState().confirmations[item.id];
+      dispatch({ type: "confirm/clear", id: item.id });
+      if (pending) await startTask(item, client.downloadModel, { ...pending.params, confirm_pickle: true });
     },
+    declineDownload(item) {
+      dispatch({ type: "confirm/clear", id: item.id });
+      return undo(item);
+    },
+    pickFolder(item, folder) {
+      dispatch({ type: "folder/picked", id: item.id, folder });
+    },
+    setIncludeInactive(value) {
+      dispatch({ type: "option/include_inactive", value });
+    },
+    clearFinished() {
+      dispatch({ type: "tasks/clear_finished" });
+    },
+    cancel: (id) => taskAction(client.cancelTask, id),
+    pause: (id) => taskAction(client.pauseTask, id),
+    resume: (id) => taskAction(client.resumeTask, id),
+    retry: (id) => taskAction(client.retryTask, id),
     async restart() {
       dispatch({ type: "restart/started" });
       try {
@@ -226,6 +358,15 @@ export function createController({
         if (error.status !== 404) fail(error);
       }
     },
+    /** ComfyUI's model folders, for the folder picker of a guessed folder. */
+    async loadFolders() {
+      try {
+        const folders = await client.folders();
+        dispatch({ type: "folders/loaded", folders: (folders || []).map((f) => (typeof f === "string" ? f : f.name)).filter(Boolean) });
+      } catch {
+        // Without the list a guessed folder still shows as a guess; the picker stays empty.
+      }
+    },
     /** After a reload: do installs made earlier still wait for a restart? */
     async loadRestartStatus() {
       try {
@@ -245,7 +386,7 @@ export function createController({
         if (error.status !== 404) fail(error);
       }
     },
-    /** Analyse a serialised workflow; resolves to the report (or null on failure). */
+    /** Analyse a serialised workflow; resolves to the report (or null on failure). The search follows. */
     async analyze(workflow, info) {
       dispatch({ type: "analysis/start", workflow: info });
       try {

@@ -19,7 +19,20 @@ const STATE_WORDS = {
   failed: "failed",
   cancelled: "cancelled",
   interrupted: "interrupted",
+  paused: "paused",
 };
+
+/**
+ * Every control Mend renders, by its `data-control` name (the toast's two live in mend.js). The
+ * browser suite clicks each one at least once and checks this list against what it clicked.
+ */
+export const CONTROLS = [
+  "fix-all", "reanalyze", "include-inactive", "restart", "reload-page",
+  "group-install", "candidate", "url-input", "use-url", "optional", "skip", "undo",
+  "item-retry", "item-search", "item-install-pack", "item-folder", "confirm-download", "decline-download",
+  "task-cancel", "task-pause", "task-resume", "task-retry", "clear-finished", "jobs-all-clients",
+  "toast-resolve", "toast-close",
+];
 
 export function createPanel(doc, actions) {
   const el = (tag, attrs, ...children) => h(doc, tag, attrs, ...children);
@@ -33,11 +46,12 @@ export function createPanel(doc, actions) {
     { class: "mend-section mend-tasks", "aria-labelledby": "mend-tasks-h" },
     el("div", { class: "mend-section-head" },
       el("h3", { id: "mend-tasks-h" }, "Downloads & installs"),
-      el("button", { class: "mend-btn mend-btn-text", onclick: () => actions.clearFinished() }, "Clear finished")),
+      el("button", { class: "mend-btn mend-btn-text", "data-control": "clear-finished",
+        onclick: () => actions.clearFinished() }, "Clear finished")),
     tasksList,
   );
   const jobsList = el("div", { class: "mend-rows", role: "list", "aria-label": "Jobs" });
-  const followAll = el("input", { type: "checkbox", class: "mend-follow-all",
+  const followAll = el("input", { type: "checkbox", class: "mend-follow-all", "data-control": "jobs-all-clients",
     onchange: (e) => actions.followAll?.(e.target.checked) });
   const jobsEmpty = el("div", { class: "mend-empty" }, "No prompt queued from this tab yet.");
   const jobsSection = el("section", { class: "mend-section mend-jobs", "aria-labelledby": "mend-jobs-h" },
@@ -77,7 +91,7 @@ export function createPanel(doc, actions) {
 
   function renderHeader(vm) {
     const summary = headline(vm);
-    const signature = JSON.stringify([vm.workflow?.name, summary, vm.certain.length, vm.analyzing]);
+    const signature = JSON.stringify([vm.workflow?.name, summary, vm.certain.length, vm.analyzing, vm.searching]);
     if (signature === headerSignature) return;
     headerSignature = signature;
     header.replaceChildren(
@@ -85,27 +99,37 @@ export function createPanel(doc, actions) {
         el("h2", { class: "mend-title" }, "Mend"),
         el("span", { class: "mend-workflow", title: vm.workflow?.name || "" }, vm.workflow?.name || "")),
       el("p", { class: "mend-summary", "aria-live": "polite" }, summary),
+      vm.searching ? el("p", { class: "mend-sub mend-searching" }, "Looking up sources, sizes and hashes…") : null,
       el("div", { class: "mend-toolbar" },
         el("button", {
           class: "mend-btn mend-btn-primary", disabled: vm.certain.length === 0,
-          onclick: () => actions.fixAllCertain(), "data-focus": "fix-all",
-          title: "Accept every missing item that has exactly one certain match",
+          onclick: () => actions.fixAllCertain(), "data-focus": "fix-all", "data-control": "fix-all",
+          title: "Accept every missing item of a node that runs and that has exactly one certain match",
         }, `Fix all certain (${vm.certain.length})`),
         el("button", { class: "mend-btn", onclick: () => actions.reanalyze(), "data-focus": "reanalyze",
-          disabled: vm.analyzing }, "Analyse again")),
+          "data-control": "reanalyze", disabled: vm.analyzing }, "Analyse again")),
     );
   }
 
   function renderBanner(vm) {
     banner.hidden = vm.restart === "none";
     if (banner.hidden) return;
-    const restarting = vm.restart === "restarting";
     if (banner.dataset.state === vm.restart) return;
     banner.dataset.state = vm.restart;
+    if (vm.restart === "reload") {
+      banner.replaceChildren(
+        el("span", {}, "ComfyUI restarted, but this page still lacks the new nodes: reload the page to load them."),
+        el("button", { class: "mend-btn mend-btn-primary", "data-control": "reload-page", onclick: () => actions.reloadPage() },
+          "Reload the page"));
+      return;
+    }
+    const busy = vm.restart === "restarting" || vm.restart === "refreshing";
+    const text = { restarting: "Restarting ComfyUI…", refreshing: "Loading the new nodes into the editor…" }[vm.restart]
+      || "New node packs are installed: restart ComfyUI to load them.";
     banner.replaceChildren(
-      el("span", {}, restarting ? "Restarting ComfyUI…" : "New node packs are installed: restart ComfyUI to load them."),
-      el("button", { class: "mend-btn mend-btn-primary", disabled: restarting, onclick: () => actions.restart() },
-        "Restart"),
+      el("span", {}, text),
+      el("button", { class: "mend-btn mend-btn-primary", disabled: busy, "data-control": "restart",
+        onclick: () => actions.restart() }, "Restart"),
     );
   }
 
@@ -121,6 +145,15 @@ export function createPanel(doc, actions) {
         el("h3", { id: "mend-models-h" }, "Missing models"),
         ...vm.models.map(renderModel)));
     }
+    if (vm.inactive.length) {
+      out.push(el("section", { class: "mend-section mend-inactive", "aria-labelledby": "mend-inactive-h" },
+        el("h3", { id: "mend-inactive-h" }, "Not blocking: used only by bypassed or muted nodes"),
+        el("label", { class: "mend-check" },
+          el("input", { type: "checkbox", checked: vm.includeInactive, "data-control": "include-inactive",
+            "data-focus": "include-inactive", onchange: (e) => actions.setIncludeInactive(e.target.checked) }),
+          " Include these in “Fix all certain”"),
+        ...vm.inactive.map((item) => (item.kind === "node" ? renderNodeItem(item) : renderModel(item)))));
+    }
     return out;
   }
 
@@ -133,53 +166,118 @@ export function createPanel(doc, actions) {
           group.pack ? el("span", { class: "mend-name" }, d.title) : el("span", { class: "mend-name" }, "No known pack"),
           group.pack ? el("span", { class: "mend-meta" }, [d.source].filter(Boolean).join(" · ")) : null),
         group.pack && undecided.length
-          ? el("button", { class: "mend-btn mend-btn-primary", "data-focus": `group:${group.key}`,
+          ? el("button", { class: "mend-btn mend-btn-primary", "data-focus": `group:${group.key}`, "data-control": "group-install",
             onclick: () => actions.installGroup(group) }, `Install (${group.items.length})`)
           : null),
       ...group.items.map(renderNodeItem));
   }
 
+  function itemClass(item) {
+    const status = itemStatus(item);
+    return `mend-item${item.decision ? " mend-decided" : ""}${status === "failed" ? " mend-failed" : ""}`
+      + `${item.inactive ? " mend-item-inactive" : ""}`;
+  }
+
   function renderNodeItem(item) {
-    return el("article", { class: `mend-item${item.decision ? " mend-decided" : ""}`, dataset: { item: item.id } },
+    return el("article", { class: itemClass(item), dataset: { item: item.id, status: itemStatus(item) } },
       el("div", { class: "mend-item-head" },
         el("code", { class: "mend-name" }, item.type),
         statusChip(item)),
       el("div", { class: "mend-sub" },
-        `node${item.node_ids.length === 1 ? "" : "s"} ${item.node_ids.join(", ")}${item.inactive ? " · muted/bypassed" : ""}`),
+        `node${item.node_ids.length === 1 ? "" : "s"} ${item.node_ids.join(", ")}`,
+        item.inactive ? el("span", { class: "mend-inactive-mark" }, " · bypassed or muted: not blocking") : null),
       candidateList(item),
+      itemError(item),
       itemActions(item, false),
       miniBar(item));
   }
 
+  function refLine(item) {
+    const refs = item.refs || [];
+    const where = refs.map((r) => `${r.node_type} · ${r.input ?? `widget ${r.widget_index}`} · node ${r.node_id}`
+      + ((r.mode === 2 || r.mode === 4) ? ` (${r.mode === 4 ? "bypassed" : "muted"})` : ""));
+    return where.length > 1 ? `${where.length} nodes use it: ${where.join("; ")}` : where[0] || "";
+  }
+
+  function folderLine(item) {
+    if (item.waitsFor) {
+      const pack = item.waitsFor.pack?.title || item.waitsFor.pack?.id || "its node pack";
+      return el("div", { class: "mend-waits" },
+        el("span", {}, `Waits for ${pack}: its loader ${item.waitsFor.type} is not installed, so the folder it reads is not known yet. Install the pack first, restart, then choose.`),
+        el("button", { class: "mend-btn", "data-control": "item-install-pack", "data-focus": `${item.id}:install-pack`,
+          onclick: () => actions.installPackFirst(item) }, "Install the pack first"));
+    }
+    if (!item.guessed) return null;
+    const current = item.picked || item.folder || "";
+    const options = [...new Set([current, ...(item.folders || [])].filter(Boolean))];
+    return el("label", { class: "mend-folder-pick" },
+      el("span", {}, item.picked ? "Folder (your choice): " : "Folder (a guess, check it): "),
+      el("select", { class: "mend-select", "data-control": "item-folder", "data-focus": `${item.id}:folder`,
+        "aria-label": `Model folder for ${item.value}`, onchange: (e) => actions.pickFolder(item, e.target.value) },
+      ...options.map((f) => el("option", { value: f, selected: f === current }, f))));
+  }
+
   function renderModel(item) {
-    return el("article", { class: `mend-item${item.decision ? " mend-decided" : ""}`, dataset: { item: item.id } },
+    return el("article", { class: itemClass(item), dataset: { item: item.id, status: itemStatus(item) } },
       el("div", { class: "mend-item-head" },
         el("code", { class: "mend-name", title: item.value }, item.value),
         statusChip(item)),
-      el("div", { class: "mend-sub" },
-        `${item.node_type} · ${item.input ?? `widget ${item.widget_index}`} · node ${item.node_id} → `,
-        el("span", { class: "mend-folder" }, item.folder || "folder unknown")),
+      el("div", { class: "mend-sub" }, `${refLine(item)} → `,
+        el("span", { class: "mend-folder" }, item.picked || item.folder || "folder unknown"),
+        item.guessed && !item.picked ? el("span", { class: "mend-guess" }, " (guessed)") : null,
+        item.inactive ? el("span", { class: "mend-inactive-mark" }, " · not blocking: its nodes do not run") : null),
+      folderLine(item),
       candidateList(item),
+      itemConfirmation(item),
+      itemError(item),
       itemActions(item, true),
       miniBar(item));
   }
 
   function statusChip(item) {
     const status = itemStatus(item);
-    return el("span", { class: `mend-chip mend-chip-${status.replace(/\s+/g, "-")}` }, item.pending ? "saving…" : status);
+    return el("span", { class: `mend-chip mend-chip-${status.replace(/[\s…]+/g, "-").replace(/-$/, "")}` },
+      item.pending ? "saving…" : status);
+  }
+
+  /** A failure at the item it belongs to: what went wrong, and Retry. */
+  function itemError(item) {
+    const message = item.error || (item.task?.state === "failed" ? item.task.error?.message || "the task failed" : null);
+    if (!message) return null;
+    return el("div", { class: "mend-item-error", role: "alert" },
+      el("span", { class: "mend-item-error-text" }, message),
+      el("button", { class: "mend-btn", "data-control": "item-retry", "data-focus": `${item.id}:retry`,
+        onclick: () => actions.retryItem(item) }, "Retry"));
+  }
+
+  /** A pickle file waits for a yes, asked here in words rather than in a browser dialog. */
+  function itemConfirmation(item) {
+    if (!item.confirmation) return null;
+    const name = item.confirmation.params?.relpath || item.value;
+    return el("div", { class: "mend-confirm", role: "alert" },
+      el("p", {}, `${name} is a pickle file: loading it can run code someone put in it. Download it only if you trust where it comes from.`),
+      el("div", { class: "mend-item-actions" },
+        el("button", { class: "mend-btn mend-btn-primary", "data-control": "confirm-download", "data-focus": `${item.id}:confirm`,
+          onclick: () => actions.confirmDownload(item) }, "Download anyway"),
+        el("button", { class: "mend-btn", "data-control": "decline-download", "data-focus": `${item.id}:decline`,
+          onclick: () => actions.declineDownload(item) }, "Don't download")));
   }
 
   function candidateList(item) {
-    if (!item.candidates?.length) return el("p", { class: "mend-sub mend-none" }, "No source known: paste a URL, or mark it optional.");
+    if (!item.candidates?.length) {
+      const text = item.searching ? "Searching Hugging Face…" : "No source known: search the hub, paste a URL, or mark it optional.";
+      return el("p", { class: "mend-sub mend-none" }, text);
+    }
     const chosen = chosenCandidate(item, item.decision);
+    const blocked = !!item.waitsFor;
     return el("ul", { class: "mend-cands", role: "list" }, ...item.candidates.map((c, index) => {
       const d = describeCandidate(c);
-      const selected = chosen === c || (item.decision?.action === "choose" && item.decision.candidate === index);
+      const selected = chosen === c || (item.decision?.action === "url" && item.decision.viaCandidate === index);
       return el("li", {},
         el("button", {
           class: `mend-cand${selected ? " mend-selected" : ""}`, "aria-pressed": selected ? "true" : "false",
-          "data-focus": `${item.id}:cand:${index}`, onclick: () => actions.choose(item, index),
-          title: d.href || d.title,
+          "data-focus": `${item.id}:cand:${index}`, "data-control": "candidate", onclick: () => actions.choose(item, index),
+          title: d.href || d.title, disabled: blocked,
         },
         el("span", { class: "mend-cand-title" }, d.title),
         el("span", { class: "mend-cand-reason" }, `${d.reason}${d.confidence ? ` · ${d.confidence}` : ""}`),
@@ -188,21 +286,31 @@ export function createPanel(doc, actions) {
   }
 
   function itemActions(item, allowUrl) {
+    const blocked = !!item.waitsFor;
     const input = allowUrl
       ? el("input", { class: "mend-url", type: "url", placeholder: "Paste a URL (https://…)", "aria-label": `URL for ${item.value}`,
-        "data-focus": `${item.id}:url`, onkeydown: (e) => e.key === "Enter" && submitUrl() })
+        "data-focus": `${item.id}:url`, "data-control": "url-input", disabled: blocked,
+        onkeydown: (e) => e.key === "Enter" && submitUrl() })
       : null;
     function submitUrl() {
       const url = input.value.trim();
       if (url) actions.pasteUrl(item, url);
     }
+    const decided = item.decision && !item.pending;
+    const undoable = decided && (item.decision.action === "optional" || item.decision.action === "skip"
+      || (!item.task || ["failed", "cancelled"].includes(item.task.state)));
     return el("div", { class: "mend-item-actions" },
       input,
-      input ? el("button", { class: "mend-btn", "data-focus": `${item.id}:use-url`, onclick: submitUrl }, "Use URL") : null,
-      el("button", { class: "mend-btn mend-btn-text", "data-focus": `${item.id}:optional`,
+      input ? el("button", { class: "mend-btn", "data-focus": `${item.id}:use-url`, "data-control": "use-url", disabled: blocked,
+        onclick: submitUrl }, "Use URL") : null,
+      allowUrl ? el("button", { class: "mend-btn mend-btn-text", "data-focus": `${item.id}:search`, "data-control": "item-search",
+        disabled: blocked, title: "Look for a file of this name on Hugging Face", onclick: () => actions.searchItem(item) }, "Search") : null,
+      el("button", { class: "mend-btn mend-btn-text", "data-focus": `${item.id}:optional`, "data-control": "optional",
         "aria-pressed": item.decision?.action === "optional" ? "true" : "false", onclick: () => actions.optional(item) }, "Optional"),
-      el("button", { class: "mend-btn mend-btn-text", "data-focus": `${item.id}:skip`,
-        "aria-pressed": item.decision?.action === "skip" ? "true" : "false", onclick: () => actions.skip(item) }, "Skip"));
+      el("button", { class: "mend-btn mend-btn-text", "data-focus": `${item.id}:skip`, "data-control": "skip",
+        "aria-pressed": item.decision?.action === "skip" ? "true" : "false", onclick: () => actions.skip(item) }, "Skip"),
+      undoable ? el("button", { class: "mend-btn mend-btn-text", "data-focus": `${item.id}:undo`, "data-control": "undo",
+        title: "Forget this decision: the item is open again", onclick: () => actions.undo(item) }, "Undo") : null);
   }
 
   function miniBar(item) {
@@ -218,7 +326,7 @@ export function createPanel(doc, actions) {
       if (!bar) continue;
       const row = item.task ? rows.get(item.task.id) : null;
       bar.hidden = !row;
-      if (row) paintBar(bar.querySelector(".mend-bar"), row), setText(bar.querySelector(".mend-mini-pct"), row.percent || STATE_WORDS[row.state]);
+      if (row) paintBar(bar.querySelector(".mend-bar"), row), setText(bar.querySelector(".mend-mini-pct"), row.percent || STATE_WORDS[row.stateText]);
     }
   }
 
@@ -228,14 +336,17 @@ export function createPanel(doc, actions) {
         el("span", { class: "mend-row-label" }),
         el("span", { class: "mend-pct mend-num" }),
         el("span", { class: "mend-row-buttons" },
-          el("button", { class: "mend-btn mend-btn-text mend-cancel" }, "Cancel"),
-          el("button", { class: "mend-btn mend-btn-text mend-retry" }, "Retry"))),
+          el("button", { class: "mend-btn mend-btn-text mend-pause", "data-control": "task-pause",
+            title: "Stop and keep what is downloaded; Resume continues" }, "Pause"),
+          el("button", { class: "mend-btn mend-btn-text mend-resume", "data-control": "task-resume" }, "Resume"),
+          el("button", { class: "mend-btn mend-btn-text mend-cancel", "data-control": "task-cancel",
+            title: "Stop and discard what is downloaded" }, "Cancel"),
+          el("button", { class: "mend-btn mend-btn-text mend-retry", "data-control": "task-retry" }, "Retry"))),
       el("div", { class: "mend-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" },
         el("div", { class: "mend-bar-fill" })),
       el("div", { class: "mend-row-figures mend-num" },
-        el("span", { class: "mend-bytes" }), el("span", { class: "mend-rate" }), el("span", { class: "mend-eta" }),
-        el("span", { class: "mend-row-state" })),
-      el("div", { class: "mend-row-message" }));
+        el("span", { class: "mend-bytes" }), el("span", { class: "mend-rate" }), el("span", { class: "mend-eta" })),
+      el("div", { class: "mend-row-message" }, el("span", { class: "mend-row-state" }), el("span", { class: "mend-row-msg" })));
   }
 
   function updateTaskRow(row, t) {
@@ -244,28 +355,29 @@ export function createPanel(doc, actions) {
     setText(q(".mend-row-label"), t.label);
     q(".mend-row-label").title = t.label;
     q(".mend-bar").setAttribute("aria-label", t.label);
-    setText(q(".mend-row-state"), [t.attempt, STATE_WORDS[t.state] || t.state].filter(Boolean).join(" · "));
-    const cancel = q(".mend-cancel");
-    const retry = q(".mend-retry");
-    cancel.hidden = !t.canCancel;
-    retry.hidden = !t.canRetry;
-    cancel.onclick = () => actions.cancel(t.id);
-    retry.onclick = () => actions.retry(t.id);
-    cancel.setAttribute("aria-label", `Cancel ${t.label}`);
-    retry.setAttribute("aria-label", `Retry ${t.label}`);
+    const stateText = [t.attempt, STATE_WORDS[t.stateText] || t.stateText].filter(Boolean).join(" · ");
+    setText(q(".mend-row-state"), stateText);
+    q(".mend-row-state").title = stateText;
+    for (const [name, shown, act] of [["cancel", t.canCancel, actions.cancel], ["retry", t.canRetry, actions.retry],
+      ["pause", t.canPause, actions.pause], ["resume", t.canResume, actions.resume]]) {
+      const button = q(`.mend-${name}`);
+      button.hidden = !shown;
+      button.onclick = () => act(t.id);
+      button.setAttribute("aria-label", `${name[0].toUpperCase()}${name.slice(1)} ${t.label}`);
+    }
     paintBar(q(".mend-bar"), t);
     setText(q(".mend-pct"), t.percent);
     setText(q(".mend-bytes"), t.bytes);
     setText(q(".mend-rate"), t.rate);
     setText(q(".mend-eta"), t.eta ? `ETA ${t.eta}` : "");
-    setText(q(".mend-row-message"), t.message);
+    setText(q(".mend-row-msg"), t.message);
   }
 
   function paintBar(bar, t) {
     const fill = bar.firstElementChild;
     const pct = t.fraction === null || t.fraction === undefined ? null : Math.round(t.fraction * 1000) / 10;
     bar.classList.toggle("mend-indeterminate", !!t.indeterminate);
-    bar.dataset.state = t.state || t.status || "";
+    bar.dataset.state = t.stateText || t.state || t.status || "";
     fill.style.width = pct === null ? (t.indeterminate ? "" : "0%") : `${pct}%`;
     if (pct === null) bar.removeAttribute("aria-valuenow");
     else bar.setAttribute("aria-valuenow", String(pct));
@@ -310,6 +422,9 @@ export function decisionSignature(vm) {
   const items = [...vm.nodeGroups.flatMap((g) => g.items), ...vm.models];
   return JSON.stringify([
     vm.reportSeq, vm.workflow?.key, vm.nodeGroups.map((g) => g.key),
-    items.map((i) => [i.id, i.decision, i.pending, i.task?.id, i.task?.state, i.candidates?.length]),
+    items.map((i) => [i.id, i.decision, i.pending, i.task?.id, i.task?.state, i.task?.interruptedReason,
+      i.candidates?.map((c) => [c.reason, c.size, c.url]), i.error, i.confirmation, i.picked, !!i.waitsFor, i.searching]),
+    vm.inactive.map((i) => [i.id, i.decision, i.pending, i.task?.id, i.task?.state, i.error, i.candidates?.length]),
+    vm.includeInactive, vm.folders,
   ]);
 }

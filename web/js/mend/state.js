@@ -37,7 +37,14 @@ export function initialState() {
     tasks: {}, // id -> normalised task
     taskOrder: [], // ids, oldest first
     rates: {}, // id -> rateSample state
-    restart: "none", // "none" | "required" | "restarting"
+    restart: "none", // "none" | "required" | "restarting" | "refreshing" | "reload" (the page must reload)
+    itemErrors: {}, // itemId -> why the last action on that item failed (shown at the item, with Retry)
+    confirmations: {}, // itemId -> { message, params }: a download that waits for the user's yes (pickle)
+    searching: false, // POST /mend/models/search runs in the background for models without a certain source
+    searchedSeq: -1, // the reportSeq the last search answered for
+    folders: [], // ComfyUI's model folders (GET /models): the folder picker's choices
+    folderChoice: {}, // itemId -> a folder the user picked for a guessed one
+    includeInactive: false, // "Fix all certain" also takes items of bypassed or muted nodes
     prompts: {}, // prompt_id -> { id, own, workflow, status, value, max, node, texts, number }
     promptOrder: [],
     followAll: false, // the jobs view's "all clients" switch: other prompts shown as read-only rows
@@ -47,6 +54,44 @@ export function initialState() {
 /** The id the panel and decisions use for one missing thing. */
 export function itemId(kind, key) {
   return `${kind}:${key}`;
+}
+
+function without(map, key) {
+  if (!(key in map)) return map;
+  const next = { ...map };
+  delete next[key];
+  return next;
+}
+
+/** Each candidate remembers its index in the server's analysis: decisions name candidates by it. */
+export function indexCandidates(report) {
+  if (!report) return report;
+  const mark = (list) => (list || []).map((c, k) => ({ ...c, server_index: k }));
+  return {
+    ...report,
+    missing_nodes: (report.missing_nodes || []).map((n) => ({ ...n, candidates: mark(n.candidates) })),
+    missing_models: (report.missing_models || []).map((m) => ({ ...m, candidates: mark(m.candidates) })),
+  };
+}
+
+function candidateKey(c) {
+  return `${c.kind}|${c.url || ""}|${c.folder || ""}|${c.relpath || ""}`;
+}
+
+/** The report with the searched models' candidates (sizes, hashes, gated, gone, new hits) in place. */
+function mergeSearch(report, searched) {
+  if (!report || !searched?.missing_models) return report;
+  const byKey = new Map(searched.missing_models.map((m) => [m.key, m]));
+  const missing_models = report.missing_models.map((m) => {
+    const found = byKey.get(m.key);
+    if (!found) return m;
+    const original = new Map(m.candidates.map((c) => [candidateKey(c), c.server_index]));
+    // A confirmed link may change its URL (a blob link becomes a resolve link): it keeps its index.
+    const before = (c) => original.get(candidateKey(c)) ?? original.get(candidateKey({ ...c, url: c.original_url }));
+    const candidates = found.candidates.map((c) => ({ ...c, server_index: before(c) ?? null }));
+    return { ...m, candidates, status: found.status, auto: found.auto, search_errors: found.search_errors };
+  });
+  return { ...report, missing_models, search: searched.search ?? null };
 }
 
 function upsertTask(state, raw, now) {
@@ -99,6 +144,38 @@ export function reduce(state, action) {
   switch (action.type) {
     case "analysis/start":
       return { ...state, workflow: action.workflow ?? state.workflow, analyzing: true, error: null };
+    case "search/start":
+      return { ...state, searching: true };
+    case "search/done":
+      if (action.reportSeq !== state.reportSeq) return { ...state, searching: false }; // a newer analysis won
+      return { ...state, searching: false, searchedSeq: action.reportSeq, report: mergeSearch(state.report, action.report) };
+    case "search/item": {
+      // Hits of a search for one file: added to that model's candidates (not known to the server's analysis).
+      if (!state.report) return state;
+      const missing_models = state.report.missing_models.map((m) => {
+        if (m.key !== action.key) return m;
+        const have = new Set(m.candidates.map(candidateKey));
+        const added = (action.candidates || []).filter((c) => !have.has(candidateKey(c))).map((c) => ({ ...c, server_index: null }));
+        return { ...m, candidates: [...m.candidates, ...added], searched: true };
+      });
+      return { ...state, report: { ...state.report, missing_models } };
+    }
+    case "search/error":
+      return { ...state, searching: false, searchedSeq: action.reportSeq ?? state.searchedSeq };
+    case "folders/loaded":
+      return { ...state, folders: action.folders || [] };
+    case "folder/picked":
+      return { ...state, folderChoice: { ...state.folderChoice, [action.id]: action.folder } };
+    case "option/include_inactive":
+      return { ...state, includeInactive: !!action.value };
+    case "item/error":
+      return { ...state, itemErrors: { ...state.itemErrors, [action.id]: action.error } };
+    case "item/clear_error":
+      return { ...state, itemErrors: without(state.itemErrors, action.id) };
+    case "confirm/ask":
+      return { ...state, confirmations: { ...state.confirmations, [action.id]: { message: action.message, params: action.params } } };
+    case "confirm/clear":
+      return { ...state, confirmations: without(state.confirmations, action.id) };
     case "analysis/done": {
       const sameWorkflow = state.workflow && action.workflow && state.workflow.key === action.workflow.key;
       const decisions = sameWorkflow ? { ...state.decisions } : {};
@@ -106,7 +183,7 @@ export function reduce(state, action) {
       return {
         ...state,
         workflow: action.workflow ?? state.workflow,
-        report: action.report,
+        report: indexCandidates(action.report),
         reportSeq: state.reportSeq + 1,
         analyzing: false,
         error: null,
@@ -126,7 +203,8 @@ export function reduce(state, action) {
         ...state,
         decisions: { ...state.decisions, [id]: action.decision },
         pendingDecisions: { ...state.pendingDecisions, [id]: true },
-        error: null,
+        itemErrors: without(state.itemErrors, id),
+        confirmations: without(state.confirmations, id),
       };
     }
     case "decision/saved": {
@@ -142,13 +220,19 @@ export function reduce(state, action) {
       if (action.previous) decisions[id] = action.previous;
       else delete decisions[id];
       delete pendingDecisions[id];
-      return { ...state, decisions, pendingDecisions, error: action.error };
+      return { ...state, decisions, pendingDecisions, itemErrors: { ...state.itemErrors, [id]: action.error } };
+    }
+    case "decision/undone": {
+      const id = itemId(action.kind, action.key);
+      return { ...state, decisions: without(state.decisions, id), pendingDecisions: without(state.pendingDecisions, id),
+        itemErrors: without(state.itemErrors, id), confirmations: without(state.confirmations, id) };
     }
     case "tasks/loaded": {
       let next = { ...state, tasks: {}, taskOrder: [], rates: {} };
       for (const raw of action.tasks || []) next = upsertTask(next, raw, action.now);
       // A snapshot after a reload: finished installs do not ask for a restart again unless the server says so.
-      return { ...next, restart: action.restartRequired ? "required" : state.restart === "restarting" ? "restarting" : "none" };
+      const keep = ["restarting", "refreshing", "reload"].includes(state.restart);
+      return { ...next, restart: action.restartRequired ? "required" : keep ? state.restart : "none" };
     }
     case "task/event":
       return upsertTask(state, action.task, action.now);
@@ -162,6 +246,10 @@ export function reduce(state, action) {
       return { ...state, restart: "required" };
     case "restart/started":
       return { ...state, restart: "restarting" };
+    case "restart/refreshing":
+      return { ...state, restart: "refreshing" };
+    case "restart/reload":
+      return { ...state, restart: "reload" };
     case "restart/done":
       return { ...state, restart: "none" };
     case "error":

@@ -18,7 +18,8 @@ export const CSS = `
   --mend-accent: var(--p-primary-color, #3b82f6);
   --mend-accent-fg: var(--p-primary-contrast-color, #fff);
   --mend-ok: var(--p-green-500, #22c55e);
-  --mend-bad: var(--error-text, var(--p-red-400, #f87171));
+  /* Error text at 4.5:1 or more on both palettes (ComfyUI's own red is 3.2-3.7:1 on the light one). */
+  --mend-bad: #b91c1c;
   color: var(--mend-fg);
   background: var(--mend-bg);
   font-size: 13px;
@@ -29,6 +30,7 @@ export const CSS = `
   overflow-y: auto;
   overflow-x: hidden;
 }
+:root:has(.dark-theme) .mend-panel, .dark-theme .mend-panel, .dark-theme.mend-panel { --mend-bad: #fca5a5; }
 .mend-panel *, .mend-panel *::before, .mend-panel *::after { box-sizing: border-box; }
 .mend-panel h2, .mend-panel h3 { margin: 0; font-weight: 600; }
 .mend-title-row { display: flex; align-items: baseline; gap: 8px; min-width: 0; }
@@ -70,7 +72,26 @@ code.mend-name { font-family: var(--p-font-family-mono, ui-monospace, monospace)
   color: var(--mend-muted); white-space: nowrap;
 }
 .mend-chip-certain, .mend-chip-downloaded, .mend-chip-installed, .mend-chip-uses-local-file { color: var(--mend-ok); border-color: var(--mend-ok); }
-.mend-chip-failed, .mend-chip-no-source { color: var(--mend-bad); border-color: var(--mend-bad); }
+.mend-chip-failed, .mend-chip-no-source, .mend-chip-gated, .mend-chip-link-gone { color: var(--mend-bad); border-color: var(--mend-bad); }
+.mend-chip-waits-for-pack, .mend-chip-paused, .mend-chip-confirm { color: var(--mend-fg); border-color: var(--mend-accent); }
+.mend-item-error {
+  display: flex; gap: 8px; align-items: flex-start; justify-content: space-between; margin: 4px 0 6px; padding: 6px 8px;
+  border: 1px solid var(--mend-bad); border-radius: 6px; color: var(--mend-bad); overflow-wrap: anywhere;
+}
+.mend-item-error .mend-btn { flex: none; }
+.mend-failed > .mend-item-head .mend-name { color: var(--mend-bad); }
+.mend-confirm, .mend-waits {
+  margin: 4px 0 6px; padding: 6px 8px; border: 1px solid var(--mend-accent); border-radius: 6px; background: var(--mend-bg2);
+}
+.mend-confirm p { margin: 0 0 6px; }
+.mend-waits { display: flex; flex-direction: column; gap: 6px; align-items: flex-start; }
+.mend-folder-pick { display: flex; gap: 6px; align-items: center; margin: 0 0 6px; font-size: 12px; color: var(--mend-muted); }
+.mend-select { font: inherit; color: var(--mend-fg); background: var(--mend-input); border: 1px solid var(--mend-border); border-radius: 6px; padding: 2px 6px; }
+.mend-guess { color: var(--mend-muted); font-style: italic; }
+.mend-inactive-mark { color: var(--mend-muted); }
+.mend-inactive .mend-item { opacity: .85; }
+.mend-check { display: flex; gap: 6px; align-items: center; margin: 0 0 6px; font-size: 12px; }
+.mend-searching { font-style: italic; }
 .mend-chip-downloading, .mend-chip-installing, .mend-chip-chosen { color: var(--mend-accent); border-color: var(--mend-accent); }
 .mend-cands { list-style: none; margin: 0 0 6px; padding: 0; display: grid; gap: 4px; }
 .mend-cand {
@@ -98,16 +119,18 @@ code.mend-name { font-family: var(--p-font-family-mono, ui-monospace, monospace)
 }
 .mend-row-top { display: flex; align-items: center; gap: 6px; min-width: 0; }
 .mend-row-label { flex: 1; min-width: 0; font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.mend-row-state { flex: 1; text-align: right; overflow: hidden; text-overflow: ellipsis; }
+.mend-row-message { display: flex; gap: 8px; min-width: 0; }
+.mend-row-message .mend-row-state { flex: none; white-space: nowrap; color: var(--mend-fg); }
+.mend-row-msg { flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.mend-row[data-state="failed"] .mend-row-msg { color: var(--mend-bad); }
 .mend-row-buttons { flex: none; display: flex; gap: 2px; }
 .mend-row-buttons .mend-btn { min-height: 22px; padding: 1px 6px; }
-.mend-row-figures { display: flex; gap: 8px; font-size: 12px; color: var(--mend-muted); white-space: nowrap; overflow: hidden; }
+.mend-row-figures { display: flex; gap: 8px; font-size: 12px; color: var(--mend-muted); white-space: nowrap; min-width: 0; }
 .mend-pct { width: 6.5ch; flex: none; text-align: right; font-size: 12px; }
-.mend-bytes { width: 17ch; flex: none; }
+.mend-bytes { min-width: 15ch; flex: none; }
 .mend-rate { width: 9.5ch; flex: none; }
 .mend-eta { flex: none; }
 .mend-row-message, .mend-texts { font-size: 12px; color: var(--mend-muted); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.mend-row[data-state="failed"] .mend-row-message { color: var(--mend-bad); }
 .mend-job .mend-row-state { flex: none; font-size: 12px; }
 .mend-job { height: auto; min-height: 88px; grid-template-rows: 22px 6px 18px auto; }
 .mend-job.mend-foreign .mend-row-label { font-weight: 400; font-style: italic; }
@@ -135,12 +158,14 @@ code.mend-name { font-family: var(--p-font-family-mono, ui-monospace, monospace)
 }
 .mend-dialog[hidden] { display: none; }
 .mend-dialog-close { position: absolute; top: 8px; right: 8px; z-index: 1; }
-.mend-toast-resolve { margin-top: 8px; align-self: flex-start; width: auto; }
 .mend-own-toast {
-  position: fixed; right: 16px; bottom: 16px; z-index: 1100; display: flex; gap: 10px; align-items: center;
-  padding: 10px 12px; border-radius: 8px; border: 1px solid var(--border-color, #4e4e4e);
-  background: var(--comfy-menu-bg, #353535); color: var(--fg-color, #ddd); box-shadow: 0 8px 24px rgba(0,0,0,.4);
+  position: fixed; right: 16px; bottom: 56px; z-index: 1100; display: flex; gap: 10px; align-items: center;
+  max-width: min(420px, calc(100vw - 32px)); padding: 10px 12px; border-radius: 8px;
+  border: 1px solid var(--border-color, #4e4e4e); background: var(--comfy-menu-bg, #353535); color: var(--fg-color, #ddd);
+  box-shadow: 0 8px 24px rgba(0,0,0,.4); font-size: 13px;
 }
+.mend-own-toast[hidden] { display: none; }
+.mend-own-toast .mend-toast-text { flex: 1; min-width: 0; }
 `;
 
 /** Add the stylesheet to `doc` once. */

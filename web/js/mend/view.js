@@ -18,21 +18,39 @@ export function packKey(pack) {
 /** The candidate a decision picked, or null (pasted URL, optional, skip). */
 export function chosenCandidate(item, decision) {
   if (!decision || decision.action !== "choose") return null;
-  if (Number.isInteger(decision.candidate)) return item.candidates?.[decision.candidate] ?? null;
+  const list = item.candidates || [];
+  // A background search may reorder the list: the chosen candidate is found by what it is, not where.
+  const same = decision.choice ? list.find((c) => sameCandidate(c, decision.choice)) : null;
+  if (same) return same;
+  if (Number.isInteger(decision.candidate) && !decision.choice) return list[decision.candidate] ?? null;
   return decision.choice || null;
 }
 
-/** Does a task work on this item? Downloads by target file, installs by pack. */
+/** Two candidates for the same thing: the same pack, or the same file from the same place. */
+export function sameCandidate(a, b) {
+  if (!a || !b) return false;
+  if (a.pack || b.pack) return !!(a.pack && b.pack && packKey(a.pack) === packKey(b.pack));
+  return a.kind === b.kind && (a.url || null) === (b.url || null) && a.relpath === b.relpath
+    && (a.folder || null) === (b.folder || null);
+}
+
+/** What a model decision downloads: the chosen candidate, or a pasted URL's own target. */
+export function decisionTarget(item, decision) {
+  if (decision?.action === "url") return decision.choice || { url: decision.url, folder: item.folder };
+  return chosenCandidate(item, decision);
+}
+
+/** Does a task work on this item? Downloads by target file (or URL), installs by pack. */
 export function taskMatches(task, item, decision) {
   const p = task.params || {};
   if (p.key !== undefined && p.key === item.key) return true;
   if (item.kind === "model") {
-    const c = chosenCandidate(item, decision) || (decision?.action === "url" ? decision : null);
+    const c = decisionTarget(item, decision);
+    if (!c) return false;
     const folder = p.folder;
     const rel = p.relpath ?? p.filename ?? p.path;
-    if (c && folder && rel && folder === c.folder && rel === c.relpath) return true;
-    if (c && p.url && c.url && p.url === c.url && (!folder || folder === c.folder)) return true;
-    return false;
+    if (folder && rel && folder === c.folder && rel === c.relpath) return true;
+    return !!(p.url && c.url && p.url === c.url && (!folder || !c.folder || folder === c.folder));
   }
   const pack = chosenCandidate(item, decision)?.pack;
   if (!pack) return false;
@@ -49,23 +67,62 @@ function latestTask(state, item, decision) {
   return found;
 }
 
-function nodeItems(state) {
-  return (state.report?.missing_nodes || []).map((n) => {
-    const item = { ...n, kind: "node", key: n.type, id: itemId("node", n.type) };
-    item.decision = state.decisions[item.id] || null;
-    item.pending = !!state.pendingDecisions[item.id];
-    item.task = latestTask(state, item, item.decision);
-    return item;
-  });
+const INACTIVE_MODES = new Set([2, 4]); // 2 muted ("never"), 4 bypassed: the node does not run
+
+function withState(state, item) {
+  item.decision = state.decisions[item.id] || null;
+  item.pending = !!state.pendingDecisions[item.id];
+  item.task = latestTask(state, item, item.decision);
+  item.error = state.itemErrors[item.id] || null;
+  item.confirmation = state.confirmations[item.id] || null;
+  return item;
 }
 
+function nodeItems(state) {
+  return (state.report?.missing_nodes || []).map((n) =>
+    withState(state, { ...n, kind: "node", key: n.type, id: itemId("node", n.type), inactive: !!n.inactive }));
+}
+
+/** The references of one model item: the server's list (one file, one item) or the item itself. */
+function refsOf(m) {
+  if (Array.isArray(m.refs) && m.refs.length) return m.refs;
+  return [{ key: m.key, node_id: m.node_id, node_type: m.node_type, input: m.input, widget_index: m.widget_index,
+    mode: m.mode ?? 0 }];
+}
+
+/** The file a model reference names, so references to one file form one item. */
+export function fileKey(m) {
+  return `${m.folder ?? "?"}/${String(m.value || "").replace(/\\/g, "/").replace(/^\/+/, "")}`;
+}
+
+/**
+ * Missing models as the panel lists them: one item per file, listing every node that uses it, with
+ * the folder it goes to (a guess shown as one), whether it waits for its loader's pack, and whether
+ * any node that uses it runs at all.
+ */
 function modelItems(state) {
-  return (state.report?.missing_models || []).map((m) => {
+  const byFile = new Map();
+  for (const m of state.report?.missing_models || []) {
+    const k = fileKey(m);
+    const refs = refsOf(m);
+    if (byFile.has(k)) byFile.get(k).refs.push(...refs);
+    else byFile.set(k, { ...m, refs: [...refs] });
+  }
+  const missingTypes = new Map((state.report?.missing_nodes || []).map((n) => [n.type, n]));
+  const known = new Set(state.folders || []);
+  return [...byFile.values()].map((m) => {
     const item = { ...m, kind: "model", id: itemId("model", m.key) };
-    item.decision = state.decisions[item.id] || null;
-    item.pending = !!state.pendingDecisions[item.id];
-    item.task = latestTask(state, item, item.decision);
-    return item;
+    item.node_ids = item.refs.map((r) => r.node_id);
+    item.inactive = item.refs.every((r) => INACTIVE_MODES.has(r.mode ?? 0));
+    item.picked = state.folderChoice[item.id] || null;
+    item.folders = state.folders || [];
+    item.guessed = m.folder_source === "guess" || m.folder_source === "unknown" || !m.folder;
+    const loader = missingTypes.get(m.node_type);
+    const folderKnown = !!(item.picked || (m.folder && (!known.size || known.has(m.folder))));
+    // A loader of a pack not installed yet: its folder exists only once the pack is loaded.
+    item.waitsFor = loader && (!folderKnown || item.guessed) && !item.picked
+      ? { type: loader.type, pack: loader.candidates?.[0]?.pack || null } : null;
+    return withState(state, item);
   });
 }
 
@@ -88,22 +145,39 @@ export function groupNodes(items) {
   return list;
 }
 
-/** Items "Fix all certain" accepts: auto (a unique certain match) and not decided yet. */
-export function certainItems(items) {
-  return items.filter((i) => i.auto && !i.decision && i.candidates?.length);
+/** A candidate the hub said is gated or gone: listed, never "certain". */
+export function isDoubtful(candidate) {
+  return candidate?.reason === "gated" || candidate?.reason === "unavailable" || !!candidate?.gated;
+}
+
+/**
+ * Items "Fix all certain" accepts: auto (a unique certain match), not decided yet, not waiting for a
+ * pack, and only items of nodes that run unless `includeInactive`.
+ */
+export function certainItems(items, includeInactive = false) {
+  return items.filter((i) => i.auto && !i.decision && i.candidates?.length && !isDoubtful(i.candidates[0])
+    && !i.waitsFor && (includeInactive || !i.inactive));
 }
 
 /** A short status word for an item: what the user sees beside its name. */
 export function itemStatus(item) {
   const d = item.decision;
+  if (item.confirmation) return "confirm";
   if (item.task) {
     const s = item.task.state;
     if (s === "succeeded") return item.kind === "model" ? "downloaded" : "installed";
     if (s === "failed") return "failed";
     if (s === "cancelled") return "cancelled";
+    if (s === "interrupted") return item.task.interruptedReason === "paused" ? "paused" : "interrupted";
     return item.kind === "model" ? "downloading" : "installing";
   }
-  if (!d) return item.status === "unknown" ? "no source" : item.auto ? "certain" : "choose";
+  if (item.error) return "failed";
+  if (!d) {
+    if (item.waitsFor) return "waits for pack";
+    if (isDoubtful(item.candidates?.[0])) return item.candidates[0].reason === "gated" ? "gated" : "link gone";
+    return item.status === "unknown" || !item.candidates?.length ? (item.searching ? "searching…" : "no source")
+      : item.auto ? "certain" : "choose";
+  }
   if (d.action === "optional") return "optional";
   if (d.action === "skip") return "skipped";
   if (d.action === "url") return "URL";
@@ -121,35 +195,57 @@ export function isFixed(item) {
   return chosenCandidate(item, item.decision)?.kind === "local";
 }
 
-/** The header's one line: what is still missing, what got fixed, what waits for a decision. */
+/** Does a run fail without it? Not when its nodes are bypassed or muted, nor once marked optional. */
+export function isBlocking(item) {
+  return !item.inactive && item.decision?.action !== "optional" && !isFixed(item);
+}
+
+/** Has the item failed (its task, or the last action on it)? */
+export function isFailed(item) {
+  return !!item.error || item.task?.state === "failed";
+}
+
+/** The header's one line: what still blocks a run, what does not, what got fixed, what waits, what failed. */
 export function headline(vm) {
   if (vm.analyzing) return "Analysing…";
   if (!vm.report) return "No analysis yet.";
   if (vm.total === 0) return "Nothing is missing.";
   if (vm.fixed === vm.total) return `All ${vm.total} fixed.`;
-  return [`${missingSummary(vm.unfixed)} missing`, vm.fixed ? `${vm.fixed} fixed` : "", `${vm.openCount} to decide`]
+  const blocking = missingSummary(vm.unfixed);
+  return [blocking ? `${blocking} missing` : "nothing blocks a run",
+    vm.inactiveCount ? `${vm.inactiveCount} not blocking` : "",
+    vm.fixed ? `${vm.fixed} fixed` : "", `${vm.openCount} to decide`,
+    vm.failedCount ? `${vm.failedCount} failed` : ""]
     .filter(Boolean).join(" · ");
 }
 
 export function viewModel(state) {
   const nodes = nodeItems(state);
-  const models = modelItems(state);
+  const models = modelItems(state).map((m) => Object.assign(m, { searching: state.searching }));
   const all = [...nodes, ...models];
   const open = all.filter((i) => !i.decision);
   const fixed = all.filter(isFixed);
+  const blocking = all.filter(isBlocking);
   return {
     workflow: state.workflow,
     analyzing: state.analyzing,
+    searching: state.searching,
     error: state.error,
     report: state.report,
     reportSeq: state.reportSeq,
-    nodeGroups: groupNodes(nodes),
-    models,
-    certain: certainItems(all),
+    nodeGroups: groupNodes(nodes.filter((i) => !i.inactive)),
+    models: models.filter((i) => !i.inactive),
+    inactive: all.filter((i) => i.inactive),
+    includeInactive: state.includeInactive,
+    folders: state.folders,
+    certain: certainItems(all, state.includeInactive),
     openCount: open.length,
     total: all.length,
     fixed: fixed.length,
-    unfixed: { missing_nodes: nodes.filter((i) => !isFixed(i)), missing_models: models.filter((i) => !isFixed(i)) },
+    inactiveCount: all.filter((i) => i.inactive && !isFixed(i)).length,
+    failedCount: all.filter(isFailed).length,
+    blockingCount: blocking.length,
+    unfixed: { missing_nodes: blocking.filter((i) => i.kind === "node"), missing_models: blocking.filter((i) => i.kind === "model") },
     tasks: taskRows(state),
     jobs: jobRows(state),
     followAll: state.followAll,
@@ -163,7 +259,7 @@ export function taskRow(task, rateState) {
   const running = task.state === "running";
   const frac = task.state === "succeeded" ? 1 : fraction(p.done, p.total);
   const rate = p.rate ?? rateState?.rate ?? null;
-  const bytes = task.kind.includes("download") || p.total > 4096;
+  const bytes = task.kind.includes("download") || !!task.params?.url || p.total > 4096;
   const eta = running ? (p.eta ?? etaSeconds(p.done, p.total, rate)) : null;
   return {
     id: task.id,
@@ -172,13 +268,17 @@ export function taskRow(task, rateState) {
     label: task.label || taskLabel(task),
     fraction: frac,
     percent: frac === null ? "" : formatPercent(frac),
-    bytes: bytes && p.done !== null ? `${formatBytes(p.done)} / ${formatBytes(p.total)}` : p.total ? `${p.done ?? 0} / ${p.total}` : "",
+    bytes: bytes ? (p.done !== null || p.total ? `${formatBytes(p.done ?? 0)} / ${formatBytes(p.total)}` : "")
+      : p.total ? `step ${p.done ?? 0} of ${p.total}` : "",
     rate: running && bytes ? formatRate(rate) : "",
     eta: running ? formatEta(eta) : "",
     attempt: task.attempt > 1 ? `attempt ${task.attempt}${task.maxAttempts ? ` of ${task.maxAttempts}` : ""}` : "",
     message: taskMessage(task),
+    stateText: task.state === "interrupted" && task.interruptedReason === "paused" ? "paused" : task.state,
     canCancel: !FINAL_STATES.has(task.state),
-    canRetry: task.state === "failed" || task.state === "cancelled" || task.state === "interrupted",
+    canPause: (task.state === "running" || task.state === "queued") && task.resumable,
+    canResume: task.state === "interrupted",
+    canRetry: task.state === "failed" || task.state === "cancelled",
     indeterminate: running && frac === null,
   };
 }
@@ -192,6 +292,10 @@ export function taskMessage(task) {
     return r.message || "";
   }
   if (task.state === "queued" && task.retryAt) return "waiting to retry";
+  if (task.state === "interrupted") {
+    return task.interruptedReason === "paused" ? "paused: the part is kept, Resume continues it"
+      : "interrupted by a restart: Resume continues it";
+  }
   return task.progress.message || (task.progress.step ? `step: ${task.progress.step}` : "");
 }
 

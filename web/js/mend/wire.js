@@ -31,6 +31,8 @@ export function normaliseTask(raw) {
     result: raw.result || null,
     label: raw.label || raw.title || null,
     seq: raw.seq ?? null,
+    resumable: !!raw.resumable,
+    interruptedReason: raw.interrupted_reason ?? null,
     retryAt: raw.retry_at ?? null,
   };
 }
@@ -42,7 +44,8 @@ export function decisionBody(decision, workflow) {
   body[decision.kind === "node" ? "node_type" : "model"] = decision.key;
   if (decision.action === "choose") {
     body.action = "candidate";
-    body.candidate = decision.candidate;
+    // The index in the server's own analysis (a search may have reordered or added candidates here).
+    body.candidate = decision.serverCandidate ?? decision.candidate;
   } else if (decision.action === "url") {
     body.action = "url";
     body.url = decision.url;
