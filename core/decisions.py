@@ -94,9 +94,8 @@ class Plan:
 def plan_decision(decision: Decision, report: AnalysisReport, folders: dict[str, list[Path]],
                   workflow_id: str) -> Plan:
     """Check the decision against the current analysis and work out what it writes (no I/O)."""
-    table = "nodes" if decision.kind == "node" else "models"
     if decision.action == "undo":
-        return Plan([del_op("workflows", workflow_id, table, decision.ref)], None)
+        return Plan(_undo_ops(decision, report, workflow_id), None)
     if decision.kind == "node":
         node = next((n for n in report.missing_nodes if n.type == decision.ref), None)
         if node is None:
@@ -115,6 +114,15 @@ def plan_decision(decision: Decision, report: AnalysisReport, folders: dict[str,
         if stored["status"] in ("resolved", "pending_download") and stored["path"] != m.ref.value:
             widgets.append((m.ref, stored["path"]))
     return Plan(ops, stored, widgets)
+
+
+def _undo_ops(decision: Decision, report: AnalysisReport, workflow_id: str) -> list[dict]:
+    """Forget a decision; for a model, the decisions of every reference to the same file (one file, one answer)."""
+    if decision.kind == "node":
+        return [del_op("workflows", workflow_id, "nodes", decision.ref)]
+    model = next((m for m in report.missing_models if m.ref.key == decision.ref), None)
+    keys = [m.ref.key for m in report.missing_models if model is not None and file_key(m) == file_key(model)]
+    return [del_op("workflows", workflow_id, "models", key) for key in keys or [decision.ref]]
 
 
 def apply_decision(mend: Mend, target: WorkflowTarget, report: AnalysisReport, decision: Decision,

@@ -191,3 +191,21 @@ test("a gated or gone link is never certain; a search result keeps the server's 
   const stale = reduce(s, { type: "search/done", reportSeq: -5, report: report() });
   assert.equal(stale.report, s.report);
 });
+
+test("the server's model_files make the items: one per file, its nodes and marks, bypassed ones apart", () => {
+  const r = report();
+  const twin = { ...r.missing_models[0], key: "12:4/ckpt_name", node_id: "12:4", mode: 4, mark: "bypassed" };
+  const node = (m) => ({ key: m.key, node_id: m.node_id, node_type: m.node_type, input: m.input, widget_index: 0,
+    mode: m.mode ?? 0, mark: m.mark ?? null });
+  const files = [
+    { file: "checkpoints/sdxl.safetensors", nodes: [node(twin), node(r.missing_models[0])], mark: null, inactive: false },
+    { file: "loras/style/ink.safetensors", nodes: [{ ...node(r.missing_models[1]), mode: 4, mark: "bypassed" }], mark: "bypassed", inactive: true },
+  ];
+  const s = reduce(initialState(), { type: "analysis/done", workflow: WORKFLOW,
+    report: { ...r, missing_models: [...r.missing_models, twin], model_files: files } });
+  const vm = viewModel(s);
+  assert.deepEqual(vm.models.map((m) => [m.key, m.node_ids]), [["4/ckpt_name", ["12:4", "4"]]]); // the one that runs leads
+  const bypassed = vm.inactive.find((i) => i.kind === "model");
+  assert.deepEqual([bypassed.key, bypassed.mark], ["12:9/lora_name", "bypassed"]);
+  assert.equal(vm.blockingCount, 3);
+});

@@ -46,9 +46,13 @@ export function createController({
     dispatch({ type: "item/error", id: item.id, error: error?.message || String(error) });
   }
 
-  /** Keys of every reference the item stands for (one file used by several nodes is one item). */
+  /**
+   * Keys to post a decision for: the item's own; an older server without "one file, one answer"
+   * (no `model_files` in its report) gets one post per reference of the file.
+   */
   function refKeys(item) {
-    return item.kind === "model" && item.refs?.length ? item.refs.map((r) => r.key) : [item.key];
+    const grouped = !!getState().report?.model_files;
+    return item.kind === "model" && item.refs?.length && !grouped ? item.refs.map((r) => r.key) : [item.key];
   }
 
   /**

@@ -185,7 +185,7 @@ export function createPanel(doc, actions) {
         statusChip(item)),
       el("div", { class: "mend-sub" },
         `node${item.node_ids.length === 1 ? "" : "s"} ${item.node_ids.join(", ")}`,
-        item.inactive ? el("span", { class: "mend-inactive-mark" }, " · bypassed or muted: not blocking") : null),
+        item.inactive ? el("span", { class: "mend-inactive-mark" }, ` · ${item.mark || "bypassed or muted"}: not blocking`) : null),
       candidateList(item),
       itemError(item),
       itemActions(item, false),
@@ -194,8 +194,9 @@ export function createPanel(doc, actions) {
 
   function refLine(item) {
     const refs = item.refs || [];
+    const markOf = (r) => r.mark ?? (r.mode === 4 ? "bypassed" : r.mode === 2 ? "muted" : null);
     const where = refs.map((r) => `${r.node_type} · ${r.input ?? `widget ${r.widget_index}`} · node ${r.node_id}`
-      + ((r.mode === 2 || r.mode === 4) ? ` (${r.mode === 4 ? "bypassed" : "muted"})` : ""));
+      + (markOf(r) ? ` (${markOf(r)})` : ""));
     return where.length > 1 ? `${where.length} nodes use it: ${where.join("; ")}` : where[0] || "";
   }
 
@@ -225,7 +226,7 @@ export function createPanel(doc, actions) {
       el("div", { class: "mend-sub" }, `${refLine(item)} → `,
         el("span", { class: "mend-folder" }, item.picked || item.folder || "folder unknown"),
         item.guessed && !item.picked ? el("span", { class: "mend-guess" }, " (guessed)") : null,
-        item.inactive ? el("span", { class: "mend-inactive-mark" }, " · not blocking: its nodes do not run") : null),
+        item.inactive ? el("span", { class: "mend-inactive-mark" }, ` · ${item.mark || "bypassed or muted"}: not blocking, its nodes do not run`) : null),
       folderLine(item),
       candidateList(item),
       itemConfirmation(item),

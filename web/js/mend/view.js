@@ -102,18 +102,27 @@ export function fileKey(m) {
  */
 function modelItems(state) {
   const byFile = new Map();
-  for (const m of state.report?.missing_models || []) {
-    const k = fileKey(m);
-    const refs = refsOf(m);
-    if (byFile.has(k)) byFile.get(k).refs.push(...refs);
-    else byFile.set(k, { ...m, refs: [...refs] });
+  const byKey = new Map((state.report?.missing_models || []).map((m) => [m.key, m]));
+  if (Array.isArray(state.report?.model_files)) {
+    // The server's "one file, one item": its primary reference (the first that runs) carries the candidates.
+    for (const f of state.report.model_files) {
+      const primary = f.nodes?.find((n) => !n.mark) || f.nodes?.[0];
+      const m = byKey.get(primary?.key);
+      if (m) byFile.set(f.file, { ...m, refs: f.nodes, inactive: !!f.inactive, mark: f.mark ?? null });
+    }
+  } else {
+    for (const m of state.report?.missing_models || []) {
+      const k = fileKey(m);
+      if (byFile.has(k)) byFile.get(k).refs.push(...refsOf(m));
+      else byFile.set(k, { ...m, refs: [...refsOf(m)] });
+    }
   }
   const missingTypes = new Map((state.report?.missing_nodes || []).map((n) => [n.type, n]));
   const known = new Set(state.folders || []);
   return [...byFile.values()].map((m) => {
     const item = { ...m, kind: "model", id: itemId("model", m.key) };
     item.node_ids = item.refs.map((r) => r.node_id);
-    item.inactive = item.refs.every((r) => INACTIVE_MODES.has(r.mode ?? 0));
+    item.inactive = m.inactive ?? item.refs.every((r) => INACTIVE_MODES.has(r.mode ?? 0));
     item.picked = state.folderChoice[item.id] || null;
     item.folders = state.folders || [];
     item.guessed = m.folder_source === "guess" || m.folder_source === "unknown" || !m.folder;
