@@ -94,7 +94,7 @@ export function createPanel(doc, actions) {
     const signature = JSON.stringify([vm.workflow?.name, summary, vm.certain.length, vm.analyzing, vm.searching]);
     if (signature === headerSignature) return;
     headerSignature = signature;
-    header.replaceChildren(
+    header.replaceChildren(...[
       el("div", { class: "mend-title-row" },
         el("h2", { class: "mend-title" }, "Mend"),
         el("span", { class: "mend-workflow", title: vm.workflow?.name || "" }, vm.workflow?.name || "")),
@@ -108,7 +108,7 @@ export function createPanel(doc, actions) {
         }, `Fix all certain (${vm.certain.length})`),
         el("button", { class: "mend-btn", onclick: () => actions.reanalyze(), "data-focus": "reanalyze",
           "data-control": "reanalyze", disabled: vm.analyzing }, "Analyse again")),
-    );
+    ].filter(Boolean));
   }
 
   function renderBanner(vm) {

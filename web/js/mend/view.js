@@ -302,7 +302,7 @@ export function taskMessage(task) {
   }
   if (task.state === "queued" && task.retryAt) return "waiting to retry";
   if (task.state === "interrupted") {
-    return task.interruptedReason === "paused" ? "paused: the part is kept, Resume continues it"
+    return task.interruptedReason === "paused" ? "the part is kept: Resume continues it"
       : "interrupted by a restart: Resume continues it";
   }
   return task.progress.message || (task.progress.step ? `step: ${task.progress.step}` : "");
