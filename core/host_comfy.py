@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .host import canonical_folder
+from .import_check import LoadState
 from .installed_packs import InstalledPack, scan_custom_nodes
 from .node_schema import NodeSchema, schema_from_input_types, sentinel_name
 
@@ -79,6 +80,21 @@ class ComfyHost:
 
     def installed_packs(self) -> list[InstalledPack]:
         return [p for d in self.custom_nodes_dirs() for p in scan_custom_nodes(d)]
+
+    def load_state(self) -> LoadState:
+        """Which custom-node folders ComfyUI imported, each node type's module, and ComfyUI's in-memory log."""
+        import nodes
+
+        loaded = set(getattr(nodes, "LOADED_MODULE_DIRS", {}))
+        modules = {name: str(getattr(cls, "RELATIVE_PYTHON_MODULE", "")) for name, cls in
+                   dict(nodes.NODE_CLASS_MAPPINGS).items()}
+        try:
+            from app.logger import get_logs
+
+            text = "".join(str(e.get("m", "")) for e in list(get_logs() or []))
+        except Exception:  # an older ComfyUI without app.logger: the error text is then unknown
+            text = ""
+        return LoadState(loaded_folders=loaded, node_modules=modules, log_text=text)
 
     # -- places -----------------------------------------------------------------------------
     def user_dir(self) -> Path:

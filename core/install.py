@@ -9,7 +9,9 @@ Steps (each named with ``ctx.step`` so a failure says where it broke):
 2. ``pip``: the pack's requirements into ComfyUI's Python under the protected-set constraints
    (``pip_deps``);
 3. ``install_script``: the pack's ``install.py``, only when the operator allows it;
-4. ``publish``: one rename into ``custom_nodes/<folder>``; ``manifest``: the pack is recorded.
+4. ``publish``: one rename into ``custom_nodes/<folder>``; ``manifest``: the pack is recorded, and
+   remembered for the import check after the restart (``import_check``, with what pip changed, so a
+   pack that fails to import can be rolled back: ``install_rollback``).
 
 Any failure or cancel undoes everything done so far: the staging folder (or the published folder)
 is removed, pip's changes are rolled back, nothing is written to the manifest. Success marks
@@ -30,6 +32,7 @@ import aiohttp
 
 from .catalog.registry import RegistryClient
 from .errors import MendError
+from .import_check import remember_install
 from .install_compat import machine_facts
 from .install_git import clone_at
 from .install_manifest import record_installed
@@ -41,7 +44,7 @@ from .install_restart import mark_restart_required
 from .install_source import GATES, SourceChoice, choose_source
 from .install_staging import Staging, remove_stale, remove_tree
 from .installed_packs import InstalledPack, normalise_repo_url, scan_custom_nodes
-from .pip_deps import PipDeps
+from .pip_deps import PipDeps, diff
 from .task_api import PermanentTaskError, TaskContext
 from .url_safety import listens_only_on_loopback
 
@@ -90,7 +93,7 @@ class InstallRunner:
         self.pip = pip or PipDeps()
         self.timeout = step_timeout or self.pip.timeout
         # pip and the publish step run one install at a time: a rollback must only undo its own install
-        self._site_lock = asyncio.Lock()
+        self.site_lock = asyncio.Lock()
 
     # -- TaskRunner -------------------------------------------------------------------------
     def validate(self, params: Mapping[str, Any]) -> None:
@@ -145,7 +148,7 @@ class InstallRunner:
         published = False
         try:
             fetched = await self._fetch(choice, staging, ctx)
-            async with self._site_lock:
+            async with self.site_lock:
                 try:
                     snapshot = await self.pip.install(staging.pack, staging.dir, step=ctx.step,
                                                       on_line=lambda line: ctx.progress(0, None, message=line))
@@ -158,6 +161,9 @@ class InstallRunner:
                     record = {"id": request.id or request.folder, "source": request.source,
                               "folder": request.folder, "repository": request.normalised_repository, **fetched}
                     await asyncio.to_thread(record_installed, self.mend, record)
+                    changes = diff(snapshot, await self.pip.installed()) if snapshot is not None else None
+                    await asyncio.to_thread(remember_install, self.mend.host.user_dir(),
+                                            {**record, "path": str(final)}, changes)
                 except BaseException:
                     if published:
                         await asyncio.to_thread(remove_tree, final)

@@ -53,6 +53,12 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def diff(before: dict[str, str], after: dict[str, str]) -> dict:
+    """What an install did to the environment: ``{"added": [names], "changed": {name: version before}}``."""
+    return {"added": sorted(set(after) - set(before)),
+            "changed": {n: v for n, v in sorted(before.items()) if after.get(n) != v}}
+
+
 def requirements_of(pack_dir: Path) -> list[str]:
     """The pack's requirement lines (comments and blanks dropped); empty when it declares none."""
     req = pack_dir / "requirements.txt"
@@ -138,13 +144,16 @@ class PipDeps:
         except StepFailed as exc:
             log.warning("mend: cannot list packages to roll back: %s", exc)
             return ["<unknown>"]
-        added = sorted(set(after) - set(before))
-        changed = sorted(n for n, v in before.items() if after.get(n) != v)
+        return await self.undo(diff(before, after))
+
+    async def undo(self, changes: dict) -> list[str]:
+        """Undo ``diff(before, after)``: uninstall ``added``, reinstall ``changed`` at its old version."""
+        added, changed = list(changes.get("added", [])), dict(changes.get("changed", {}))
         left: list[str] = []
         if added:
             left += await self._quiet([self.python, "-m", "pip", "uninstall", "-y", *added], added)
         if changed:
-            restore = [f"{n}=={before[n]}" for n in changed]
+            restore = [f"{n}=={v}" for n, v in sorted(changed.items())]
             left += await self._quiet([*self._installer(), *self.extra_args, "--no-deps", *restore], restore)
         return left
 

@@ -13,6 +13,7 @@ from typing import Any
 from ..core import progress_text
 from ..core.errors import MendError
 from ..core.host_comfy import ComfyHost
+from ..core.import_check import PROCESS_START, import_checks
 from ..core.services import Mend
 from . import progress as progress_routes
 from . import route_defs
@@ -44,6 +45,11 @@ def start_on_server_loop(prompt_server: Any, mend: Mend) -> None:
             await mend.start()
         except MendError as exc:  # e.g. a journal from a newer Mend: tasks stay off, the rest works
             log.error("[Mend] background tasks are off: %s", exc.message)
+        # every custom node is imported by now: did the packs Mend installed before the restart load?
+        for check in await asyncio.to_thread(import_checks, mend):
+            if check.get("status") == "import_failed" and check.get("checked_at", 0) >= PROCESS_START:
+                log.error("[Mend] %s was installed but failed to import: %s (roll it back from the panel or "
+                          "POST /mend/nodes/rollback)", check["folder"], check.get("error"))
 
     async def close(_app: Any) -> None:
         await mend.close()

@@ -7,7 +7,10 @@
     GET  /mend/nodes/installed -> {"packs": [...], "restart_required", "changes", "can_restart", "manager",
                                    "manager_loaded": "pip"|"custom_node"|null, "manager_on_disk": [...]}
                                (disabled packs too, ``enabled: false``)
+                               each pack Mend installed has ``import_check`` ({status: loaded | import_failed |
+                               restart_required, node_types, error, log}); ``import_checks`` lists them all
     POST /mend/nodes/enable    {"folder"} -> {"enabled", "path", "from"}: a pack ComfyUI-Manager disabled, moved back
+    POST /mend/nodes/rollback  {"folder"} -> {"rolled_back", "removed", "pip_not_restored"}: undo Mend's install
     POST /mend/restart         -> {"restarting": true, "delay"}; 403 unless ComfyUI listens on loopback only
 
 ``mend.extras["restart_execv"]`` replaces ``os.execv`` for the restart (tests).
@@ -21,10 +24,12 @@ import os
 from aiohttp import web
 
 from ..core.errors import InvalidField, UnsupportedMediaType
+from ..core.import_check import import_checks, status_by_folder
 from ..core.install import install_runner
 from ..core.install_manager import manager_status
 from ..core.install_request import InstallRequest
 from ..core.install_restart import mark_restart_required, restart_status, schedule_restart
+from ..core.install_rollback import rollback_pack
 from ..core.installed_packs import scan_custom_nodes
 from ..core.pack_enable import enable_pack
 from ..core.services import Mend
@@ -51,11 +56,25 @@ def routes(mend: Mend) -> list[web.RouteDef]:
     async def installed(request: web.Request) -> web.Response:
         dirs = list(mend.host.custom_nodes_dirs())
 
-        def scan() -> tuple[list[dict], dict]:
-            return [p.to_json() for d in dirs for p in scan_custom_nodes(d)], manager_status(dirs)
+        def scan() -> tuple[list[dict], dict, list[dict]]:
+            checks = import_checks(mend)
+            by_folder = status_by_folder(checks)
+            packs = [p.to_json() for d in dirs for p in scan_custom_nodes(d)]
+            for pack in packs:
+                if pack["name"].lower() in by_folder:
+                    pack["import_check"] = by_folder[pack["name"].lower()]
+            return packs, manager_status(dirs), checks
 
-        packs, manager = await asyncio.to_thread(scan)
-        return json_response({"packs": packs, **restart_status(mend), **manager})
+        packs, manager, checks = await asyncio.to_thread(scan)
+        return json_response({"packs": packs, **restart_status(mend), **manager, "import_checks": checks})
+
+    @handler
+    async def rollback(request: web.Request) -> web.Response:
+        body = await read_json(request)
+        folder = body.get("folder") if isinstance(body, dict) else None
+        if not isinstance(folder, str) or not folder:
+            raise InvalidField("folder must name a pack Mend installed", field="folder")
+        return json_response(await rollback_pack(mend, install_runner(mend), folder))
 
     @handler
     async def enable(request: web.Request) -> web.Response:
@@ -79,5 +98,6 @@ def routes(mend: Mend) -> list[web.RouteDef]:
         web.post("/mend/nodes/install", install),
         web.get("/mend/nodes/installed", installed),
         web.post("/mend/nodes/enable", enable),
+        web.post("/mend/nodes/rollback", rollback),
         web.post("/mend/restart", restart),
     ]
