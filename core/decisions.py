@@ -28,7 +28,7 @@ from .atomic_files import replace_atomic
 from .errors import InvalidField, InvalidWorkflow, UnknownFolder
 from .manifest import Manifest, del_op, set_op
 from .model_refs import ModelRef
-from .policy import check_relpath
+from .policy import DownloadPolicy, check_relpath
 from .report_items import file_key
 from .resolve import WorkflowTarget, analyze_target
 from .resolve_models import MissingModel
@@ -92,8 +92,13 @@ class Plan:
 
 
 def plan_decision(decision: Decision, report: AnalysisReport, folders: dict[str, list[Path]],
-                  workflow_id: str) -> Plan:
-    """Check the decision against the current analysis and work out what it writes (no I/O)."""
+                  workflow_id: str, policy: DownloadPolicy | None = None) -> Plan:
+    """Check the decision against the current analysis and work out what it writes (no I/O).
+
+    A model source is checked by the downloads' own rule (``DownloadPolicy.check_source``): what a
+    download would refuse is never stored as a decision.
+    """
+    policy = policy or DownloadPolicy.from_env()
     if decision.action == "undo":
         return Plan(_undo_ops(decision, report, workflow_id), None)
     if decision.kind == "node":
@@ -105,7 +110,7 @@ def plan_decision(decision: Decision, report: AnalysisReport, folders: dict[str,
     model = next((m for m in report.missing_models if m.ref.key == decision.ref), None)
     if model is None:
         raise InvalidField(f"{decision.ref!r} is not a missing model reference of this workflow", field="model")
-    stored = _model_value(decision, model, folders)
+    stored = _model_value(decision, model, folders, policy)
     # one file, one answer: every reference to the same file gets it (two subgraph instances, copies)
     same_file = [m for m in report.missing_models if file_key(m) == file_key(model)]
     ops, widgets = [], []
@@ -129,7 +134,8 @@ def apply_decision(mend: Mend, target: WorkflowTarget, report: AnalysisReport, d
                    manifest: Manifest | None = None) -> dict:
     """Persist one decision (blocking). Returns what was stored and whether the workflow file changed."""
     manifest = manifest or mend.manifest
-    plan = plan_decision(decision, report, dict(mend.host.model_folders()), target.id)
+    plan = plan_decision(decision, report, dict(mend.host.model_folders()), target.id,
+                         mend.extras.get("download_policy"))
     rewrite = None
     if plan.widgets and target.file is not None:
         file, widgets = target.file, plan.widgets
@@ -289,12 +295,13 @@ def _node_value(decision: Decision, node: MissingNode) -> Any:
     return pack.id or pack.repository  # a pack without a registry id is known by its repository
 
 
-def _model_value(decision: Decision, model: MissingModel, folders: dict[str, list[Path]]) -> dict:
+def _model_value(decision: Decision, model: MissingModel, folders: dict[str, list[Path]],
+                 policy: DownloadPolicy) -> dict:
     base = {"value": model.ref.value, "folder": model.ref.folder}
     if decision.action in ("optional", "skip"):
         return _no_none({**base, "status": "optional" if decision.action == "optional" else "skipped"})
     if decision.action == "url":
-        return _no_none({**base, **_url_source(decision, model, folders)})
+        return _no_none({**base, **_url_source(decision, model, folders, policy)})
     k = decision.candidate
     if k is None or not 0 <= k < len(model.candidates):
         raise InvalidField(f"candidate {k} is out of range: {decision.ref} has {len(model.candidates)} candidates",
@@ -304,24 +311,25 @@ def _model_value(decision: Decision, model: MissingModel, folders: dict[str, lis
     if folder not in folders:
         raise UnknownFolder(f"{folder!r} is not a model folder of this ComfyUI", field="folder")
     status = "resolved" if c.kind == "local" else "pending_download"
+    if status == "pending_download":
+        policy.check_source(folders, folder, c.relpath, c.url)
     return _no_none({**base, "folder": folder, "path": check_relpath(c.relpath, "path"), "status": status,
                      "url": c.url, "sha256": c.sha256, "source": c.source})
 
 
-def _url_source(decision: Decision, model: MissingModel, folders: dict[str, list[Path]]) -> dict:
-    url = (decision.url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
-        raise InvalidField(f"{url!r}: only https URLs are accepted", field="url")
+def _url_source(decision: Decision, model: MissingModel, folders: dict[str, list[Path]],
+                policy: DownloadPolicy) -> dict:
+    url = policy.check_url(decision.url)
     folder = decision.folder or model.ref.folder
     if folder is None:
         raise InvalidField("the reference's model folder is unknown: name it in folder", field="folder")
     if folder not in folders:
         raise UnknownFolder(f"{folder!r} is not a model folder of this ComfyUI", field="folder")
-    name = posixpath.basename(unquote(parts.path))
+    name = posixpath.basename(unquote(urlsplit(url).path))
     path = decision.path or (name if "." in name else model.ref.value.replace("\\", "/").rsplit("/", 1)[-1])
-    return {"folder": folder, "path": check_relpath(path, "path"), "status": "pending_download", "url": url,
-            "source": "url"}
+    path = check_relpath(path, "path")
+    policy.check_source(folders, folder, path, url)
+    return {"folder": folder, "path": path, "status": "pending_download", "url": url, "source": "url"}
 
 
 def _no_none(entry: dict) -> dict:

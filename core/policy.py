@@ -86,6 +86,15 @@ class DownloadPolicy:
             )
         return url
 
+    def check_source(self, folders: Mapping[str, list[Path]], folder: object, relpath: object, url: object) -> Path:
+        """The one rule for a model source, whether a decision stores it or a download fetches it.
+
+        The URL as ``check_url`` wants it (https, allowed host, no credentials) and the target inside its
+        model folder (``target_path``: no ``..``, no symlinked subfolder leading out). Returns the target.
+        """
+        self.check_url(url)
+        return target_path(folders, folder, relpath)
+
     def is_catalogued(self, url: str) -> bool:
         """Hugging Face is a catalog; any other host is "a URL from the internet" for the remote-risk rule."""
         host = (urlsplit(url).hostname or "").lower()
