@@ -3,8 +3,9 @@
 ``DownloadRunner`` is the task manager's runner of kind ``"download"`` (see ``task_api``). One run:
 
 1. checks the request against the policy (folder, path, host, https, pickle confirmation, remote risk);
-2. resumes from the ``.part`` file's size (HTTP ``Range`` + ``If-Range`` with the ETag checkpointed
-   earlier); the part's bytes are hashed once, then the rest is hashed while it streams;
+2. resumes from the ``.part`` file's size (HTTP ``Range`` + ``If-Range``) only when the part's recorded
+   provenance matches (``part_provenance``: source, validators, size, first bytes), else starts over;
+   the part's bytes are hashed once, then the rest is hashed while it streams;
 3. streams off the event loop (``download_stream``): one thread receives with ``http.client`` into a
    few preallocated buffers, a second writes and hashes them; at most half a chunk of received bytes
    is ever not yet on disk, so memory stays flat and a kill loses less than one chunk (what was held
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic_files import fsync_dir
-from .download_http import open_download, raise_for_status, to_mirror
+from .download_http import Opened, open_download, raise_for_status, to_mirror
 from .download_stream import (
     BUFFERS,
     MAX_UNIT,
@@ -50,6 +51,7 @@ from .errors import InvalidField, MendError
 from .file_lock_async import file_lock_if_free, hold_file_lock
 from .hashing import HashCache, sha256_prefix
 from .host import Host
+from .part_provenance import HEAD_BYTES, Provenance, changed_at_source, discard, resume_offset, sidecar
 from .policy import DownloadPolicy, check_relpath, target_path
 from .safetensors_header import InvalidSafetensors
 from .safetensors_header import read_header as read_safetensors_header
@@ -171,7 +173,7 @@ class DownloadRunner:
         self._prefix_hashes.pop(str(part), None)
         with file_lock_if_free(_lock_path(final)) as alone:
             if alone:  # else the part is another download's, still being written
-                await asyncio.to_thread(_unlink, part)
+                await asyncio.to_thread(discard, part)
 
     async def run(self, params: Mapping[str, Any], ctx: TaskContext) -> Mapping[str, Any]:
         try:
@@ -205,7 +207,7 @@ class DownloadRunner:
         try:
             await asyncio.to_thread(self._verify, request, part, sha, size, state)
         except PermanentTaskError:
-            await asyncio.to_thread(_unlink, part)
+            await asyncio.to_thread(discard, part)
             self._prefix_hashes.pop(str(part), None)
             raise
         st = await asyncio.to_thread(_place, part, final)
@@ -228,57 +230,84 @@ class DownloadRunner:
     # -- streaming (in the transfer thread: nothing here runs on the event loop) ---------------------
     def _fetch(self, request: DownloadRequest, part: Path, state: dict, ctx: TaskContext,
                control: Control) -> tuple[str | None, int]:
-        """Bring ``part`` to the whole file; returns (sha256 of the part or None, its size). Blocking."""
+        """Bring ``part`` to the whole file; returns (sha256 of the part or None, its size). Blocking.
+
+        A part is resumed only when its provenance matches (``part_provenance``); when the server's answer
+        shows the file changed at its source, the part is discarded and the file fetched again from byte 0.
+        """
         url = to_mirror(request.url, self.policy)
-        offset = part.stat().st_size if part.exists() else 0
-        headers: dict[str, str] = {}
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
-            if state.get("etag"):
-                headers["If-Range"] = state["etag"]
-        opened = open_download(url, self.policy, headers, control.on_socket)
-        resp = opened.response
-        try:
-            raise_for_status(opened)
-            expected = request.sha256 or opened.linked_sha256 or state.get("expected_sha256")
-            if resp.status == 416:
-                total = state.get("total") or opened.linked_size or request.size
-                if offset and total == offset:
-                    state["expected_sha256"] = expected
-                    return self._finish_hash(part, offset), offset
-                _unlink(part)
-                raise InconsistentServer(
-                    f"the server refused the range from byte {offset} of {part.name[:-5]} "
-                    f"(it promised {total} bytes): its sizes are inconsistent; the partial file was removed")
-            if resp.status == 200 and offset:
-                offset = 0  # the server ignored Range, or the file changed (If-Range): start over
-            elif resp.status == 206 and not (resp.getheader("Content-Range") or "").startswith(f"bytes {offset}-"):
-                raise RetryableTaskError("the server answered another range than asked; starting over")
-            total = _total(resp, offset) or opened.linked_size or request.size
-            state.update({"url": request.url, "etag": resp.getheader("ETag") or state.get("etag"),
-                          "total": total, "expected_sha256": expected})
-            ctx.checkpoint(dict(state))
-            if total is not None:
-                self._check_space(part, total - offset)
-            hasher = self._prefix_hash(part, offset) if self.hash_while_streaming or expected else None
-            sink = control.open(lambda: Sink(part, offset, hasher))
+        for _ in range(2):
+            offset = resume_offset(part, request.url)
+            prov = Provenance.load(part) if offset else None
+            if not offset:
+                self._prefix_hashes.pop(str(part), None)
+            headers: dict[str, str] = {}
+            if offset and prov is not None:
+                headers["Range"] = f"bytes={offset}-"
+                if prov.if_range:
+                    headers["If-Range"] = prov.if_range
+            opened = open_download(url, self.policy, headers, control.on_socket)
             try:
-                self._stream(resp, sink, total, state, ctx, control)
+                done = self._receive(request, part, state, ctx, control, opened, offset, prov)
             finally:
-                try:
-                    sink.close(True)
-                finally:
-                    # a retry in this process resumes the digest instead of reading the part again
-                    self._prefix_hashes[str(part)] = (sink.written, hasher if sink.hash_valid else None)
-                    control.release()
-            if total is not None and sink.written != total:
-                raise RetryableTaskError(f"the connection ended at byte {sink.written} of {total}")
-            return (hasher.hexdigest() if hasher else None), sink.written
+                opened.close()
+            if done is not None:
+                return done
+        raise RetryableTaskError(f"{part.name[:-5]} changed at its source twice while resuming; trying again")
+
+    def _receive(self, request: DownloadRequest, part: Path, state: dict, ctx: TaskContext, control: Control,
+                 opened: Opened, offset: int, prov: Provenance | None) -> tuple[str | None, int] | None:
+        """Store the response into the part; None when the part turned out to be another file's (discarded)."""
+        resp = opened.response
+        raise_for_status(opened)
+        expected = request.sha256 or opened.linked_sha256 or state.get("expected_sha256")
+        if resp.status == 416:
+            total = (prov.size if prov else None) or state.get("total") or opened.linked_size or request.size
+            if offset and total == offset:
+                state["expected_sha256"] = expected
+                return self._finish_hash(part, offset), offset
+            discard(part)
+            raise InconsistentServer(
+                f"the server refused the range from byte {offset} of {part.name[:-5]} "
+                f"(it promised {total} bytes): its sizes are inconsistent; the partial file was removed")
+        if resp.status == 200 and offset:
+            offset = 0  # the server ignored Range, or the file changed (If-Range): start over
+        elif resp.status == 206 and not (resp.getheader("Content-Range") or "").startswith(f"bytes {offset}-"):
+            raise RetryableTaskError("the server answered another range than asked; starting over")
+        total = _total(resp, offset) or opened.linked_size or request.size
+        etag, modified = resp.getheader("ETag"), resp.getheader("Last-Modified")
+        changed = changed_at_source(prov, etag, opened.linked_sha256, modified, total) if offset and prov else None
+        if changed:
+            log.warning("mend: %s: %s since its part was written; starting over", part.name[:-5], changed)
+            discard(part)
+            return None
+        state.update({"url": request.url, "etag": etag or state.get("etag"), "total": total,
+                      "expected_sha256": expected})
+        ctx.checkpoint(dict(state))
+        if total is not None:
+            self._check_space(part, total - offset)
+        if not offset or prov is None:
+            discard(part)  # whatever had the name goes first: a kill after the record never splices old bytes
+            prov = Provenance(source=request.url, etag=etag, linked_etag=opened.linked_sha256,
+                              last_modified=modified, size=total)
+            prov.save(part)
+        hasher = self._prefix_hash(part, offset) if self.hash_while_streaming or expected else None
+        sink = control.open(lambda: Sink(part, offset, hasher))
+        try:
+            self._stream(resp, sink, total, state, ctx, control, prov)
         finally:
-            opened.close()
+            try:
+                sink.close(True)
+            finally:
+                # a retry in this process resumes the digest instead of reading the part again
+                self._prefix_hashes[str(part)] = (sink.written, hasher if sink.hash_valid else None)
+                control.release()
+        if total is not None and sink.written != total:
+            raise RetryableTaskError(f"the connection ended at byte {sink.written} of {total}")
+        return (hasher.hexdigest() if hasher else None), sink.written
 
     def _stream(self, resp: http.client.HTTPResponse, sink: Sink, total: int | None, state: dict,
-                ctx: TaskContext, control: Control) -> None:
+                ctx: TaskContext, control: Control, prov: Provenance) -> None:
         """Receive and store the body (``download_stream``); progress and checkpoints from the storing thread.
 
         At most ``BUFFERS`` units are received and not yet written, sized so that together they are half a
@@ -288,6 +317,8 @@ class DownloadRunner:
         last_checkpoint = [time.monotonic()]
 
         def on_stored(written: int) -> None:
+            if prov.head_sha256 is None and written >= HEAD_BYTES:
+                prov.record_head(sink.part)  # once: a resume later checks the part's first bytes against it
             ctx.progress(written, total)
             if time.monotonic() - last_checkpoint[0] >= CHECKPOINT_EVERY:
                 last_checkpoint[0] = time.monotonic()
@@ -361,6 +392,7 @@ def _disk_error(exc: OSError, part: Path) -> PermanentTaskError:
 def _place(part: Path, final: Path) -> os.stat_result:
     os.replace(part, final)
     fsync_dir(final.parent)  # make the rename itself durable
+    sidecar(part).unlink(missing_ok=True)
     return final.stat()
 
 

@@ -113,7 +113,8 @@ class Sink:
         self.hasher = hasher
         self.written = offset
         self.hash_valid = True
-        self.fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o644)
+        # never through a symlink (a planted .part must not grow a file elsewhere); a new part gets the umask's mode
+        self.fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o666)
         os.ftruncate(self.fd, offset)  # drop a torn tail beyond what we hashed
         os.lseek(self.fd, offset, os.SEEK_SET)
         self.flushed = offset  # handed to the disk's writeback up to here

@@ -89,14 +89,18 @@ async def test_connection_cut_resumes_without_refetching(comfy_dir: Path, hub: F
 
 
 async def test_restart_resumes_from_part_and_hashes_it(comfy_dir: Path, hub: FakeHub) -> None:
-    """A new runner (a restarted process) finds the part, hashes it once and fetches only the rest."""
+    """A new runner (a restarted process) finds the part it wrote, hashes it once and fetches only the rest."""
     data = big_safetensors(400_000)
     entry = hub.add_file("acme/models", "x.safetensors", data)
-    loras = comfy_dir / "models" / "loras"
-    (loras / "x.safetensors.part").write_bytes(data[:123_456])
+    hub.fault("x.safetensors", "cut", at=123_456)
+    with pytest.raises(RetryableTaskError):
+        await make_runner(comfy_dir, hub).run(params(hub), LocalContext("t0"))
+    part = comfy_dir / "models" / "loras" / "x.safetensors.part"
+    kept = part.stat().st_size
     result = await make_runner(comfy_dir, hub).run(params(hub), LocalContext("t1"))
     assert result["sha256"] == entry.sha256
-    assert hub.sent["x.safetensors"] == len(data) - 123_456
+    ranges = [r for (_, path, r, _) in hub.requests if path.startswith("/cdn/")]
+    assert ranges == [None, f"bytes={kept}-"]
 
 
 async def test_hash_mismatch_fails_permanently_and_leaves_nothing(comfy_dir: Path, hub: FakeHub) -> None:
