@@ -1,185 +1,188 @@
-"""Ranking quality of missing-node candidates on real third-party workflows: prints, never asserts.
+"""Right pack on workflows users really share: prints, never asserts.
 
-    python bench/ranking.py [EVAL_DIR] [--catalog ../shared/catalog] [--errors 30]
+    python bench/ranking.py [--shared ../shared] [--collections bench/user_collections.tsv] [--misses 40]
+                            [--examples EVAL_DIR]
 
-EVAL_DIR (default ``/opt/mend-eval``) holds example workflows taken from public node packs; it is
-never part of the repository. Its ``index.json`` (a list of {repo, path, commit, file}), else
-``bench/ranking_cases.json`` shipped here (repo -> commit and paths; no contents), lists the cases:
-``repo`` is the pack the workflow ships in, ``path``/``commit`` where it lies in that repo, ``file`` the
-workflow JSON under EVAL_DIR (a PNG's embedded workflow is stored extracted, see ``case_file``).
-
-Truth: every node type of a workflow that its own pack's node list (Manager's map) contains
-(or that its ``nodename_pattern`` matches) belongs to that pack. ``cnr_id``/``aux_id``/``ver`` are
-stripped first, so only the catalogs speak.
-Printed: top-1 accuracy over all such (workflow, type) pairs and over the ambiguous ones (more than
-one candidate pack), the same per distinct (pack, type) and over separable cases, and the baseline
-"first pack in the map that lists the type" (the map's keys are sorted by URL, so copies often come
-first). Bar: 98% overall, 90% ambiguous.
+Cases: ``corpus/user-workflows`` of the shared folder (66 workflows from six public collections, exactly
+as published, with ``labels.tsv``: the pack each labelled node type belongs to, derived from its stamps),
+plus the collections listed in ``bench/user_collections.tsv`` (repo, path, commit; read from fetched
+snapshots, never committed here, labelled from their stamps the same way: see ``ranking_labels``).
+A row is one (workflow, labelled node type). Printed, stamps stripped first (only Mend's own evidence):
+workflows refused (their rows all count as wrong), top-1 strict (same owner/repo), top-1 counting a
+same-code fork or rename (same repository name under another owner; each such pair is listed), the
+precision of ``auto`` and wrong ``auto`` picks as a share of all rows; then the same with stamps kept;
+then every miss grouped by class. The pack-example cases (``ranking_examples``) follow when present.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import sys
-import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
-from mend.core.catalog.node_map import NodeMap
+from ranking_labels import Case, load_collections, load_shared_cases
+
+from mend.core.catalog.node_map import NodeMap, Pack
 from mend.core.catalog.store import CatalogStore
 from mend.core.errors import MendError
-from mend.core.resolve_nodes import missing_nodes, rank_candidates
+from mend.core.resolve_nodes import MissingNode, missing_nodes, rank_candidates
 from mend.core.workflow import read_workflow
 
 HERE = Path(__file__).resolve().parent
-SHARED = HERE.parent.parent / "shared"
+SHARED_DEFAULTS = (HERE.parent.parent / "shared", HERE.parent.parent.parent / "shared")
 
 
 @dataclasses.dataclass
-class Tally:
-    """Top-1 hits over all evaluated types and over the ambiguous ones."""
+class Outcome:
+    """Tallies of one pass (stamps stripped or kept) over every row."""
 
-    total: int = 0
-    right: int = 0
-    amb_total: int = 0
-    amb_right: int = 0
+    rows: int = 0
+    strict: int = 0
+    fork: int = 0  # right only when a same-name fork/rename counts
+    auto: int = 0
+    auto_wrong: int = 0
+    refused_workflows: int = 0
+    misses: dict[str, list[str]] = dataclasses.field(default_factory=lambda: defaultdict(list))
+    forks: Counter = dataclasses.field(default_factory=Counter)
 
-    def add(self, right: bool, ambiguous: bool) -> None:
-        self.total += 1
-        self.right += right
-        if ambiguous:
-            self.amb_total += 1
-            self.amb_right += right
-
-    def line(self, label: str) -> str:
+    def print(self, label: str) -> None:
         def pct(a: int, b: int) -> str:
             return f"{100 * a / b:6.2f}% ({a}/{b})" if b else "   n/a"
 
-        return f"{label:<34} overall {pct(self.right, self.total)}   ambiguous {pct(self.amb_right, self.amb_total)}"
+        print(f"{label}")
+        print(f"  workflows refused                 {self.refused_workflows}")
+        print(f"  top-1 strict (same owner/repo)    {pct(self.strict, self.rows)}")
+        print(f"  top-1 counting forks/renames      {pct(self.strict + self.fork, self.rows)}")
+        print(f"  auto precision                    {pct(self.auto - self.auto_wrong, self.auto)}")
+        print(f"  wrong auto, share of all rows     {pct(self.auto_wrong, self.rows)}")
+        for (truth, pick), n in self.forks.most_common():
+            print(f"    counted as fork/rename: {pick} for {truth} ({n} rows)")
 
 
-def load_cases(eval_dir: Path) -> list[dict]:
-    """EVAL_DIR/index.json when present, else the shipped list (files laid out as ``case_file`` says)."""
-    own = eval_dir / "index.json"
-    if own.is_file():
-        return json.loads(own.read_text())
-    shipped = json.loads((HERE / "ranking_cases.json").read_text())["repos"]
-    return [{"repo": repo, "path": path, "commit": info["commit"], "file": case_file(repo, path)}
-            for repo, info in shipped.items() for path in info["paths"]]
+def repo_of(pack: Pack) -> str:
+    return pack.repository.removeprefix("https://github.com/")
 
 
-def case_file(repo: str, path: str) -> str:
-    """Where a case lies under EVAL_DIR: ``workflows/<owner>+<repo>/<path, / as __>`` (+ ``.json`` for a PNG)."""
-    owner, name = repo.rstrip("/").split("/")[-2:]
-    return f"workflows/{owner}+{name}/{path.replace('/', '__')}" + (".json" if path.lower().endswith(".png") else "")
+def is_pack(pack: Pack, truth: str) -> bool:
+    url = f"https://github.com/{truth}"
+    return pack.repository == url or url in pack.aliases
 
 
-def core_types(node_map: NodeMap) -> set[str]:
-    """What a bare ComfyUI has: the map's core entry plus a recorded object_info when the corpus is there."""
+def same_name_other_owner(pack: Pack, truth: str) -> bool:
+    return pack.repository.startswith("https://github.com/") and pack.repo_name == truth.rsplit("/", 1)[-1]
+
+
+def miss_class(entry: MissingNode | None, truth: str, node_map: NodeMap) -> str:
+    """Why the top pick is not the truth, in words that name a class of cause, not an example."""
+    if entry is None:
+        return "not missing (the bare ComfyUI has the type)"
+    if not entry.candidates:
+        return "no candidate (type unknown to the map, no stamp)"
+    top = entry.candidates[0]
+    rank = next((i for i, c in enumerate(entry.candidates) if is_pack(c.pack, truth)), None)
+    if rank is None:
+        truth_pack = node_map.pack_by_url(f"https://github.com/{truth}")
+        if truth_pack is None or not is_pack(truth_pack, truth):
+            return "truth not in the catalogs"
+        return "truth in the catalogs but not a candidate (map does not list the type there)"
+    if top.pack.copy_of is not None and is_pack(top.pack.copy_of, truth):
+        return f"a copy beat its original ({top.reason})"
+    return f"truth ranked {rank + 1}, beaten by {top.reason} evidence"
+
+
+def evaluate(cases: list[Case], node_map: NodeMap, installed: set[str], *, strip: bool) -> Outcome:
+    out = Outcome()
+    for case in cases:
+        out.rows += len(case.labels)
+        try:
+            workflow = read_workflow(case.load())
+        except (MendError, ValueError) as exc:
+            out.refused_workflows += 1
+            out.misses["workflow refused"].extend(f"{case.name}: {exc}" for _ in case.labels)
+            continue
+        nodes = workflow.nodes
+        if strip:
+            nodes = [dataclasses.replace(n, cnr_id=None, aux_id=None, ver=None) for n in nodes]
+        missing = missing_nodes(nodes, installed)
+        rank_candidates(missing, node_map, set())
+        for node_type, truth in case.labels.items():
+            entry = missing.get(node_type)
+            top = entry.candidates[0] if entry and entry.candidates else None
+            strict = top is not None and is_pack(top.pack, truth)
+            fork = top is not None and not strict and same_name_other_owner(top.pack, truth)
+            out.strict += strict
+            out.fork += fork
+            if fork:
+                out.forks[(truth, repo_of(top.pack))] += 1
+            if entry is not None and entry.auto:
+                out.auto += 1
+                out.auto_wrong += not strict
+            if not strict:
+                picked = f"{repo_of(top.pack)} ({top.reason})" if top else "-"
+                auto = " AUTO" if entry is not None and entry.auto else ""
+                out.misses[miss_class(entry, truth, node_map)].append(
+                    f"{node_type!r} truth {truth}, picked {picked}{auto}  [{case.name[:60]}]")
+    return out
+
+
+def core_types(node_map: NodeMap, shared: Path) -> set[str]:
+    """What a bare ComfyUI 0.8.0 has: the map's core entry plus the recorded object_info."""
     types = node_map.core_types()
-    info = SHARED / "corpus" / "object_info-comfyui-0.8.0.json"
+    info = shared / "corpus" / "object_info-comfyui-0.8.0.json"
     if info.is_file():
         types |= set(json.loads(info.read_text()))
     return types
 
 
-def first_in_map(raw_map: dict) -> dict[str, str]:
-    """Baseline: the first map key (in file order) that lists each type."""
-    first: dict[str, str] = {}
-    for url, value in raw_map.items():
-        if isinstance(value, list) and value:
-            for name in value[0]:
-                first.setdefault(name, url)
-    return first
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("eval_dir", nargs="?", type=Path, default=Path("/opt/mend-eval"))
-    ap.add_argument("--catalog", type=Path, default=SHARED / "catalog")
-    ap.add_argument("--errors", type=int, default=0, help="print up to N wrong top-1 picks")
+    ap.add_argument("--shared", type=Path, default=next((d for d in SHARED_DEFAULTS if d.is_dir()), SHARED_DEFAULTS[0]))
+    ap.add_argument("--collections", type=Path, default=HERE / "user_collections.tsv")
+    ap.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"),
+                    help="where fetched snapshots of the listed collections lie (owner+name/...)")
+    ap.add_argument("--misses", type=int, default=40, help="print up to N misses per class")
+    ap.add_argument("--examples", type=Path, default=Path("/opt/mend-eval"), help="pack-example cases (optional)")
     args = ap.parse_args()
-    if not args.eval_dir.is_dir():
-        print(f"ranking bench skipped: evaluation folder {args.eval_dir} is absent")
+    catalog = args.shared / "catalog"
+    if not (catalog / "extension-node-map.json").is_file():
+        print(f"ranking bench skipped: no catalogs in {catalog}")
         return 0
-    if not (args.catalog / "extension-node-map.json").is_file():
-        print(f"ranking bench skipped: no catalogs in {args.catalog}")
-        return 0
+    node_map = CatalogStore(catalog_dir=catalog).node_map()
+    installed = core_types(node_map, args.shared)
+    sets = [("shared corpus/user-workflows", load_shared_cases(args.shared / "corpus" / "user-workflows"))]
+    if args.collections.is_file():
+        sets.append(("more collections (bench/user_collections.tsv)",
+                     load_collections(args.collections, args.mirrors, node_map)))
+    everything = [c for _, cases in sets for c in cases]
+    sets.append(("all user workflows", everything))
+    for label, cases in sets:
+        if not cases:
+            print(f"== {label}: no cases here (files absent)\n")
+            continue
+        rows = sum(len(c.labels) for c in cases)
+        print(f"== {label}: {len(cases)} workflows, {rows} labelled (workflow, node type) rows")
+        stripped = evaluate(cases, node_map, installed, strip=True)
+        stripped.print("stamps stripped (only Mend's evidence)")
+        kept = evaluate(cases, node_map, installed, strip=False)
+        kept.print("stamps kept")
+        if label == "all user workflows" or len(sets) == 2:
+            for name, outcome in (("stripped", stripped), ("kept", kept)):
+                print(f"  misses, stamps {name}, by class:")
+                for cls, rows_ in sorted(outcome.misses.items(), key=lambda kv: -len(kv[1])):
+                    print(f"    {len(rows_):4d}  {cls}")
+                    for line in rows_[: args.misses]:
+                        print(f"            {line}")
+        print()
+    if args.examples.is_dir():
+        import ranking_examples
 
-    started = time.perf_counter()
-    node_map = CatalogStore(catalog_dir=args.catalog).node_map()
-    load_ms = (time.perf_counter() - started) * 1000
-    raw_map = json.loads((args.catalog / "extension-node-map.json").read_text())
-    baseline_first = first_in_map(raw_map)
-    installed = core_types(node_map)
-
-    ours, baseline, ours_distinct, separable = Tally(), Tally(), Tally(), Tally()
-    seen_files: set[str] = set()
-    seen_pairs: set[tuple[str, str]] = set()
-    per_pack: Counter[str] = Counter()
-    errors: list[str] = []
-    workflows = skipped = 0
-    for case in load_cases(args.eval_dir):
-        path = args.eval_dir / case["file"]
-        if not path.is_file():
-            skipped += 1
-            continue
-        raw = path.read_bytes()
-        digest = hashlib.sha256(raw).hexdigest()
-        truth = node_map.pack_by_url(case["repo"])
-        if digest in seen_files or truth is None:
-            skipped += 1
-            continue
-        seen_files.add(digest)
-        try:
-            nodes = read_workflow(json.loads(raw)).nodes
-        except (MendError, ValueError):
-            skipped += 1
-            continue
-        nodes = [dataclasses.replace(n, cnr_id=None, aux_id=None, ver=None) for n in nodes]
-        missing = missing_nodes(nodes, installed)
-        rank_candidates(missing, node_map, set())
-        evaluated = [t for t in missing if t in truth.node_types or (truth.pattern and truth.pattern.search(t))]
-        if not evaluated:
-            continue
-        workflows += 1
-        for node_type in evaluated:
-            entry = missing[node_type]
-            top = entry.candidates[0].pack if entry.candidates else None
-            right = top is truth
-            ambiguous = len(entry.candidates) > 1
-            ours.add(right, ambiguous)
-            base = node_map.pack_by_url(baseline_first.get(node_type, ""))
-            baseline.add(base is truth, ambiguous)
-            # A fork whose example uses only nodes the pack it forked also lists cannot be told apart from
-            # that pack by the workflow: count those apart (the older, more-starred pack is then the pick).
-            top_covers = {t for t, e in missing.items() if top in {c.pack for c in e.candidates}}
-            truth_covers = {t for t, e in missing.items() if truth in {c.pack for c in e.candidates}}
-            if right or not truth_covers <= top_covers:
-                separable.add(right, ambiguous)
-            if (truth.repository, node_type) not in seen_pairs:
-                seen_pairs.add((truth.repository, node_type))
-                ours_distinct.add(right, ambiguous)
-            per_pack[truth.repository] += 1
-            if not right and len(errors) < args.errors:
-                why = " | ".join(f"{c.pack.repository.removeprefix('https://github.com/')}: {c.explain()}"
-                                 for c in entry.candidates[:3])
-                errors.append(f"{case['repo'].removeprefix('https://github.com/')} {node_type!r}: {why}")
-
-    print(f"evaluation set: {workflows} workflows from {len(per_pack)} packs, {ours.total} (workflow, type) pairs, "
-          f"{ours_distinct.total} distinct (pack, type); {skipped} cases skipped (absent, duplicate or unknown pack)")
-    print(f"node map cold load (with catalog parsing): {load_ms:.0f} ms")
-    print(baseline.line("baseline: first pack in the map"))
-    print(ours.line("rank_candidates (top-1)"))
-    print(ours_distinct.line("rank_candidates, distinct types"))
-    print(separable.line("rank_candidates, separable cases"))
-    print(f"  ({ours.total - separable.total} pairs left out of the last line: the top pick provides every missing type"
-          " the workflow's own pack provides, e.g. a fork's example that uses only nodes of the pack it forked)")
-    for line in errors:
-        print("  wrong:", line)
+        sys.argv = [sys.argv[0], str(args.examples), "--catalog", str(catalog)]
+        ranking_examples.main()
+    else:
+        print(f"pack-example cases: {args.examples} is absent (see bench/ranking_examples.py)")
     return 0
 
 

@@ -25,6 +25,7 @@ from .manifest import node_decision
 from .model_index import ModelIndex
 from .model_refs import ModelRef, model_refs
 from .report_items import MARKS, ModelFile, mark, model_files
+from .report_warning import ReportWarning
 from .resolve_models import MissingModel, is_present, rank
 from .resolve_nodes import MissingNode, missing_nodes, rank_candidates
 from .workflow import Workflow, read_workflow
@@ -41,6 +42,8 @@ class AnalysisReport:
     elapsed_ms: float = 0.0
     #: the manifest's resolutions for this workflow (``Manifest.resolutions``), when it is known by an id
     decisions: dict[str, dict] = field(default_factory=dict)
+    #: what was read past or not trusted (the workflow's broken parts, garbage stamps, missing catalogs)
+    warnings: list[ReportWarning] = field(default_factory=list)
 
     def node_decision(self, node: MissingNode) -> dict | None:
         value = self.decisions.get("nodes", {}).get(node.type)
@@ -89,6 +92,7 @@ class AnalysisReport:
                 "questions": sum(not x["auto"] and "decision" not in x for x in nodes + models),
                 "decided": sum("decision" in x for x in nodes + models),
             },
+            "warnings": [w.to_json() for w in self.warnings],
             "missing_nodes": nodes,
             "missing_models": models,
             "model_files": [f.to_json(self.model_decision) for f in files],
@@ -144,7 +148,7 @@ class Analyzer:
     ) -> AnalysisReport:
         started = time.perf_counter()
         workflow = data if isinstance(data, Workflow) else read_workflow(data)
-        report = AnalysisReport(workflow=workflow)
+        report = AnalysisReport(workflow=workflow, warnings=list(workflow.warnings))
         if workflow_id is not None and self.decisions is not None:
             report.decisions = self.decisions(workflow_id)
         node_map = self.catalogs.node_map()

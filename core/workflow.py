@@ -5,6 +5,10 @@ inside the subgraph instance 12), legacy group nodes into their inner nodes, and
 bypassed nodes are kept but marked. Which widget of a node holds a model file is not this
 module's business: ``model_refs`` decides that with the host's node schemas.
 
+What ComfyUI's frontend loads, this reads: a broken part (a dangling link, a node without a type, an
+odd field) is skipped and said in ``Workflow.warnings``; only a document that is no workflow at all
+(not an object, no ``nodes`` list and no API prompt) raises ``InvalidWorkflow``.
+
     >>> nodes = read_workflow({"1": {"class_type": "KSampler", "inputs": {}}}).nodes
     >>> (nodes[0].id, nodes[0].type)
     ('1', 'KSampler')
@@ -16,7 +20,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InvalidField, InvalidWorkflow, SubgraphCycle
+from .errors import InvalidWorkflow
+from .report_warning import ReportWarning
 
 MODE_NORMAL, MODE_MUTED, MODE_BYPASSED = 0, 2, 4
 GROUP_NODE_PREFIXES = ("workflow>", "workflow/")
@@ -69,6 +74,7 @@ class Workflow:
     nodes: list[WorkflowNode] = field(default_factory=list)
     models: tuple[ModelMeta, ...] = ()
     version: str | None = None
+    warnings: list[ReportWarning] = field(default_factory=list)  # what was read past, and why
 
     def node_types(self) -> set[str]:
         return {n.type for n in self.nodes}
@@ -80,7 +86,7 @@ def read_workflow(data: Any) -> Workflow:
         raise InvalidWorkflow("a workflow is a JSON object", field="$")
     if isinstance(data.get("workflow"), dict) and "nodes" in data["workflow"]:
         data = data["workflow"]  # a PNG's extra_pnginfo or a saved history entry
-    if "nodes" in data:
+    if isinstance(data.get("nodes"), list):
         return _UIReader(data).read()
     if isinstance(data.get("prompt"), dict):
         data = data["prompt"]  # the body of POST /prompt
@@ -93,18 +99,22 @@ def read_workflow(data: Any) -> Workflow:
 
 
 def _read_api(data: dict) -> Workflow:
-    nodes = []
+    workflow = Workflow(format="api")
     for node_id, node in data.items():
         class_type = node.get("class_type")
         if not isinstance(class_type, str) or not class_type:
-            raise InvalidField("class_type must be a non-empty string", field=f"{node_id}.class_type")
+            workflow.warnings.append(ReportWarning(
+                "node_without_type", "a node without a class_type was skipped", str(node_id), f"{node_id}.class_type"))
+            continue
         inputs = node.get("inputs", {})
         if not isinstance(inputs, dict):
-            raise InvalidField("inputs must be an object", field=f"{node_id}.inputs")
+            workflow.warnings.append(ReportWarning(
+                "odd_field", "inputs is not an object; read as empty", str(node_id), f"{node_id}.inputs"))
+            inputs = {}
         literal = {k: v for k, v in inputs.items() if not _is_api_link(v)}
         title = (node.get("_meta") or {}).get("title") if isinstance(node.get("_meta"), dict) else None
-        nodes.append(WorkflowNode(id=str(node_id), type=class_type, title=title, inputs=literal))
-    return Workflow(format="api", nodes=nodes)
+        workflow.nodes.append(WorkflowNode(id=str(node_id), type=class_type, title=title, inputs=literal))
+    return workflow
 
 
 def _is_api_link(value: Any) -> bool:
@@ -112,34 +122,42 @@ def _is_api_link(value: Any) -> bool:
 
 
 class _UIReader:
-    """Walks a UI workflow, expanding subgraphs (with cycle detection) and group nodes."""
+    """Walks a UI workflow, expanding subgraphs (with cycle detection) and group nodes; collects warnings."""
 
     def __init__(self, data: dict) -> None:
         self.data = data
+        self.warnings: list[ReportWarning] = []
         self.subgraphs: dict[str, dict] = {}
         self._collect_subgraphs(data, "definitions")
         self.groups = _group_node_definitions(data)
+
+    def warn(self, code: str, message: str, node_id: str | None = None, where: str | None = None) -> None:
+        self.warnings.append(ReportWarning(code, message, node_id, where))
 
     def _collect_subgraphs(self, graph: dict, where: str) -> None:
         definitions = graph.get("definitions")
         if definitions is None:
             return
         if not isinstance(definitions, dict):
-            raise InvalidField("definitions must be an object", field=where)
+            self.warn("odd_field", "definitions is not an object; its subgraphs were not read", where=where)
+            return
         subgraphs = definitions.get("subgraphs", [])
         if not isinstance(subgraphs, list):
-            raise InvalidField("definitions.subgraphs must be a list", field=f"{where}.subgraphs")
+            self.warn("odd_field", "definitions.subgraphs is not a list; not read", where=f"{where}.subgraphs")
+            return
         for i, sg in enumerate(subgraphs):
             if not isinstance(sg, dict) or not isinstance(sg.get("id"), str):
-                raise InvalidField("a subgraph needs a string id", field=f"{where}.subgraphs[{i}]")
+                self.warn("odd_field", "a subgraph without a string id was skipped", where=f"{where}.subgraphs[{i}]")
+                continue
             self.subgraphs.setdefault(sg["id"], sg)
             self._collect_subgraphs(sg, f"{where}.subgraphs[{i}].definitions")
 
     def read(self) -> Workflow:
         version = self.data.get("version")
         workflow = Workflow(format="ui", version=str(version) if version is not None else None)
-        workflow.models = _read_models(self.data.get("models"), "models")
+        workflow.models = self._models(self.data.get("models"), "models", None)
         workflow.nodes = list(self._walk(self.data, prefix="", stack=(), where="", outer_mode=MODE_NORMAL))
+        workflow.warnings = self.warnings
         return workflow
 
     def _walk(
@@ -147,69 +165,130 @@ class _UIReader:
     ) -> Iterator[WorkflowNode]:
         nodes = graph.get("nodes")
         if not isinstance(nodes, list):
-            raise InvalidField("nodes must be a list", field=f"{where}nodes")
+            self.warn("odd_field", "a subgraph without a nodes list was read as empty", where=f"{where}nodes")
+            return
         ids = set()
         for i, node in enumerate(nodes):
             if not isinstance(node, dict):
-                raise InvalidField("a node must be an object", field=f"{where}nodes[{i}]")
+                self.warn("odd_field", "a node that is not an object was skipped", where=f"{where}nodes[{i}]")
+                continue
             node_id = node.get("id")
             ids.add(node_id if isinstance(node_id, (int, str)) else None)  # an object id is judged in _node
-        _check_links(graph.get("links"), ids, f"{where}links")
+        self._check_links(graph.get("links"), ids, prefix, f"{where}links")
         for i, node in enumerate(nodes):
-            yield from self._node(node, prefix, stack, f"{where}nodes[{i}]", outer_mode)
+            if isinstance(node, dict):
+                yield from self._node(node, prefix, stack, f"{where}nodes[{i}]", outer_mode)
 
     def _node(
         self, node: dict, prefix: str, stack: tuple[str, ...], where: str, outer_mode: int
     ) -> Iterator[WorkflowNode]:
         node_type = node.get("type")
         node_id = node.get("id")
-        if not isinstance(node_type, str) or not node_type:
-            raise InvalidField("node type must be a non-empty string", field=f"{where}.type")
         if not isinstance(node_id, (int, str)) or isinstance(node_id, bool):
-            raise InvalidField("node id must be a number or string", field=f"{where}.id")
-        mode = node.get("mode", MODE_NORMAL)
-        if not isinstance(mode, int):
-            raise InvalidField("mode must be an integer", field=f"{where}.mode")
-        mode = outer_mode if outer_mode != MODE_NORMAL else mode
+            self.warn("odd_field", "a node without a number or string id was skipped", where=f"{where}.id")
+            return
         path = f"{prefix}{node_id}"
+        if not isinstance(node_type, str) or not node_type:
+            self.warn("node_without_type", "a node without a type was skipped", path, f"{where}.type")
+            return
+        mode = node.get("mode", MODE_NORMAL)
+        if not isinstance(mode, int) or isinstance(mode, bool):
+            self.warn("odd_field", "mode is not an integer; read as normal", path, f"{where}.mode")
+            mode = MODE_NORMAL
+        mode = outer_mode if outer_mode != MODE_NORMAL else mode
         if node_type in self.subgraphs:
             if node_type in stack:
-                raise SubgraphCycle(
-                    f"subgraph {node_type} contains itself (through {' > '.join(stack)})", field=f"{where}.type"
-                )
+                self.warn("subgraph_cycle", f"subgraph {node_type} contains itself (through {' > '.join(stack)}); "
+                          "the inner instance was not expanded", path, f"{where}.type")
+                return
             inner = self.subgraphs[node_type]
             yield from self._walk(inner, f"{path}:", (*stack, node_type), f"subgraph[{node_type}].", mode)
             return
         group_name = node_type[len("workflow>") :] if node_type.startswith(GROUP_NODE_PREFIXES) else None
         if group_name in self.groups:
             for j, inner in enumerate(self.groups[group_name]):
-                yield _ui_node(inner, f"{path}:{inner.get('index', j)}", mode, f"{where}.group[{j}]", group_name)
+                inner_path = f"{path}:{inner.get('index', j)}"
+                inner_type = inner.get("type")
+                if not isinstance(inner_type, str) or not inner_type:
+                    self.warn("node_without_type", "a group node's inner node without a type was skipped",
+                              inner_path, f"{where}.group[{j}].type")
+                    continue
+                yield self._ui_node(inner, inner_type, inner_path, mode, f"{where}.group[{j}]", group_name)
             return
-        yield _ui_node(node, path, mode, where, None)
+        yield self._ui_node(node, node_type, path, mode, where, None)
+
+    def _ui_node(self, node: dict, node_type: str, path: str, mode: int, where: str, group: str | None) -> WorkflowNode:
+        props = node.get("properties", {})
+        if props is not None and not isinstance(props, dict):
+            self.warn("odd_field", "properties is not an object; ignored", path, f"{where}.properties")
+        props = props if isinstance(props, dict) else {}
+        widgets = node.get("widgets_values")
+        if widgets is not None and not isinstance(widgets, (list, dict)):
+            self.warn("odd_field", "widgets_values is neither a list nor an object; ignored", path,
+                      f"{where}.widgets_values")
+            widgets = None
+        return WorkflowNode(
+            id=path,
+            type=node_type,
+            mode=mode,
+            title=node.get("title") if isinstance(node.get("title"), str) else None,
+            # stamps as written: validating them is the ranking's business, which says what it ignored and why
+            cnr_id=_str_or_none(props.get("cnr_id")),
+            aux_id=_str_or_none(props.get("aux_id")),
+            ver=_str_or_none(props.get("ver")),
+            widgets=widgets,
+            models=self._models(props.get("models"), f"{where}.properties.models", path),
+            group=group,
+        )
 
 
-def _ui_node(node: dict, path: str, mode: int, where: str, group: str | None) -> WorkflowNode:
-    props = node.get("properties") or {}
-    if not isinstance(props, dict):
-        raise InvalidField("properties must be an object", field=f"{where}.properties")
-    widgets = node.get("widgets_values")
-    if widgets is not None and not isinstance(widgets, (list, dict)):
-        raise InvalidField("widgets_values must be a list or object", field=f"{where}.widgets_values")
-    node_type = node.get("type")
-    if not isinstance(node_type, str) or not node_type:
-        raise InvalidField("node type must be a non-empty string", field=f"{where}.type")
-    return WorkflowNode(
-        id=path,
-        type=node_type,
-        mode=mode if isinstance(node.get("mode", 0), int) else MODE_NORMAL,
-        title=node.get("title") if isinstance(node.get("title"), str) else None,
-        cnr_id=_str_or_none(props.get("cnr_id")),
-        aux_id=_str_or_none(props.get("aux_id")),
-        ver=_str_or_none(props.get("ver")),
-        widgets=widgets,
-        models=_read_models(props.get("models"), f"{where}.properties.models"),
-        group=group,
-    )
+    def _check_links(self, links: Any, ids: set, prefix: str, where: str) -> None:
+        """Say (never refuse) links that name nodes the graph does not have (subgraph I/O nodes are -10/-20)."""
+        if links is None:
+            return
+        if not isinstance(links, list):
+            self.warn("odd_field", "links is not a list; ignored", where=where)
+            return
+        for i, link in enumerate(links):
+            if link is None:
+                continue
+            if isinstance(link, list) and len(link) >= 5:
+                origin, target = link[1], link[3]
+            elif isinstance(link, dict):
+                origin, target = link.get("origin_id"), link.get("target_id")
+            else:
+                self.warn("odd_link", f"link {i} is neither [id, origin, slot, target, slot, type] nor an object",
+                          where=f"{where}[{i}]")
+                continue
+            def known(end: Any) -> bool:
+                return isinstance(end, (int, str)) and (end in ids or end in (-10, -20))
+
+            if not (known(origin) and known(target)):
+                absent, other = (origin, target) if not known(origin) else (target, origin)
+                self.warn("dangling_link", f"link {i} names node {absent!r}, which is not in the graph",
+                          f"{prefix}{other}" if known(other) and other in ids else None, f"{where}[{i}]")
+
+    def _models(self, value: Any, where: str, node_id: str | None) -> tuple[ModelMeta, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.warn("odd_field", "models is not a list; ignored", node_id, where)
+            return ()
+        out = []
+        for i, m in enumerate(value):
+            if not isinstance(m, dict) or not isinstance(m.get("name"), str):
+                self.warn("odd_field", "a models entry without a string name was skipped", node_id, f"{where}[{i}]")
+                continue
+            out.append(
+                ModelMeta(
+                    name=m["name"],
+                    url=_str_or_none(m.get("url")),
+                    directory=_str_or_none(m.get("directory")),
+                    hash=_str_or_none(m.get("hash")),
+                    hash_type=_str_or_none(m.get("hash_type")),
+                )
+            )
+        return tuple(out)
 
 
 def _group_node_definitions(data: dict) -> dict[str, list[dict]]:
@@ -219,49 +298,8 @@ def _group_node_definitions(data: dict) -> dict[str, list[dict]]:
     return {
         name: [n for n in g.get("nodes", []) if isinstance(n, dict)]
         for name, g in groups.items()
-        if isinstance(g, dict)
+        if isinstance(g, dict) and isinstance(g.get("nodes", []), list)
     }
-
-
-def _check_links(links: Any, ids: set, where: str) -> None:
-    """Refuse links that name nodes the graph does not have (subgraph I/O nodes are -10/-20)."""
-    if links is None:
-        return
-    if not isinstance(links, list):
-        raise InvalidField("links must be a list", field=where)
-    for i, link in enumerate(links):
-        if link is None:
-            continue
-        if isinstance(link, list) and len(link) >= 5:
-            origin, target = link[1], link[3]
-        elif isinstance(link, dict):
-            origin, target = link.get("origin_id"), link.get("target_id")
-        else:
-            raise InvalidField("a link is [id, origin, slot, target, slot, type] or an object", field=f"{where}[{i}]")
-        for end in (origin, target):
-            if end not in ids and end not in (-10, -20):
-                raise InvalidField(f"link {i} names unknown node {end!r}", field=f"{where}[{i}]")
-
-
-def _read_models(value: Any, where: str) -> tuple[ModelMeta, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise InvalidField("models must be a list", field=where)
-    out = []
-    for i, m in enumerate(value):
-        if not isinstance(m, dict) or not isinstance(m.get("name"), str):
-            raise InvalidField("a models entry needs a string name", field=f"{where}[{i}]")
-        out.append(
-            ModelMeta(
-                name=m["name"],
-                url=_str_or_none(m.get("url")),
-                directory=_str_or_none(m.get("directory")),
-                hash=_str_or_none(m.get("hash")),
-                hash_type=_str_or_none(m.get("hash_type")),
-            )
-        )
-    return tuple(out)
 
 
 def _str_or_none(value: Any) -> str | None:

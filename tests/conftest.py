@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ from mend.core.host_standalone import StandaloneHost
 from mend.core.services import Mend
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+#: ../shared beside the checkout (a worktree one level deeper finds it beside its parent); MEND_SHARED_DIR wins
+SHARED = Path(os.environ.get("MEND_SHARED_DIR") or next(
+    (d for d in (REPO.parent / "shared", REPO.parent.parent / "shared") if d.is_dir()), REPO.parent / "shared"))
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

@@ -42,10 +42,6 @@ async def test_analyze_wrapped_with_options(client):
     [
         (b"{nope", {"Content-Type": "application/json"}, 400, "invalid_json", None),
         (b"[1,2]", {"Content-Type": "application/json"}, 400, "invalid_workflow", "$"),
-        (json.dumps({"nodes": [{"id": 1, "type": 5}]}).encode(), {"Content-Type": "application/json"}, 400,
-         "invalid_field", "nodes[0].type"),
-        (json.dumps({"nodes": [{"id": 1, "type": "A"}], "links": [[1, 1, 0, 9, 0, "X"]]}).encode(),
-         {"Content-Type": "application/json"}, 400, "invalid_field", "links[0]"),
         (json.dumps({"workflow": {"nodes": []}, "registry": "yes"}).encode(), {"Content-Type": "application/json"},
          400, "invalid_field", "registry"),
         (b"nodes=1", {"Content-Type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type",
@@ -61,11 +57,17 @@ async def test_bad_input_is_refused_and_nothing_is_written(client, comfy_dir, bo
     assert tree(comfy_dir) == before
 
 
-async def test_subgraph_cycle_is_a_400(client):
-    sg = {"id": "sg-a", "nodes": [{"id": 1, "type": "sg-a"}], "links": []}
-    resp = await client.post("/mend/analyze", json={"nodes": [{"id": 1, "type": "sg-a"}],
-                                                    "definitions": {"subgraphs": [sg]}})
-    assert resp.status == 400 and (await resp.json())["error"]["code"] == "subgraph_cycle"
+async def test_broken_parts_are_warnings_in_the_report_not_a_refusal(client):
+    """What the frontend loads (dangling links, a node without a type, a subgraph cycle) is read and said."""
+    sg = {"id": "sg-a", "nodes": [{"id": 1, "type": "sg-a"}, {"id": 2, "type": "AlphaNode"}], "links": []}
+    resp = await client.post("/mend/analyze", json={
+        "nodes": [{"id": 1, "type": "sg-a"}, {"id": 2, "type": 5}, {"id": 3, "type": "BetaNode"}],
+        "links": [[1, 3, 0, 9, 0, "X"]], "definitions": {"subgraphs": [sg]}})
+    assert resp.status == 200
+    report = await resp.json()
+    assert {(w["code"], w.get("node_id")) for w in report["warnings"]} == {
+        ("subgraph_cycle", "1:1"), ("node_without_type", "2"), ("dangling_link", "3")}
+    assert report["node_count"] == 2
 
 
 async def test_body_over_the_limit_is_413(client, monkeypatch):

@@ -1,4 +1,4 @@
-"""Reading workflows of every format; bad input is refused with the field named."""
+"""Reading workflows of every format; a broken part is a warning naming the field, only a non-workflow is refused."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from mend.core.errors import BadRequest, InvalidField, SubgraphCycle
+from mend.core.errors import BadRequest
 from mend.core.workflow import MODE_BYPASSED, MODE_MUTED, read_workflow
 
 
@@ -46,10 +46,11 @@ def test_ui_v1_object_links():
     assert len(read_workflow(data).nodes) == 2
 
 
-def test_unknown_node_in_link_is_refused_with_field():
-    with pytest.raises(InvalidField) as e:
-        read_workflow(ui([node(1, "A")], [[7, 1, 0, 99, 0, "X"]]))
-    assert e.value.field == "links[0]" and "99" in e.value.message
+def test_dangling_link_is_a_warning_naming_the_node_it_leaves():
+    wf = read_workflow(ui([node(1, "A")], [[7, 1, 0, 99, 0, "X"]]))
+    assert [n.type for n in wf.nodes] == ["A"]
+    (w,) = wf.warnings
+    assert (w.code, w.node_id, w.field) == ("dangling_link", "1", "links[0]") and "99" in w.message
 
 
 def test_nested_subgraphs_get_id_paths_and_inherit_bypass():
@@ -61,11 +62,12 @@ def test_nested_subgraphs_get_id_paths_and_inherit_bypass():
     assert all(n.bypassed for n in wf.nodes if n.id.startswith("12:"))
 
 
-def test_subgraph_cycle_is_refused():
-    a = {"id": "sg-a", "nodes": [node(1, "sg-b")], "links": []}
+def test_subgraph_cycle_is_a_warning_and_not_expanded_again():
+    a = {"id": "sg-a", "nodes": [node(1, "sg-b"), node(2, "Leaf")], "links": []}
     b = {"id": "sg-b", "nodes": [node(1, "sg-a")], "links": []}
-    with pytest.raises(SubgraphCycle):
-        read_workflow(ui([node(1, "sg-a")], definitions={"subgraphs": [a, b]}))
+    wf = read_workflow(ui([node(1, "sg-a")], definitions={"subgraphs": [a, b]}))
+    assert [n.id for n in wf.nodes] == ["1:2"]
+    assert [w.code for w in wf.warnings] == ["subgraph_cycle"]
 
 
 def test_group_nodes_expand_to_inner_nodes():
@@ -91,22 +93,31 @@ def test_models_metadata_is_read_from_workflow_and_nodes():
     assert wf.models[0].hash == "ab" * 32
 
 
-@pytest.mark.parametrize(
-    ("data", "field"),
-    [
-        ([], "$"),
-        ({"foo": 1}, "$"),
-        ({"nodes": {}}, "nodes"),
-        ({"nodes": [{"id": 1}]}, "nodes[0].type"),
-        ({"nodes": [{"id": 1, "type": "A", "mode": "x"}]}, "nodes[0].mode"),
-        ({"nodes": [{"id": 1, "type": "A", "widgets_values": 3}]}, "nodes[0].widgets_values"),
-        ({"nodes": [{"id": 1, "type": "A", "properties": {"models": {}}}]}, "nodes[0].properties.models"),
-        ({"1": {"class_type": "", "inputs": {}}}, "1.class_type"),
-        ({"1": {"class_type": "A", "inputs": []}}, "1.inputs"),
-    ],
-)
-def test_bad_input_names_the_field(data, field):
+@pytest.mark.parametrize("data", [[], {"foo": 1}, {"nodes": {}}, "text", {"1": 2}])
+def test_what_is_no_workflow_at_all_is_refused(data):
     with pytest.raises(BadRequest) as e:
         read_workflow(copy.deepcopy(data))
-    assert e.value.field == field
-    assert e.value.status == 400
+    assert (e.value.status, e.value.code, e.value.field) == (400, "invalid_workflow", "$")
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "code", "types"),
+    [
+        ({"nodes": [{"id": 1}, {"id": 2, "type": "B"}]}, "nodes[0].type", "node_without_type", ["B"]),
+        ({"nodes": [3, {"id": 2, "type": "B"}]}, "nodes[0]", "odd_field", ["B"]),
+        ({"nodes": [{"id": 1, "type": "A", "mode": "x"}]}, "nodes[0].mode", "odd_field", ["A"]),
+        ({"nodes": [{"id": 1, "type": "A", "widgets_values": 3}]}, "nodes[0].widgets_values", "odd_field", ["A"]),
+        ({"nodes": [{"id": 1, "type": "A", "properties": {"models": {}}}]}, "nodes[0].properties.models",
+         "odd_field", ["A"]),
+        ({"nodes": [{"id": 1, "type": "A", "properties": []}]}, "nodes[0].properties", "odd_field", ["A"]),
+        ({"nodes": [{"id": 1, "type": "A"}], "links": [[1, 1, 0, 5, 0, "X"], "x"]}, "links[1]", "odd_link", ["A"]),
+        ({"nodes": [{"id": 1, "type": "A"}], "definitions": []}, "definitions", "odd_field", ["A"]),
+        ({"1": {"class_type": "", "inputs": {}}, "2": {"class_type": "B"}}, "1.class_type", "node_without_type",
+         ["B"]),
+        ({"1": {"class_type": "A", "inputs": []}}, "1.inputs", "odd_field", ["A"]),
+    ],
+)
+def test_a_broken_part_is_a_warning_naming_the_field(data, field, code, types):
+    wf = read_workflow(copy.deepcopy(data))
+    assert [n.type for n in wf.nodes] == types
+    assert any(w.field == field and w.code == code for w in wf.warnings), wf.warnings
