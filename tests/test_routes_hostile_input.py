@@ -77,9 +77,14 @@ async def test_workflow_ids_longer_than_a_file_name(env, ident):
 
 
 async def test_a_node_id_that_is_an_object(env):
+    """Never a 500; and, as for any broken part of a workflow, a warning rather than a refusal (issue 16)."""
     client, _, _ = env
-    wf = {"nodes": [{"id": {"a": 1}, "type": "CheckpointLoaderSimple", "widgets_values": ["m.safetensors"]}]}
-    await expect(await client.post("/mend/analyze", json=wf), 400, "invalid_field")
+    wf = {"nodes": [{"id": {"a": 1}, "type": "CheckpointLoaderSimple", "widgets_values": ["m.safetensors"]}],
+          "links": [[1, {"a": 1}, 0, [2], 0, "X"]]}
+    resp = await client.post("/mend/analyze", json=wf)
+    assert resp.status == 200
+    codes = {(w["code"], w.get("field")) for w in (await resp.json())["warnings"]}
+    assert codes == {("odd_field", "nodes[0].id"), ("dangling_link", "links[0]")}
 
 
 @pytest.mark.parametrize("text", [
