@@ -28,7 +28,7 @@ from ranking_labels import Case, load_collections, load_shared_cases
 from mend.core.catalog.node_map import NodeMap, Pack
 from mend.core.catalog.store import CatalogStore
 from mend.core.errors import MendError
-from mend.core.resolve_nodes import MissingNode, missing_nodes, rank_candidates
+from mend.core.resolve_nodes import MissingNode, resolve_missing
 from mend.core.workflow import read_workflow
 
 HERE = Path(__file__).resolve().parent
@@ -106,8 +106,7 @@ def evaluate(cases: list[Case], node_map: NodeMap, installed: set[str], *, strip
         nodes = workflow.nodes
         if strip:
             nodes = [dataclasses.replace(n, cnr_id=None, aux_id=None, ver=None) for n in nodes]
-        missing = missing_nodes(nodes, installed)
-        rank_candidates(missing, node_map, set())
+        missing, _ = resolve_missing(nodes, installed, node_map, set())
         for node_type, truth in case.labels.items():
             entry = missing.get(node_type)
             top = entry.candidates[0] if entry and entry.candidates else None

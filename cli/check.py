@@ -34,8 +34,8 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def render_table(report: AnalysisReport) -> str:
-    """Missing node types, then missing model files (one row per file, every node that names it)."""
-    lines = []
+    """Warnings, missing node types, then missing model files (one row per file, every node that names it)."""
+    lines = render_warnings(report)
     if report.missing_nodes:
         blocking = sum(report.node_blocks(n) for n in report.missing_nodes)
         lines.append(f"Missing node types ({len(report.missing_nodes)}, {blocking} blocking)")
@@ -47,7 +47,7 @@ def render_table(report: AnalysisReport) -> str:
                 _ids(n.node_ids),
                 n.status,
                 (top.pack.title + (f" @ {top.version}" if top.version else "")) if top else "-",
-                top.explain() if top else "no known pack",
+                top.explain() if top else n.note or "no known pack",
             ))
         lines += _table(rows)
     files = report.model_files()
@@ -63,7 +63,7 @@ def render_table(report: AnalysisReport) -> str:
             nodes = _ids([x.ref.node_id + _marked(MARKS.get(x.ref.mode)) for x in f.models]) + f" {m.ref.node_type}"
             rows.append((f.key + _marked(f.mark), nodes, m.status, f"{top.reason}: {where}" if top else where))
         lines += _table(rows)
-    if lines:
+    if report.missing_nodes or files:
         lines.append(f"{report.blocking} blocking: a run of this workflow fails until "
                      + ("they are" if report.blocking != 1 else "it is") + " resolved (mend resolve)"
                      if report.blocking else
@@ -73,6 +73,16 @@ def render_table(report: AnalysisReport) -> str:
             f"Nothing missing: {len(report.workflow.nodes)} nodes, {len(report.present_models)} models present."
         )
     return "\n".join(lines)
+
+
+def render_warnings(report: AnalysisReport) -> list[str]:
+    """One line per warning (what was read past or not trusted), the node named when one is meant."""
+    if not report.warnings:
+        return []
+    lines = [f"Warnings ({len(report.warnings)})"]
+    lines += [f"  {w.code}" + (f" (node {w.node_id})" if w.node_id else "") + f": {w.message}"
+              for w in report.warnings]
+    return [*lines, ""]
 
 
 def _marked(mark: str | None) -> str:

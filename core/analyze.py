@@ -27,7 +27,7 @@ from .model_refs import ModelRef, model_refs
 from .report_items import MARKS, ModelFile, mark, model_files
 from .report_warning import ReportWarning
 from .resolve_models import MissingModel, is_present, rank
-from .resolve_nodes import MissingNode, missing_nodes, rank_candidates
+from .resolve_nodes import MissingNode, resolve_missing
 from .workflow import Workflow, read_workflow
 
 REGISTRY_LOOKUPS = 8  # at most this many registry look-ups at once
@@ -152,12 +152,13 @@ class Analyzer:
         if workflow_id is not None and self.decisions is not None:
             report.decisions = self.decisions(workflow_id)
         node_map = self.catalogs.node_map()
-        missing = missing_nodes(workflow.nodes, self.installed_node_types())
         packs_on_disk = self._installed_packs()
         installed_repos = {p.repository for p in packs_on_disk if p.repository}
-        rank_candidates(missing, node_map, installed_repos, registry_hits)
+        missing, said = resolve_missing(
+            workflow.nodes, self.installed_node_types(), node_map, installed_repos, registry_hits)
         offer_enable(missing.values(), [p for p in packs_on_disk if not p.enabled])
         report.missing_nodes = list(missing.values())
+        report.warnings += said
 
         index = self.model_index()
         model_list = self.catalogs.model_list()

@@ -124,8 +124,12 @@ def test_renamed_and_forked_urls_resolve_to_the_pack(real_map):
     assert real_map.pack_by_url("https://github.com/WASasquatch/was-node-suite-comfyui") is was
     assert real_map.same_pack(was, "git@github.com:WASasquatch/was-node-suite-comfyui.git")
     kj = real_map.pack_by_url("https://github.com/kijai/ComfyUI-KJNodes")
+    # an aux_id naming a repository no catalog lists: that repository first (from git), the pack of the same
+    # name beside it, with the reason said; never auto
     entry = rank(real_map, "ImageResizeKJ", ImageResizeKJ={"aux_id": "someone/ComfyUI-KJNodes"})["ImageResizeKJ"]
-    assert entry.candidates[0].pack is kj and entry.candidates[0].reason == "aux_id" and entry.auto
+    assert [(c.pack.repository, c.reason) for c in entry.candidates[:2]] == [
+        ("https://github.com/someone/comfyui-kjnodes", "git"), (kj.repository, "same_name")]
+    assert not entry.auto and "fork or a rename" in entry.candidates[1].explain()
 
 
 def test_templates_rank_their_cnr_packs_first_without_the_hint(real_map):
@@ -244,9 +248,9 @@ def test_fork_and_rename_identity(tmp_path):
     assert nm.family(thing)[0] is thing and len(nm.family(thing)) == 2
     moved = nm.pack_by_url("https://github.com/oldowner/Renamed-Pack")
     assert moved is nm.pack_by_url("https://github.com/moved/renamed-pack") and "MovedNode" in moved.node_types
-    # the workflow's aux_id names an unlisted fork: the node still maps to the pack, with certainty
+    # the workflow's aux_id names an unlisted fork: that repository first, the packs of its name beside it
     entry = rank(nm, "ThingNode", ThingNode={"aux_id": "third/ComfyUI-Thing"})["ThingNode"]
-    assert entry.candidates[0].pack is thing and entry.candidates[0].reason == "aux_id" and entry.auto
-    # cnr_id by registry id
+    assert repos(entry)[:2] == ["third/comfyui-thing", "newowner/comfyui-thing"] and not entry.auto
+    # a cnr_id the catalogs hold no registry id for (Manager's "id" is not one): the packs of that name, asked
     entry = rank(nm, "ThingNode", ThingNode={"cnr_id": "comfyui-thing"})["ThingNode"]
-    assert entry.candidates[0].pack is thing and entry.candidates[0].reason == "cnr_id"
+    assert entry.candidates[0].pack is thing and entry.candidates[0].reason == "stamp_name" and not entry.auto

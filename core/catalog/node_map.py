@@ -313,6 +313,10 @@ class NodeMap:
         """Packs of the same repository name (forks, renamed owners), most authoritative first."""
         return self._by_name.get(pack.repo_name, [pack])
 
+    def family_packs(self, repo_name: str) -> list[Pack]:
+        """Packs whose repository is named ``repo_name`` (case-insensitive), most authoritative first."""
+        return list(self._by_name.get(repo_name.lower(), ()))
+
     def family_head(self, repo_name: str) -> Pack | None:
         family = self._by_name.get(repo_name.lower())
         return family[0] if family else None

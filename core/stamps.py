@@ -1,0 +1,118 @@
+"""A node's stamps (``cnr_id``, ``aux_id``, ``ver``) as evidence to check, never as commands.
+
+The editor writes ``cnr_id`` (the Comfy Registry id of the node's pack, ``comfy-core`` for ComfyUI's
+own nodes), ``aux_id`` (``owner/repo`` of a pack installed from GitHub) and ``ver`` (its version or
+commit). Real files also carry garbage: ``aux_id: "GetNode"`` written for virtual nodes, a trailing
+slash, ``cnr_id`` made of NUL bytes. And some tools that are not packs re-stamp every node of a
+workflow with their own ``cnr_id``. This module drops what has not the shape of a stamp and finds
+stamps the node map contradicts for many node types of one workflow; each becomes a report warning.
+
+    >>> valid_aux_id("kijai/ComfyUI-KJNodes"), valid_aux_id("GetNode"), valid_aux_id("ComfyUI-WanVideoWrapper/")
+    (True, False, False)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable
+
+from .catalog.node_map import NodeMap, Pack
+from .report_warning import ReportWarning
+from .workflow import WorkflowNode
+
+CORE_ID = "comfy-core"
+#: GitHub's shapes: an owner of letters, digits and single hyphens; a repository of letters, digits, ``-_.``
+AUX_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/(?!\.{1,2}$)[A-Za-z0-9_.-]{1,100}$")
+#: a Comfy Registry id (the registry lower-cases new ids; older stamps keep the repository's case)
+CNR_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+VER = re.compile(r"^[\x21-\x7e]{1,80}$")
+#: a stamp is suspect when the node map contradicts it for at least this many types of one workflow,
+SUSPECT_MIN_TYPES = 3
+#: ... and for more than this share of the types it stamps that the map knows
+SUSPECT_SHARE = 0.5
+
+
+def valid_aux_id(value: str | None) -> bool:
+    return bool(value) and AUX_ID.match(value) is not None  # type: ignore[arg-type]
+
+
+def valid_cnr_id(value: str | None) -> bool:
+    return bool(value) and CNR_ID.match(value) is not None  # type: ignore[arg-type]
+
+
+def checked_stamps(nodes: Iterable[WorkflowNode]) -> tuple[list[WorkflowNode], list[ReportWarning]]:
+    """The nodes with stamps that have not the shape of one removed; one warning per distinct bad value."""
+    out: list[WorkflowNode] = []
+    bad: dict[tuple[str, str], list[str]] = {}
+    for node in nodes:
+        changes = {}
+        if node.aux_id is not None and not valid_aux_id(node.aux_id):
+            bad.setdefault(("aux_id", node.aux_id), []).append(node.id)
+            changes["aux_id"] = None
+        if node.cnr_id is not None and not valid_cnr_id(node.cnr_id):
+            bad.setdefault(("cnr_id", node.cnr_id), []).append(node.id)
+            changes["cnr_id"] = None
+        if node.ver is not None and not VER.match(node.ver):
+            changes["ver"] = None
+        if changes and "cnr_id" in changes and node.aux_id is None:
+            changes["ver"] = None
+        out.append(dataclasses.replace(node, **changes) if changes else node)
+    warnings = [
+        ReportWarning(
+            "stamp_ignored",
+            f"{what} {value!r} is not {'owner/repo' if what == 'aux_id' else 'a registry id'}; ignored "
+            f"({len(ids)} node{'s' if len(ids) > 1 else ''})",
+            ids[0],
+        )
+        for (what, value), ids in bad.items()
+    ]
+    return out, warnings
+
+
+def suspect_stamps(
+    nodes: Iterable[WorkflowNode], node_map: NodeMap, core_types: set[str]
+) -> tuple[set[str], list[ReportWarning]]:
+    """Stamp values (``cnr_id`` or ``aux_id``) that the node map contradicts for many types of this workflow.
+
+    A type contradicts a stamp when the map lists it, but not under the stamped pack (or it is a core
+    node and the stamp is not ``comfy-core``). A tool that re-stamps every node with its own id shows
+    up as one value contradicted for most of the types it stamps.
+    """
+    stamped: dict[str, set[str]] = {}
+    first: dict[str, str] = {}
+    for node in nodes:
+        for value in (node.cnr_id, node.aux_id):
+            if value and value != CORE_ID:
+                stamped.setdefault(value, set()).add(node.type)
+                first.setdefault(value, node.id)
+    suspect: set[str] = set()
+    warnings = []
+    for value, types in stamped.items():
+        named = stamp_packs(value, node_map)
+        known = contradicted = 0
+        for node_type in types:
+            listers = node_map.packs_for(node_type)
+            if node_type in core_types:
+                known += 1
+                contradicted += 1
+            elif listers:
+                known += 1
+                contradicted += not any(p in named for p in listers)
+        if contradicted >= SUSPECT_MIN_TYPES and contradicted > SUSPECT_SHARE * known:
+            suspect.add(value)
+            warnings.append(ReportWarning(
+                "stamp_suspect",
+                f"the stamp {value!r} is on {len(types)} node types, and ComfyUI-Manager's map puts {contradicted} "
+                f"of them in other packs (a tool that re-stamps nodes?); it is weighed as a hint, not as the pack",
+                first[value],
+            ))
+    return suspect, warnings
+
+
+def stamp_packs(value: str, node_map: NodeMap) -> list[Pack]:
+    """Catalog packs a stamp may name: the one it names exactly, and those of the same repository name."""
+    name = value.rsplit("/", 1)[-1]
+    exact = node_map.pack_by_registry_id(value) if "/" not in value else node_map.pack_by_url(f"https://github.com/{value}")
+    family = node_map.family(exact) if exact is not None else node_map.family_packs(name)
+    return [*([exact] if exact is not None else []), *(p for p in family if p is not exact)]

@@ -1,0 +1,133 @@
+"""Stamps are evidence to check: garbage is a warning, a name is not an identity, copies never beat originals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mend.core.catalog.node_map import NodeMap
+from mend.core.catalog.store import CatalogStore
+from mend.core.resolve_nodes import MissingNode, resolve_missing
+from mend.core.workflow import WorkflowNode, read_workflow
+
+from .conftest import shared_path
+from .test_resolve_nodes import load, repos, write_catalog
+
+
+@pytest.fixture(scope="module")
+def real_map() -> NodeMap:
+    return CatalogStore(catalog_dir=shared_path("catalog")).node_map()
+
+
+def resolve(node_map: NodeMap, *nodes: WorkflowNode, installed_repos: frozenset = frozenset()):
+    return resolve_missing(nodes, set(), node_map, set(installed_repos))
+
+
+def node(i: int, node_type: str, **stamps) -> WorkflowNode:
+    return WorkflowNode(id=str(i), type=node_type, **stamps)
+
+
+@pytest.fixture
+def catalog(tmp_path) -> NodeMap:
+    return load(write_catalog(tmp_path / "c", {
+        "visualbruno/ComfyUI-Trellis2": {"nodes": ["Trellis2Sampler"], "stars": 300},
+        "kijai/ComfyUI-KJNodes": {"nodes": ["ImageResizeKJ"], "stars": 2000},
+        "alice/orig": {"nodes": ["Shared", "AliceOwn"], "stars": 500},
+        "bob/copy": {"nodes": ["Shared", "AliceOwn"], "stars": 3},
+        "rgthree/rgthree-comfy": {"pattern": " \\(rgthree\\)$", "stars": 2500},
+        "tool/encryptor": {"nodes": ["EncryptNode"], "stars": 5},
+        "willmiao/ComfyUI-Lora-Manager": {"nodes": ["LoraLoaderLM"], "stars": 900},
+    }))
+
+
+@pytest.mark.parametrize(("stamp", "value"), [
+    ("aux_id", "GetNode"), ("aux_id", "ComfyUI-WanVideoWrapper/"), ("aux_id", "a/b/c"), ("cnr_id", "\x00\x00\x00"),
+    ("cnr_id", "has space"), ("aux_id", "-lead/repo"),
+])
+def test_garbage_stamps_are_warnings_not_candidates(catalog, stamp, value):
+    missing, warnings = resolve(catalog, node(1, "UnknownThing", **{stamp: value}), node(2, "UnknownThing"))
+    assert missing["UnknownThing"].candidates == []
+    (w,) = warnings
+    assert w.code == "stamp_ignored" and w.node_id == "1" and repr(value) in w.message
+
+
+def test_a_repository_name_under_another_owner_is_never_auto(catalog):
+    """TRELLIS2: the node's aux_id names PozzettiAndrea's repository, the catalogs know visualbruno's of that name."""
+    missing, _ = resolve(catalog, node(1, "Trellis2Sampler", cnr_id="ComfyUI-TRELLIS2",
+                                       aux_id="PozzettiAndrea/ComfyUI-TRELLIS2"))
+    entry = missing["Trellis2Sampler"]
+    assert repos(entry) == ["pozzettiandrea/comfyui-trellis2", "visualbruno/comfyui-trellis2"]
+    assert [c.reason for c in entry.candidates] == ["git", "same_name"] and not entry.auto
+    assert "install from git" in entry.candidates[0].explain()
+    assert "fork or a rename" in entry.candidates[1].explain()
+
+
+def test_an_explicit_aux_id_ranks_first_even_when_not_catalogued(catalog):
+    missing, _ = resolve(catalog, node(1, "Shared", aux_id="carol/Private-Nodes"))
+    assert repos(missing["Shared"])[0] == "carol/private-nodes" and not missing["Shared"].auto
+
+
+def test_cnr_id_and_aux_id_naming_two_packs_offer_both_and_ask(tmp_path):
+    nm = load(write_catalog(tmp_path / "c", {"kijai/ComfyUI-KJNodes": {"nodes": ["X"], "stars": 9},
+                                             "other/pack": {"nodes": ["Y"], "stars": 9}}))
+    nm.attach_registry([{"id": "comfyui-kjnodes", "repository": "https://github.com/kijai/ComfyUI-KJNodes"}])
+    missing, _ = resolve(nm, node(1, "X", cnr_id="comfyui-kjnodes", aux_id="other/pack"))
+    entry = missing["X"]
+    assert set(repos(entry)) == {"kijai/comfyui-kjnodes", "other/pack"} and not entry.auto
+    assert repos(entry)[0] == "kijai/comfyui-kjnodes"  # the one the map corroborates first
+    # agreeing stamps are certain
+    missing, _ = resolve(nm, node(1, "X", cnr_id="comfyui-kjnodes", aux_id="kijai/ComfyUI-KJNodes"))
+    assert repos(missing["X"]) == ["kijai/comfyui-kjnodes"] and missing["X"].auto
+
+
+def test_copies_never_beat_originals_on_the_real_map(real_map):
+    """``Seed (rgthree)``: the only exact lister copies other packs; rgthree's own pattern wins."""
+    missing, _ = resolve(real_map, node(1, "Seed (rgthree)"))
+    assert repos(missing["Seed (rgthree)"])[0] == "rgthree/rgthree-comfy"
+
+
+def test_a_re_stamping_tool_is_suspect_and_said(catalog):
+    types = ["ImageResizeKJ", "Shared", "AliceOwn", "X (rgthree)"]
+    nodes = [node(i, t, cnr_id="encryptor") for i, t in enumerate(types)]
+    missing, warnings = resolve(catalog, *nodes)
+    assert [w.code for w in warnings] == ["stamp_suspect"] and "'encryptor'" in warnings[0].message
+    assert repos(missing["ImageResizeKJ"])[0] == "kijai/comfyui-kjnodes"
+    assert repos(missing["X (rgthree)"])[0] == "rgthree/rgthree-comfy"
+
+
+def test_a_core_node_this_comfyui_lacks_needs_a_newer_comfyui(catalog):
+    missing, _ = resolve(catalog, node(1, "BrandNewCoreNode", cnr_id="comfy-core", ver="0.3.9"),
+                         node(2, "BrandNewCoreNode", cnr_id="comfy-core", ver="0.3.10"))
+    entry = missing["BrandNewCoreNode"]
+    assert entry.core and entry.needs_comfyui == "0.3.10" and entry.candidates == []
+    assert entry.to_json()["note"] == "a core ComfyUI node this ComfyUI lacks: needs ComfyUI ≥ 0.3.10"
+
+
+def test_editor_only_nodes_of_known_packs(real_map):
+    missing, _ = resolve(real_map, node(1, "SetNode"), node(2, "GetNode"))
+    assert repos(missing["GetNode"]) == ["kijai/comfyui-kjnodes"]
+    assert missing["GetNode"].candidates[0].reason == "frontend"
+    installed = frozenset({"https://github.com/kijai/comfyui-kjnodes"})
+    missing, _ = resolve(real_map, node(1, "SetNode"), installed_repos=installed)
+    assert missing == {}  # the server never lists them: with KJNodes installed they are not missing
+
+
+def test_a_pack_name_in_the_type_is_a_hint_never_auto(catalog):
+    missing, _ = resolve(catalog, node(1, "Lora Loader (LoraManager)"))
+    entry: MissingNode = missing["Lora Loader (LoraManager)"]
+    assert repos(entry) == ["willmiao/comfyui-lora-manager"] and entry.candidates[0].reason == "name_hint"
+    assert not entry.auto
+
+
+def test_garbage_stamps_of_real_shared_workflows_are_warned(real_map):
+    folder = shared_path("corpus", "user-workflows", "wf")
+    said = set()
+    for path in sorted(folder.iterdir()):
+        nodes = read_workflow(json.loads(path.read_text(encoding="utf-8"))).nodes
+        missing, warnings = resolve_missing(nodes, real_map.core_types(), real_map, set())
+        said |= {w.message.split(" is not")[0] for w in warnings if w.code == "stamp_ignored"}
+        for entry in missing.values():
+            assert not any(c.pack.repository in ("https://github.com/getnode", "https://github.com/setnode")
+                           or "\x00" in c.pack.repository for c in entry.candidates)
+    assert {"aux_id 'GetNode'", "aux_id 'SetNode'", "aux_id 'ComfyUI-WanVideoWrapper/'"} <= said
