@@ -115,7 +115,8 @@ class DownloadPolicy:
     @staticmethod
     def check_pickle(relpath: str, confirmed: bool) -> None:
         """Pickle formats can run code when loaded: the user must say yes explicitly."""
-        if relpath.lower().endswith(PICKLE_EXTENSIONS) and not confirmed:
+        # "x.ckpt." and "x.ckpt " are x.ckpt to Windows and to careless readers: judged by the same suffix
+        if relpath.lower().rstrip(". ").endswith(PICKLE_EXTENSIONS) and not confirmed:
             raise ConfirmationRequired(
                 f"{relpath.rsplit('/', 1)[-1]} is a pickle format that can run code when loaded; "
                 "send confirm_pickle: true to download it anyway",

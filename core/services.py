@@ -7,11 +7,13 @@ Created once per process (ComfyUI's server, or one CLI run); tests create one pe
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import constants
 from .analyze import Analyzer
+from .atomic_files import remove_stale_temps
 from .catalog.registry import RegistryClient
 from .catalog.store import CatalogStore, manager_dirs
 from .hashing import HashCache
@@ -19,6 +21,8 @@ from .host import Host
 from .manifest import Manifest
 from .model_records import ModelRecorder
 from .tasks import TaskManager
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,9 +45,16 @@ class Mend:
     async def start(self) -> None:
         """Start long-lived parts on the running loop (replay the task journal, resume downloads)."""
         await self.tasks.start()
+        await asyncio.to_thread(self._remove_stale_temps)
         await asyncio.to_thread(self.manifest.warm)  # parse the TOML before the first decision needs it
         # Stale catalogs are refreshed in the background; analyses meanwhile use what is cached.
         self.extras["catalog_refresh"] = asyncio.create_task(self.catalogs.refresh())
+
+    def _remove_stale_temps(self) -> None:
+        """Temp files of rewrites a kill cut short (workflows, the manifest) would stay forever otherwise."""
+        workflows = self.host.user_dir() / "default" / "workflows"
+        for path in [*remove_stale_temps(workflows, recursive=True), *remove_stale_temps(self.state_dir)]:
+            log.info("mend: removed %s, left by a rewrite that was killed", path)
 
     async def close(self) -> None:
         """Stop background work as a restart would: what was running resumes at the next start."""

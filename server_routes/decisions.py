@@ -20,7 +20,7 @@ from aiohttp import web
 from ..core.decisions import Decision, analyze_settled, apply_decision
 from ..core.errors import InvalidField
 from ..core.manifest import node_decision
-from ..core.resolve import graph_id, target_from_request
+from ..core.resolve import canonical_id, graph_id, target_from_request
 from ..core.services import Mend
 from .http import handler, json_response, read_json
 
@@ -46,7 +46,7 @@ def routes(mend: Mend) -> list[web.RouteDef]:
         ident = body.get("workflow")
         if graph is not None:
             gid = graph_id(graph)
-            if ident is not None and ident != gid:
+            if ident is not None and canonical_id(ident) != gid:
                 raise InvalidField("workflow and graph.id name different workflows", field="workflow")
             ident = gid
         target = await asyncio.to_thread(target_from_request, mend.host, ident)

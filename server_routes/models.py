@@ -91,7 +91,7 @@ def routes(mend: Mend) -> list[web.RouteDef]:
             raise InvalidField("client_id must be a string", field="client_id")
         source = await _resolve(mend, body.get("url"))
         name = body.get("filename") or body.get("relpath") or source.filename
-        sha = body.get("sha256") or source.sha256
+        sha = check_sha256(body.get("sha256")) or source.sha256
         params = DownloadRequest(
             url=source.url, folder=folder, relpath=check_relpath(name, "filename"),
             sha256=sha.lower() if isinstance(sha, str) else None, size=source.size,
@@ -101,6 +101,15 @@ def routes(mend: Mend) -> list[web.RouteDef]:
         return json_response(task.to_json(), status=202)
 
     return [web.post("/mend/models/search", search), web.post("/mend/models/download", download)]
+
+
+def check_sha256(value: Any) -> str | None:
+    """A given sha256 is 64 hex digits; anything else is refused, never dropped (the download would run unverified)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", value.strip()):
+        raise InvalidField("sha256 must be 64 hex digits", field="sha256")
+    return value.strip().lower()
 
 
 #: a Hugging Face repository id, ``owner/name`` (the hub's own rule: letters, digits, ``-_.``, 96 each)
