@@ -69,7 +69,7 @@ spec = importlib.util.spec_from_file_location(name, path + "/__init__.py")
 module = importlib.util.module_from_spec(spec)
 sys.modules[name] = module
 spec.loader.exec_module(module)
-core = sys.modules[name + ".core.install"]
+core = importlib.import_module(name + ".core.install")
 print(json.dumps({"file": module.__file__, "core": core.__file__, "web": module.WEB_DIRECTORY,
                   "nodes": sorted(module.NODE_CLASS_MAPPINGS)}))
 """
@@ -86,14 +86,14 @@ def test_a_git_clone_imports_as_a_custom_node(clone, tmp_path):
 
 def test_pip_installs_into_a_fresh_venv_and_runs_mend(clone, tmp_path):
     fresh = tmp_path / "fresh"
-    subprocess.run([sys.executable, "-m", "venv", str(fresh)], check=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(fresh)], check=True, timeout=300)
     python = fresh / "bin" / "python"
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
     # dependencies (and setuptools for the build) from this interpreter, without an index
     (Path(site) / "mend-test-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-                              "--no-build-isolation", "--disable-pip-version-check", str(clone)],
+    install = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
+                              "--no-index", "--no-build-isolation", "--disable-pip-version-check", str(clone)],
                              capture_output=True, text=True, timeout=600)
     assert install.returncode == 0, install.stdout + install.stderr
     where = subprocess.run([str(python), "-c", "import mend; print(mend.__file__)"], cwd=tmp_path,
