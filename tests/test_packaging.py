@@ -13,10 +13,10 @@ import json
 import subprocess
 import sys
 import sysconfig
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomlkit
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -39,7 +39,7 @@ def comfyignored(path: str, patterns: list[str]) -> bool:
 
 
 def test_registry_metadata_follows_the_registry_guidance():
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    project = tomlkit.parse((REPO / "pyproject.toml").read_text()).unwrap()["project"]
     assert "comfyui" not in project["name"].lower()
     assert isinstance(project["license"], dict) and set(project["license"]) <= {"file", "text"}
     assert (REPO / project["license"]["file"]).is_file()
