@@ -1,6 +1,7 @@
 """``mend check WORKFLOW --comfyui DIR``: what the workflow lacks, as a table or ``--json``.
 
-Exit codes: 0 nothing missing, 1 something is missing, 2 bad input.
+Exit codes: 0 nothing missing, 1 something is missing (or a catalog needed to tell could not be loaded),
+2 bad input.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ async def run(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
         print(render_table(report))
-    return 1 if report.missing_nodes or report.missing_models else 0
+    return 1 if report.missing_nodes or report.missing_models or report.catalogs_missing else 0
 
 
 def render_table(report: AnalysisReport) -> str:

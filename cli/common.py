@@ -42,6 +42,8 @@ def build_mend(args: argparse.Namespace) -> Mend:
     comfyui: Path = args.comfyui
     if not comfyui.is_dir():
         raise BadRequest(f"{comfyui} is not a directory", field="--comfyui")
+    if args.catalog_dir is not None and not args.catalog_dir.is_dir():
+        raise BadRequest(f"--catalog-dir {args.catalog_dir} is not a directory", field="--catalog-dir")
     object_info = read_json_file(args.object_info) if args.object_info else None
     host = StandaloneHost(comfyui, extra_model_paths=args.extra_model_paths, object_info=object_info)
     registry = RegistryClient("" if args.no_registry else None)

@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from .catalog.node_map import Pack
+from .catalog.provenance import ESSENTIAL, CatalogStatus, catalog_warnings
 from .catalog.registry import RegistryClient
 from .catalog.store import CatalogStore
 from .hashing import HashCache
@@ -44,6 +45,13 @@ class AnalysisReport:
     decisions: dict[str, dict] = field(default_factory=dict)
     #: what was read past or not trusted (the workflow's broken parts, garbage stamps, missing catalogs)
     warnings: list[ReportWarning] = field(default_factory=list)
+    #: where each catalog came from and how old it is, or why it is missing (``catalog.provenance``)
+    catalogs: list[CatalogStatus] = field(default_factory=list)
+
+    @property
+    def catalogs_missing(self) -> list[str]:
+        """The essential catalogs that could not be loaded: what this report could not name is not "unknown"."""
+        return [c.name for c in self.catalogs if c.source == "missing" and c.name in ESSENTIAL]
 
     def node_decision(self, node: MissingNode) -> dict | None:
         value = self.decisions.get("nodes", {}).get(node.type)
@@ -93,6 +101,7 @@ class AnalysisReport:
                 "decided": sum("decision" in x for x in nodes + models),
             },
             "warnings": [w.to_json() for w in self.warnings],
+            "catalogs": [c.to_json() for c in self.catalogs],
             "missing_nodes": nodes,
             "missing_models": models,
             "model_files": [f.to_json(self.model_decision) for f in files],
@@ -149,6 +158,8 @@ class Analyzer:
         started = time.perf_counter()
         workflow = data if isinstance(data, Workflow) else read_workflow(data)
         report = AnalysisReport(workflow=workflow, warnings=list(workflow.warnings))
+        report.catalogs = self.catalogs.provenance()
+        report.warnings += catalog_warnings(report.catalogs)
         if workflow_id is not None and self.decisions is not None:
             report.decisions = self.decisions(workflow_id)
         node_map = self.catalogs.node_map()

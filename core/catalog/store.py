@@ -32,6 +32,7 @@ from ..atomic_files import replace_atomic
 from ..errors import UpstreamError
 from .model_list import ModelList
 from .node_map import NodeMap, paused_gc
+from .provenance import CatalogStatus
 from .registry import RegistryClient
 from .registry_index import REGISTRY_NODES, fetch_registry_list
 
@@ -92,6 +93,7 @@ class CatalogStore:
         self.registry = registry if registry is not None else RegistryClient()
         self._node_map: NodeMap | None = None
         self._model_list: ModelList | None = None
+        self.fetch_errors: dict[str, str] = {}  # catalog -> why its last refresh failed (cleared on success)
 
     # -- where a file is --------------------------------------------------------------------
     def path_of(self, name: str) -> Path | None:
@@ -115,6 +117,37 @@ class CatalogStore:
             return True
         cached = self.cache_dir / name
         return cached.is_file() and time.time() - cached.stat().st_mtime < self.max_age
+
+    def status(self, name: str) -> CatalogStatus:
+        """Where ``name`` is read from and how old it is, or why it is missing (see ``provenance``)."""
+        path = self.path_of(name)
+        error = self.fetch_errors.get(name)
+        if path is None:
+            return CatalogStatus(name, "missing", reason=self._missing_reason(name, error))
+        if self.catalog_dir is not None and path.parent == self.catalog_dir:
+            source = "pinned"
+        else:
+            source = "cache" if path.parent == self.cache_dir else "manager"
+        age = max(0, int(time.time() - path.stat().st_mtime))
+        stale = source != "pinned" and age >= self.max_age and (error is not None or self.offline)
+        reason = (error or "offline (MEND_OFFLINE)") if stale else None
+        return CatalogStatus(name, source, str(path), age, stale, reason)
+
+    def provenance(self) -> list[CatalogStatus]:
+        return [self.status(name) for name in (*ALL_FILES, REGISTRY_NODES)]
+
+    def _missing_reason(self, name: str, error: str | None) -> str:
+        if self.catalog_dir is not None and name != REGISTRY_NODES:
+            if not self.catalog_dir.is_dir():
+                return f"the catalog folder {self.catalog_dir} does not exist"
+            return f"not in the catalog folder {self.catalog_dir}"
+        if name == REGISTRY_NODES and not self.registry.enabled:
+            return "registry look-ups are off"
+        if self.offline:
+            return f"offline (MEND_OFFLINE) and nothing cached in {self.cache_dir}"
+        if error is not None:
+            return f"the download failed ({error}) and nothing is cached in {self.cache_dir}"
+        return f"not downloaded yet, nothing cached in {self.cache_dir}"
 
     # -- parsed -----------------------------------------------------------------------------
     def node_map(self) -> NodeMap:
@@ -171,12 +204,22 @@ class CatalogStore:
             self._model_list = None
         return changed
 
+    def _failed(self, name: str, why: str) -> None:
+        """Remember why ``name`` was not refreshed, and log whether a cached copy is used or none exists."""
+        self.fetch_errors[name] = why
+        path = self.path_of(name)
+        if path is None:
+            log.warning("mend: catalog %s could not be downloaded (%s) and nothing is cached", name, why)
+        else:
+            log.info("mend: catalog %s not refreshed (%s); using the copy in %s", name, why, path)
+
     async def _fetch_registry(self, session: aiohttp.ClientSession) -> bool:
         try:
             records = await fetch_registry_list(self.registry, session)
         except UpstreamError as exc:
-            log.info("mend: the registry's pack list was not refreshed (%s); using what is cached", exc.message)
+            self._failed(REGISTRY_NODES, exc.message)
             return False
+        self.fetch_errors.pop(REGISTRY_NODES, None)
         body = json.dumps({"nodes": records}, separators=(",", ":")).encode()
         await asyncio.to_thread(replace_atomic, self.cache_dir / REGISTRY_NODES, body)
         return True
@@ -191,15 +234,17 @@ class CatalogStore:
             async with session.get(f"{self.channel_url}/{name}", headers=headers) as resp:
                 if resp.status == 304:
                     os.utime(target)
+                    self.fetch_errors.pop(name, None)
                     return False
                 if resp.status != 200:
-                    log.info("mend: catalog %s: HTTP %s, keeping the cached copy", name, resp.status)
+                    self._failed(name, f"HTTP {resp.status}")
                     return False
                 body = await resp.read()
                 json.loads(body)  # never cache a broken document
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            log.info("mend: catalog %s not refreshed (%s); using what is cached", name, exc)
+            self._failed(name, str(exc) or exc.__class__.__name__)
             return False
+        self.fetch_errors.pop(name, None)
         await asyncio.to_thread(replace_atomic, target, body)
         if resp.headers.get("ETag"):
             await asyncio.to_thread(replace_atomic, etag_file, resp.headers["ETag"].encode())

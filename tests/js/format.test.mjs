@@ -2,7 +2,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import {
-  confidenceLabel, describeCandidate, etaSeconds, formatBytes, formatEta, formatPercent, formatRate, fraction,
+  catalogWarning, confidenceLabel, describeCandidate, etaSeconds, formatBytes, formatEta, formatPercent, formatRate, fraction,
   missingSummary, reasonText, sourceLabel,
 } from "../../web/js/mend/format.js";
 
@@ -82,4 +82,15 @@ test("a node pack candidate shows stars, installed and coverage", () => {
 test("the missing summary counts node types and models", () => {
   assert.equal(missingSummary({ missing_nodes: [{}, {}], missing_models: [{}] }), "2 node types, 1 model");
   assert.equal(missingSummary({ missing_nodes: [], missing_models: [] }), "");
+});
+
+test("catalogWarning: a line when a catalog could not be loaded, nothing otherwise", () => {
+  assert.equal(catalogWarning(null), null);
+  assert.equal(catalogWarning({ warnings: [{ code: "dangling_link", message: "link 3" }] }), null);
+  const line = catalogWarning({ warnings: [
+    { code: "catalog_missing", message: "extension-node-map.json could not be loaded (offline)." },
+    { code: "catalog_stale", message: "model-list.json is 9.0 days old." },
+  ] });
+  assert.ok(line.startsWith("Catalogs missing: extension-node-map.json could not be loaded"));
+  assert.ok(line.includes("model-list.json is 9.0 days old"));
 });

@@ -153,3 +153,16 @@ export function missingSummary(report) {
   if (models) parts.push(`${models} model${models === 1 ? "" : "s"}`);
   return parts.join(", ");
 }
+
+/**
+ * The panel's warning line when a catalog Mend needs could not be loaded (offline, no cache), else null.
+ *
+ *     catalogWarning({warnings: [{code: "catalog_missing", message: "extension-node-map.json could not be loaded…"}]})
+ *     // "Catalogs missing: extension-node-map.json could not be loaded…"
+ */
+export function catalogWarning(report) {
+  const found = (report?.warnings || []).filter((w) => w && (w.code === "catalog_missing" || w.code === "catalog_stale"));
+  if (!found.length) return null;
+  const label = found.some((w) => w.code === "catalog_missing") ? "Catalogs missing" : "Catalogs out of date";
+  return `${label}: ${found.map((w) => w.message).join(" ")}`;
+}

@@ -8,7 +8,7 @@
  * the entry module wires `actions` to the API and the graph.
  */
 
-import { describeCandidate } from "./format.js";
+import { catalogWarning, describeCandidate } from "./format.js";
 import { h, keyed, setText } from "./dom.js";
 import { chosenCandidate, headline, itemStatus } from "./view.js";
 
@@ -91,7 +91,8 @@ export function createPanel(doc, actions) {
 
   function renderHeader(vm) {
     const summary = headline(vm);
-    const signature = JSON.stringify([vm.workflow?.name, summary, vm.certain.length, vm.analyzing, vm.searching]);
+    const warning = catalogWarning(vm.report);
+    const signature = JSON.stringify([vm.workflow?.name, summary, vm.certain.length, vm.analyzing, vm.searching, warning]);
     if (signature === headerSignature) return;
     headerSignature = signature;
     header.replaceChildren(...[
@@ -99,6 +100,7 @@ export function createPanel(doc, actions) {
         el("h2", { class: "mend-title" }, "Mend"),
         el("span", { class: "mend-workflow", title: vm.workflow?.name || "" }, vm.workflow?.name || "")),
       el("p", { class: "mend-summary", "aria-live": "polite" }, summary),
+      warning ? el("p", { class: "mend-error mend-catalog-warning", role: "status" }, warning) : null,
       vm.searching ? el("p", { class: "mend-sub mend-searching" }, "Looking up sources, sizes and hashes…") : null,
       el("div", { class: "mend-toolbar" },
         el("button", {
