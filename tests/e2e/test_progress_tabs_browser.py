@@ -3,8 +3,9 @@
 Tab A and tab B (two browser contexts, so two ComfyUI client ids) load the same one-node workflow, a
 *Progress Text Probe* (``tests/e2e/progress_text_pack``, calling ComfyUI's own ``send_progress_text``)
 labelled "A" in tab A and "B" in tab B, and both queue it. Every ``progress_text`` event the stock
-frontend gets is recorded: each tab must get its own prompt's only, its canvas must show its own
-text on node 1, and its Jobs view must keep its own prompt alone. Then tab B turns on *All clients*
+frontend gets is recorded, and so is what Mend's JS helper (``/mend/progress.js``) hands an extension:
+each tab must get its own prompt's only, its canvas must show its own text on node 1, and its Jobs
+view must keep its own prompt alone. Then tab B turns on *All clients*
 and tab A queues again: B's Jobs view shows A's prompt as a labelled, read-only row while B's canvas
 keeps B's text. Screenshots of both tabs side by side go to docs/screenshots/.
 """
@@ -19,9 +20,14 @@ from .test_panel_browser import CHROMIUM, CHROMIUM_ARGS, DOCS, OUTPUT, open_edit
 
 COUNT = 8
 TEXT_WIDGET = "$$node-text-preview"  # the frontend's progress text widget (useNodeProgressText)
-RECORD = """() => {
+# every stock progress_text event, and what Mend's helper for other extensions hands over (README example)
+RECORD = """async () => {
+  const api = window.comfyAPI.api.api;
   window.__texts = [];
-  window.comfyAPI.api.api.addEventListener("progress_text", (e) => window.__texts.push(e.detail));
+  api.addEventListener("progress_text", (e) => window.__texts.push(e.detail));
+  window.__own = [];
+  const helper = await import(api.apiURL("/mend/progress.js"));
+  helper.onOwnProgressText(api, (d) => window.__own.push([d.prompt_id, d.display_node_id, d.text]));
 }"""
 NODE_TEXT = f"() => window.app.graph.getNodeById(1)?.widgets?.find((w) => w.name === '{TEXT_WIDGET}')?.value ?? null"
 JOB_ROWS = """() => [...document.querySelectorAll('.mend-jobs .mend-job')].map((row) => ({
@@ -111,6 +117,8 @@ def test_two_tabs_each_see_only_their_own_prompts_text(comfyui: ComfyUI):
             for page, label in ((a, "A"), (b, "B")):
                 got = page.evaluate("() => window.__texts.map((t) => [t.nodeId, t.text])")
                 assert got == [["1", t] for t in texts_sent(label)], got
+                own = page.evaluate("() => window.__own")
+                assert [(n, t) for _p, n, t in own] == [("1", t) for t in texts_sent(label)], own
                 assert page.evaluate(NODE_TEXT) == f"{label} {COUNT}/{COUNT}"
                 page.evaluate("() => window.__mend.flush()")
                 rows = page.evaluate(JOB_ROWS)
@@ -136,6 +144,7 @@ def test_two_tabs_each_see_only_their_own_prompts_text(comfyui: ComfyUI):
             assert len(foreign) == 1 and foreign[0]["label"] == "another tab or client · read-only", rows
             assert b.evaluate(NODE_TEXT) == f"B {COUNT}/{COUNT}"  # no frame of A's prompt reached B's canvas
             assert len(b.evaluate("() => window.__texts")) == COUNT
+            assert [t for _p, _n, t in b.evaluate("() => window.__own")] == texts_sent("B")  # helper: own only
             a.wait_for_function(f"() => ({NODE_TEXT})() === 'A2 {COUNT}/{COUNT}'", timeout=60_000)
             assert [r["readOnly"] for r in a.evaluate(JOB_ROWS)] == [False, False]  # A follows nobody
             for page in (a, b):
