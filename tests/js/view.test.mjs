@@ -100,8 +100,10 @@ test("jobs: running first, then queued, then finished; other clients' prompts on
     { type: "prompt/queued", prompt_id: "old", workflow: "a.json" },
     { type: "execution/end", prompt_id: "old", status: "success" },
     { type: "prompt/queued", prompt_id: "wait", workflow: "b.json" },
+    { type: "execution/start", prompt_id: "run" },
     { type: "execution/progress", prompt_id: "run", value: 5, max: 20, node: "3" },
     { type: "progress_text", prompt_id: "theirs", node_id: "3", text: "not mine", scope: "broadcast" },
+    { type: "execution/progress", prompt_id: "theirs", value: 1, max: 2, node: "3" }, // API-only: every tab gets it
   ]) s = reduce(s, a);
   const rows = jobRows(s);
   assert.deepEqual(rows.map((r) => [r.id, r.status, r.own]), [["run", "running", true], ["wait", "queued", true], ["old", "success", true]]);

@@ -254,14 +254,15 @@ export function reduce(state, action) {
       return { ...state, restart: "none" };
     case "error":
       return { ...state, error: action.error };
-    // ComfyUI sends execution_start and progress_state to the client that queued the prompt only.
+    // ComfyUI sends execution_start to the client that queued the prompt only (and to nobody without one).
     case "prompt/queued":
       return updatePrompt(state, action.prompt_id, () => ({ own: true, workflow: action.workflow ?? null, number: action.number ?? null }));
     case "execution/start":
       return updatePrompt(state, action.prompt_id, () => ({ own: true, status: "running" }));
     case "execution/progress":
+      // progress_state of a prompt queued without a client id reaches every tab: not this tab's
+      if (!state.prompts[action.prompt_id]?.own && !state.followAll) return state;
       return updatePrompt(state, action.prompt_id, () => ({
-        own: true,
         status: "running",
         value: action.value ?? 0,
         max: action.max ?? 0,
