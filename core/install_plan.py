@@ -22,7 +22,8 @@ from .install_request import GIT_COMMIT
 def install_body(pack: Pack, version: str | None = None, stamp_id: str | None = None) -> dict[str, Any]:
     """``POST /mend/nodes/install``'s body for ``pack`` at the workflow's ``ver`` (``version``)."""
     registry_id = pack.id or stamp_id
-    repository = pack.repository if pack.repository.startswith(("https://", "http://")) else None
+    given = pack.url or pack.repository  # as the catalog spells it: the normalised form is for comparing
+    repository = given if given.startswith(("https://", "http://")) else None
     body: dict[str, Any] = {}
     if registry_id:
         body["id"] = registry_id

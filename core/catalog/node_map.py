@@ -74,6 +74,7 @@ class Pack:
     copied: int = 0  # names this pack lists whose origin is another pack
     copy_of: Pack | None = None  # the pack most of those come from, when they are most of this pack
     registry: dict | None = None  # the registry's record: status, latest version, compatibility fields
+    url: str | None = None  # the repository URL as the catalog spells it (case, scheme): what git clones
 
     @property
     def repo_name(self) -> str:
@@ -232,6 +233,7 @@ class NodeMap:
                 pack.aliases.add(key)
                 self._by_url.setdefault(key, pack)
         pack.order = min(pack.order, order)
+        pack.url = pack.url or reference
         pack.title = entry.get("title") or pack.title
         pack.author = entry.get("author") or pack.author
         pack.description = entry.get("description") or pack.description
@@ -247,7 +249,8 @@ class NodeMap:
         key = _norm(url)
         pack = self._by_url.get(key)
         if pack is None:
-            pack = Pack(repository=key, title=title or key.rsplit("/", 1)[-1], aliases={key})
+            pack = Pack(repository=key, title=title or key.rsplit("/", 1)[-1], aliases={key},
+                        url=url if url.startswith(("https://", "http://")) else None)
             self.packs[key] = pack
             self._by_url[key] = pack
         return pack

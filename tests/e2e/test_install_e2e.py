@@ -1,13 +1,12 @@
 """A real ComfyUI installs packs through Mend (git at a commit, registry at a version), restarts, runs their nodes.
 
-The git repositories and the registry are static files on a loopback ``python -m http.server``
-(git's dumb HTTP protocol needs nothing more; the registry's ``/nodes/{id}/versions`` is a JSON
-file). This test starts its own ComfyUI: it restarts it.
+The git repositories are static files on a loopback ``python -m http.server`` (git's dumb HTTP
+protocol needs nothing more); the registry is the stand-in ``tests/registry_server.py`` in a thread.
+This test starts its own ComfyUI: it restarts it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -18,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from ..git_server import make_pack_repo, node_pack_files
-from ..registry_server import zip_bytes
+from ..registry_server import RegistryServer
 from .comfyui_process import ComfyUI, comfyui_python, free_port, prepare_base
 from .conftest import comfyui_path
+from .threaded_hub import ThreadedApp
 
 
 def wait_for(check, timeout: float = 180, what: str = "condition"):
@@ -65,17 +65,14 @@ def test_install_then_restart_loads_the_nodes(tmp_path, static_server, e2e_env):
     path = comfyui_path()
     root, url = static_server
     _, shas = make_pack_repo(root, "ComfyUI-E2EAlpha", [node_pack_files("MendE2EAlpha"), node_pack_files("Later")])
-    (root / "files").mkdir()
-    (root / "files" / "mend-e2e-beta-1.0.0.zip").write_bytes(
-        zip_bytes(node_pack_files("MendE2EBeta", name="mend-e2e-beta")))
-    (root / "nodes" / "mend-e2e-beta").mkdir(parents=True)
-    (root / "nodes" / "mend-e2e-beta" / "versions").write_text(json.dumps([
-        {"id": "v1", "version": "1.0.0", "createdAt": "2025-01-01T00:00:00Z", "status": "NodeVersionStatusActive",
-         "downloadUrl": f"{url}/files/mend-e2e-beta-1.0.0.zip"}]))
+    registry = RegistryServer()
+    served = ThreadedApp(registry.app).start()
+    registry.base_url = served.endpoint
+    registry.publish("mend-e2e-beta", "1.0.0", node_pack_files("MendE2EBeta", name="mend-e2e-beta"))
 
     base = tmp_path / "base"
     prepare_base(base)
-    env = {**e2e_env, "MEND_REGISTRY_URL": url, "MEND_TEST_ALLOW_HTTP_LOOPBACK": "1",
+    env = {**e2e_env, "MEND_REGISTRY_URL": served.endpoint, "MEND_TEST_ALLOW_HTTP_LOOPBACK": "1",
            "MEND_CACHE_DIR": str(tmp_path / "cache")}
     server = ComfyUI(base=base, port=free_port(), log_path=base / "comfyui.log", env=env)
     server.start(path, comfyui_python())
@@ -108,3 +105,4 @@ def test_install_then_restart_loads_the_nodes(tmp_path, static_server, e2e_env):
         assert installed["restart_required"] is False
     finally:
         server.stop()
+        served.stop()

@@ -1,9 +1,10 @@
-"""``FakeHub`` (the loopback Hugging Face server) on its own loop in a thread, for a real ComfyUI to reach."""
+"""Loopback stand-ins (``FakeHub``, the registry) on their own loop in a thread, for a real ComfyUI to reach."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -11,11 +12,11 @@ from ..hf_server import FakeHub
 from .comfyui_process import free_port
 
 
-class ThreadedHub:
-    """``FakeHub`` served on its own loop in a thread, so a sync session (and ComfyUI) can reach it."""
+class ThreadedApp:
+    """An aiohttp app served on its own loop in a thread, so a sync session (and ComfyUI) can reach it."""
 
-    def __init__(self) -> None:
-        self.hub = FakeHub()
+    def __init__(self, app_factory: Callable[[], web.Application]) -> None:
+        self._app_factory = app_factory
         self.port = free_port()
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -27,14 +28,14 @@ class ThreadedHub:
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self.loop)
-        runner = web.AppRunner(self.hub.app())
+        runner = web.AppRunner(self._app_factory())
         self.loop.run_until_complete(runner.setup())
         self.loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
         self._ready.set()
         self.loop.run_forever()
         self.loop.run_until_complete(runner.cleanup())
 
-    def start(self) -> ThreadedHub:
+    def start(self) -> ThreadedApp:
         self._thread.start()
         self._ready.wait(10)
         return self
@@ -42,3 +43,11 @@ class ThreadedHub:
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
+
+
+class ThreadedHub(ThreadedApp):
+    """``FakeHub`` served in a thread."""
+
+    def __init__(self) -> None:
+        self.hub = FakeHub()
+        super().__init__(self.hub.app)

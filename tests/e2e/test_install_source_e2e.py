@@ -1,0 +1,132 @@
+"""A real ComfyUI with a loopback Comfy Registry whose ids differ from ComfyUI-Manager's: the analysis's
+install plan (what the panel posts) installs from the registry by the registry id; a pack the registry
+lacks installs from git; with the registry down an install falls back to git, saying so once; after the
+restart Mend reports each pack loaded (with its node types) or failed to import (with ComfyUI's error),
+and the failed one rolls back.
+
+The catalog is ComfyUI-Manager's shape with Manager's own ids (``e2ereg``, ``e2egit``...), the registry's
+list is paged from the stand-in at start-up, git is served by ``http.server`` (dumb protocol).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..git_server import make_pack_repo, node_pack_files
+from ..registry_server import RegistryServer
+from .comfyui_process import ComfyUI, comfyui_python, free_port, prepare_base
+from .conftest import comfyui_path
+from .test_install_e2e import finished, node_info, static_server, wait_for  # noqa: F401 (fixture)
+from .threaded_hub import ThreadedApp
+
+PACKS = {  # node type -> (repository name, Manager id, registry id or None)
+    "MendE2EReg": ("ComfyUI-MendE2EReg", "e2ereg", "comfyui-mende2e-reg"),
+    "MendE2EGit": ("ComfyUI-MendE2EGit", "e2egit", None),
+    "MendE2EDown": ("ComfyUI-MendE2EDown", "e2edown", "comfyui-mende2e-down"),
+    "MendE2EBroken": ("ComfyUI-MendE2EBroken", "e2ebroken", None),
+}
+
+
+def write_catalog(directory: Path, git_url: str) -> None:
+    """ComfyUI-Manager's files for the four packs, with Manager's ids (never the registry's)."""
+    directory.mkdir()
+    repo = {t: f"{git_url}/{name}.git" for t, (name, _, _) in PACKS.items()}
+    (directory / "extension-node-map.json").write_text(json.dumps(
+        {repo[t]: [[t], {"title_aux": name}] for t, (name, _, _) in PACKS.items()}))
+    (directory / "custom-node-list.json").write_text(json.dumps({"custom_nodes": [
+        {"id": mid, "title": name, "reference": repo[t], "files": [repo[t]], "install_type": "git-clone"}
+        for t, (name, mid, _) in PACKS.items()]}))
+    (directory / "github-stats.json").write_text("{}")
+    (directory / "model-list.json").write_text(json.dumps({"models": []}))
+
+
+def analyze(server: ComfyUI, node_type: str) -> dict:
+    workflow = {"nodes": [{"id": 1, "type": node_type, "widgets_values": []}], "links": []}
+    status, report = server.post("/api/mend/analyze", {"workflow": workflow})
+    assert status == 200, report
+    [node] = report["missing_nodes"]
+    return node["candidates"][0]
+
+
+def install_plan_of(server: ComfyUI, node_type: str) -> dict:
+    """What the panel's Install posts for this node type's pack (candidate.install.body), and the task."""
+    plan = analyze(server, node_type)["install"]
+    status, task = server.post("/api/mend/nodes/install", plan["body"])
+    assert status == 202, task
+    done = wait_for(lambda: finished(server, task["id"]), what=f"installing {node_type}")
+    assert done["state"] == "completed", done.get("error", done)
+    return {"plan": plan, "task": done}
+
+
+def test_registry_git_fallback_and_import_check_in_a_real_comfyui(tmp_path, static_server, e2e_env):
+    path = comfyui_path()
+    root, git_url = static_server
+    registry = RegistryServer()
+    served = ThreadedApp(registry.app).start()
+    registry.base_url = served.endpoint
+    for node_type, (name, _, registry_id) in PACKS.items():
+        files = node_pack_files(node_type, name=registry_id or name.lower())
+        if node_type == "MendE2EBroken":
+            files["__init__.py"] = "raise RuntimeError('mend e2e: this pack is broken')\n"
+        make_pack_repo(root, name, [files])
+        if registry_id:
+            registry.publish(registry_id, "1.0.0", files, repository=f"{git_url}/{name}")
+    catalog = tmp_path / "catalog"
+    write_catalog(catalog, git_url)
+
+    base = tmp_path / "base"
+    prepare_base(base)
+    env = {**e2e_env, "MEND_CATALOG_DIR": str(catalog), "MEND_REGISTRY_URL": served.endpoint,
+           "MEND_CACHE_DIR": str(tmp_path / "cache"), "MEND_GIT_HOSTS": "127.0.0.1"}
+    server = ComfyUI(base=base, port=free_port(), log_path=base / "comfyui.log", env=env)
+    server.start(path, comfyui_python())
+    try:
+        # the registry's list was paged at start-up: the pack's registry id is the registry's, not Manager's
+        wait_for(lambda: analyze(server, "MendE2EReg")["pack"]["cnr_id"], what="the registry's pack list")
+        candidate = analyze(server, "MendE2EReg")
+        assert candidate["pack"]["cnr_id"] == "comfyui-mende2e-reg" and candidate["pack"]["manager_id"] == "e2ereg"
+        assert candidate["install"]["label"] == "Comfy Registry: comfyui-mende2e-reg (newest)"
+
+        reg = install_plan_of(server, "MendE2EReg")
+        assert reg["task"]["result"]["source"] == "registry"
+        assert reg["task"]["result"]["source_reason"].startswith("from the Comfy Registry: comfyui-mende2e-reg 1.0.0")
+        assert (base / "custom_nodes" / "comfyui-mende2e-reg" / ".tracking").is_file()
+        assert registry.install_calls == 0 and not [p for p in registry.requests if "e2ereg" in p]
+
+        git = install_plan_of(server, "MendE2EGit")  # the registry has no such pack: git, default branch
+        assert git["plan"]["label"].startswith("git: 127.0.0.1") and git["task"]["result"]["source"] == "git"
+        assert (base / "custom_nodes" / "ComfyUI-MendE2EGit" / ".git").is_dir()
+
+        served.stop()  # the registry goes down: the next install falls back to git and says why, once
+        down = install_plan_of(server, "MendE2EDown")
+        assert down["plan"]["source"] == "registry" and down["task"]["result"]["source"] == "git"
+        assert down["task"]["attempt"] == 1
+        assert "cannot reach 127.0.0.1: are you offline?" in down["task"]["result"]["source_reason"]
+
+        broken = install_plan_of(server, "MendE2EBroken")
+        assert broken["task"]["result"]["source"] == "git"
+
+        status, answer = server.post("/api/mend/restart", {})
+        assert status == 202, answer
+        wait_for(lambda: node_info(server, "MendE2EDown"), what="ComfyUI to come back with the new nodes")
+        status, installed = server.get("/api/mend/nodes/installed")
+        checks = {p["name"]: p.get("import_check") for p in installed["packs"]}
+        for folder, node_type in (("comfyui-mende2e-reg", "MendE2EReg"), ("ComfyUI-MendE2EGit", "MendE2EGit"),
+                                  ("ComfyUI-MendE2EDown", "MendE2EDown")):
+            assert checks[folder]["status"] == "loaded" and checks[folder]["node_types"] == [node_type], checks
+        failed = checks["ComfyUI-MendE2EBroken"]
+        assert failed["status"] == "import_failed", failed
+        assert failed["error"] == "mend e2e: this pack is broken"
+        assert failed["log"][-1] == "RuntimeError: mend e2e: this pack is broken"
+        assert "was installed but failed to import" in server.log()
+
+        status, rolled = server.post("/api/mend/nodes/rollback", {"folder": "ComfyUI-MendE2EBroken"})
+        assert status == 200, rolled
+        assert not (base / "custom_nodes" / "ComfyUI-MendE2EBroken").exists()
+        status, installed = server.get("/api/mend/nodes/installed")
+        assert "ComfyUI-MendE2EBroken" not in {p["name"] for p in installed["packs"]}
+        assert installed["restart_required"] is True
+    finally:
+        server.stop()
+        served.stop()
