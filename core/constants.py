@@ -56,6 +56,8 @@ ALLOWED_HOSTS = tuple(h.strip().lower() for h in os.environ.get("MEND_ALLOWED_HO
 #: analyses running at once, and how many more may wait; beyond that a request gets 429 with Retry-After
 MAX_ANALYSES = max(1, _env_int("MEND_MAX_ANALYSES", 2))
 MAX_ANALYSES_WAITING = max(0, _env_int("MEND_MAX_ANALYSES_WAITING", 8))
+#: helper processes that analyse workflows for a running ComfyUI (0: threads in ComfyUI's process)
+ANALYSIS_PROCESSES = max(0, _env_int("MEND_ANALYSIS_PROCESSES", 2))
 
 # -- node pack installs (core/install*.py, core/pip_deps.py) --------------------------------------
 #: more hosts git installs may clone from (comma-separated), besides github.com, gitlab.com, codeberg.org,

@@ -63,6 +63,8 @@ class Mend:
             refresh.cancel()
         await self.tasks.close()
         await self.extras["model_recorder"].drain()
+        for closer in self.extras.get("on_close", []):  # e.g. the analysis helpers
+            await closer()
 
     @classmethod
     def create(

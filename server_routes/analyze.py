@@ -4,34 +4,34 @@ Body: the workflow itself, or ``{"workflow": {...}, "workflow_id": "...", "regis
 ``workflow_id`` (a path in the user's workflows folder, or an unsaved graph's uuid; see
 ``core/resolve.py``) makes decided items come back with their decision; without it a UI graph's own
 top-level uuid is used.
+
+The body is handed, unparsed, to the analysis pool (``core/analysis_pool.py``): helper processes in
+ComfyUI (``MEND_ANALYSIS_PROCESSES``), threads elsewhere; beyond its cap the answer is 429 with
+``Retry-After``.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from ..core.errors import InvalidField
-from ..core.resolve import UUID, target_from_request
+from ..core.analysis_pool import AnalysisPool
 from ..core.services import Mend
-from .http import handler, json_response, read_json
+from .http import handler, read_body
+
+
+def analysis_pool(mend: Mend) -> AnalysisPool:
+    """The ``Mend``'s one pool (``mend.extras["analysis_processes"]`` helpers; 0: threads)."""
+    pool = mend.extras.get("analysis_pool")
+    if pool is None:
+        pool = mend.extras["analysis_pool"] = AnalysisPool(mend, processes=mend.extras.get("analysis_processes", 0))
+        mend.extras.setdefault("on_close", []).append(pool.close)
+    return pool
 
 
 def routes(mend: Mend) -> list[web.RouteDef]:
     @handler
     async def analyze(request: web.Request) -> web.Response:
-        body = await read_json(request)
-        use_registry, workflow_id = True, None
-        if isinstance(body, dict) and "workflow" in body and "nodes" not in body:
-            use_registry = body.get("registry", True)
-            if not isinstance(use_registry, bool):
-                raise InvalidField("registry must be true or false", field="registry")
-            if body.get("workflow_id") is not None:
-                workflow_id = target_from_request(mend.host, body["workflow_id"]).id
-            body = body["workflow"]
-        graph_uuid = body.get("id") if isinstance(body, dict) else None
-        if workflow_id is None and isinstance(graph_uuid, str) and UUID.fullmatch(graph_uuid):
-            workflow_id = graph_uuid.lower()
-        report = await mend.analyzer.analyze(body, use_registry=use_registry, workflow_id=workflow_id)
-        return json_response(report.to_json())
+        report = await analysis_pool(mend).analyze_body(lambda: read_body(request))  # read once admitted
+        return web.Response(body=report, content_type="application/json", charset="utf-8")
 
     return [web.post("/mend/analyze", analyze)]

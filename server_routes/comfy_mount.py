@@ -10,7 +10,7 @@ import asyncio
 import logging
 from typing import Any
 
-from ..core import progress_text
+from ..core import constants, progress_text
 from ..core.errors import MendError
 from ..core.host_comfy import ComfyHost
 from ..core.import_check import PROCESS_START, import_checks
@@ -23,6 +23,7 @@ log = logging.getLogger("mend")
 
 def mount(prompt_server: Any) -> Mend:
     mend = Mend.create(ComfyHost())
+    mend.extras["analysis_processes"] = constants.ANALYSIS_PROCESSES  # analyses never hold ComfyUI's GIL
     for rd in [*route_defs(mend), *progress_routes.routes(prompt_server)]:
         # no **rd.kwargs: ComfyUI re-adds every route under /api without passing kwargs on, and web.get's
         # name/allow_head kwargs make that TypeError at start-up

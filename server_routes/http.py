@@ -67,7 +67,8 @@ def handler(fn: Handler) -> Handler:
     return wrapped
 
 
-async def read_json(request: web.Request, max_bytes: int | None = None) -> Any:
+async def read_body(request: web.Request, max_bytes: int | None = None) -> bytes:
+    """The raw body of an ``application/json`` request, within the size limit (nothing parsed here)."""
     limit = constants.MAX_BODY_BYTES if max_bytes is None else max_bytes
     if request.content_type != "application/json":
         raise UnsupportedMediaType("send the body as application/json", field="Content-Type")
@@ -78,6 +79,11 @@ async def read_json(request: web.Request, max_bytes: int | None = None) -> Any:
         body += chunk
         if len(body) > limit:
             raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
+    return bytes(body)
+
+
+async def read_json(request: web.Request, max_bytes: int | None = None) -> Any:
+    body = await read_body(request, max_bytes)
     if len(body) <= PARSE_INLINE_BYTES:
-        return loads_checked(bytes(body))
-    return await asyncio.to_thread(loads_checked, bytes(body))
+        return loads_checked(body)
+    return await asyncio.to_thread(loads_checked, body)

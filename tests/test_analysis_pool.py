@@ -1,0 +1,91 @@
+"""``POST /mend/analyze`` through the analysis helper processes: same reports, named errors, a cap with 429.
+
+Real helper processes (``sys.executable``), the largest real template of ``../shared/corpus``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from aiohttp import web
+
+from mend.server_routes import setup
+
+from .conftest import shared_path
+
+
+def largest_template() -> bytes:
+    folder = shared_path("corpus", "templates")
+    return max(folder.glob("*.json"), key=lambda p: p.stat().st_size).read_bytes()
+
+
+async def app_with(aiohttp_client, mend, processes: int):
+    mend.extras["analysis_processes"] = processes
+    app = web.Application()
+    setup(app, mend)
+    return await aiohttp_client(app)
+
+
+def without_timing(report: dict) -> dict:
+    return {k: v for k, v in report.items() if k != "elapsed_ms"}
+
+
+async def post(client, body: bytes):
+    return await client.post("/mend/analyze", data=body, headers={"Content-Type": "application/json"})
+
+
+async def test_helpers_answer_as_threads_do(aiohttp_client, comfy_dir, small_catalog, mend_for):
+    body = largest_template()
+    in_threads = await app_with(aiohttp_client, mend_for(comfy_dir, small_catalog), 0)
+    in_helpers = await app_with(aiohttp_client, mend_for(comfy_dir, small_catalog), 1)
+    expected = await (await post(in_threads, body)).json()
+    for _ in range(2):  # the second request reuses the helper
+        resp = await post(in_helpers, body)
+        assert resp.status == 200
+        assert without_timing(await resp.json()) == without_timing(expected)
+    wrapped = json.dumps({"workflow": json.loads(body), "registry": False}).encode()
+    assert (await post(in_helpers, wrapped)).status == 200
+
+
+@pytest.mark.parametrize(("body", "status", "code"), [
+    (b"[" * 5000 + b"]" * 5000, 400, "invalid_json"),
+    (b'{"nodes": [{"id": 1, "type": "X\\ud800"}]}', 400, "invalid_json"),
+    (b'{"nodes": 5}', 400, "invalid_workflow"),
+    (json.dumps({"workflow": {"nodes": []}, "workflow_id": "../x.json"}).encode(), 400, "unsafe_path"),
+    (json.dumps({"workflow": {"nodes": []}, "registry": "no"}).encode(), 400, "invalid_field"),
+])
+async def test_helpers_refuse_bad_bodies_with_named_errors(aiohttp_client, comfy_dir, small_catalog, mend_for,
+                                                           body, status, code):
+    client = await app_with(aiohttp_client, mend_for(comfy_dir, small_catalog), 1)
+    resp = await post(client, body)
+    assert resp.status == status and (await resp.json())["error"]["code"] == code
+    assert (await post(client, b'{"nodes": []}')).status == 200  # the helper lives on
+
+
+async def test_beyond_the_cap_is_429_with_retry_after(aiohttp_client, comfy_dir, small_catalog, mend_for,
+                                                      monkeypatch):
+    from mend.core import constants
+
+    monkeypatch.setattr(constants, "MAX_ANALYSES_WAITING", 1)
+    client = await app_with(aiohttp_client, mend_for(comfy_dir, small_catalog), 1)
+    body = largest_template()
+    answers = await asyncio.gather(*(post(client, body) for _ in range(8)))
+    statuses = sorted(r.status for r in answers)
+    assert statuses.count(200) >= 2 and 429 in statuses and set(statuses) <= {200, 429}
+    refused = next(r for r in answers if r.status == 429)
+    assert refused.headers["Retry-After"] == "1"
+    assert (await refused.json())["error"]["code"] == "too_many_requests"
+    assert (await post(client, body)).status == 200  # the cap frees up
+
+
+async def test_a_killed_helper_is_replaced(aiohttp_client, comfy_dir, small_catalog, mend_for):
+    mend = mend_for(comfy_dir, small_catalog)
+    client = await app_with(aiohttp_client, mend, 1)
+    assert (await post(client, b'{"nodes": []}')).status == 200
+    helper = mend.extras["analysis_pool"]._idle[0]
+    helper.proc.kill()
+    await helper.proc.wait()
+    assert (await post(client, b'{"nodes": []}')).status == 200
+    await mend.close()
