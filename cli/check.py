@@ -12,18 +12,19 @@ from pathlib import Path
 
 from ..core.analyze import AnalysisReport
 from ..core.report_items import MARKS
-from .common import add_comfyui_options, build_mend, read_json_file
+from .common import add_comfyui_options, build_mend, read_workflow_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="list what a workflow is missing and where it can come from")
-    p.add_argument("workflow", type=Path, help="a workflow JSON file (UI or API format)")
+    p.add_argument("workflow", type=Path, help="a workflow JSON file (UI or API format), or a PNG, WEBP, FLAC, MP3, "
+                   "Opus, MP4 or WEBM file ComfyUI saved with the workflow inside")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     add_comfyui_options(p)
 
 
 async def run(args: argparse.Namespace) -> int:
-    data = read_json_file(args.workflow)
+    data = read_workflow_file(args.workflow)
     mend = build_mend(args)
     await mend.catalogs.refresh()
     report = await mend.analyzer.analyze(data, use_registry=not args.no_registry)

@@ -9,7 +9,8 @@ from typing import Any
 
 from ..core.catalog.registry import RegistryClient
 from ..core.catalog.store import CatalogStore, manager_dirs
-from ..core.errors import BadRequest, InvalidJSON
+from ..core.embedded import extract_workflow, is_media
+from ..core.errors import BadRequest, InvalidJSON, MendError, NotAWorkflowFile
 from ..core.host_standalone import StandaloneHost
 from ..core.services import Mend
 
@@ -32,6 +33,29 @@ def read_json_file(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise BadRequest(f"cannot read {path}: {exc.strerror}", field=str(path)) from exc
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise InvalidJSON(f"{path} is not valid JSON: {exc}", field=str(path)) from exc
+
+
+def read_workflow_file(path: Path) -> Any:
+    """A workflow from a JSON file, or embedded in an image, audio or video file ComfyUI saved."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise BadRequest(f"cannot read {path}: {exc.strerror}", field=str(path)) from exc
+    if is_media(raw[:16]):
+        try:
+            return extract_workflow(raw)[0]
+        except MendError as exc:
+            raise type(exc)(f"{path.name}: {exc.message}", field=str(path)) from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotAWorkflowFile(f"{path} is neither JSON nor a file ComfyUI embeds a workflow in "
+                               "(PNG, WEBP, FLAC, MP3, Opus, MP4, WEBM)", field=str(path)) from exc
     try:
         return json.loads(text)
     except ValueError as exc:

@@ -151,3 +151,15 @@ class UpstreamError(MendError):
     def __init__(self, message: str, *, retryable: bool = True, **details: object) -> None:
         super().__init__(message, retryable=retryable, **details)
         self.retryable = retryable
+
+
+class NotAWorkflowFile(BadRequest):
+    """A file that is neither JSON nor one of the image, audio or video formats ComfyUI embeds workflows in."""
+
+    code = "not_a_workflow_file"
+
+
+class NoEmbeddedWorkflow(BadRequest):
+    """An image, audio or video file without the ``workflow``/``prompt`` metadata ComfyUI writes."""
+
+    code = "no_embedded_workflow"
