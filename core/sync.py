@@ -171,6 +171,9 @@ def _find_installed(pack_id: str, entry: Mapping[str, Any], installed: list[Inst
 def plan_pack(pack_id: str, entry: Mapping[str, Any], installed: list[InstalledPack]) -> SyncItem:
     source = entry.get("source")
     have = _find_installed(pack_id, entry, installed)
+    if have is not None and not have.enabled:  # ComfyUI-Manager disabled it: enabling, never a second copy
+        return SyncItem("pack", pack_id, "conflict", f"{have.name} is installed but disabled ({have.path}); "
+                        "enable it (POST /mend/nodes/enable or ComfyUI-Manager)")
     if source == "git":
         want = entry.get("commit")
         if have is not None:

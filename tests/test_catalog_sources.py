@@ -74,6 +74,20 @@ async def test_offline_or_failing_channel_uses_stale_cache_then_manager_copy(tmp
     assert fresh.node_map().pack_by_url("https://github.com/alice/ComfyUI-Alpha") is not None
 
 
+def test_the_pip_managers_hashed_cache_is_read(tmp_path, small_catalog):
+    """ComfyUI 0.8's ``--enable-manager`` keeps its catalogs as ``user/__manager/cache/<hash>_<file>``."""
+    from mend.core.catalog.store import manager_dirs
+
+    cache = tmp_path / "user" / "__manager" / "cache"
+    cache.mkdir(parents=True)
+    (cache / f"1514988643_{NODE_MAP}").write_bytes((small_catalog / NODE_MAP).read_bytes())
+    dirs = manager_dirs([tmp_path / "custom_nodes"], tmp_path / "user")
+    store = CatalogStore(cache_dir=tmp_path / "mend-cache", manager_dirs=dirs, offline=True,
+                         registry=RegistryClient(""))
+    assert store.path_of(NODE_MAP) == cache / f"1514988643_{NODE_MAP}"
+    assert store.node_map().pack_by_url("https://github.com/alice/ComfyUI-Alpha") is not None
+
+
 async def test_broken_documents_are_never_cached(tmp_path, aiohttp_server):
     async def truncated(request: web.Request) -> web.Response:
         return web.Response(text="{truncated")

@@ -134,3 +134,14 @@ async def test_manager_counts_only_when_loaded(app, monkeypatch):
     monkeypatch.delitem(sys.modules, "comfyui_manager")
     monkeypatch.setitem(sys.modules, str(app.custom_nodes / "ComfyUI-Manager"), types.ModuleType("m"))
     assert manager_loaded() == "custom_node"
+
+
+def test_sync_enables_rather_than_copies_a_disabled_pack(tmp_path):
+    from mend.core.installed_packs import InstalledPack
+    from mend.core.sync import plan_pack
+
+    off = InstalledPack(name="ComfyUI-Off", path=tmp_path / ".disabled" / "ComfyUI-Off",
+                        repository="https://github.com/a/comfyui-off", commit="a" * 40, enabled=False)
+    item = plan_pack("ComfyUI-Off", {"source": "git", "repository": "https://github.com/a/ComfyUI-Off",
+                                     "commit": "a" * 40}, [off])
+    assert item.action == "conflict" and "disabled" in item.detail and "enable it" in item.detail
