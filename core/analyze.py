@@ -21,6 +21,8 @@ from .catalog.registry import RegistryClient
 from .catalog.store import CatalogStore
 from .hashing import HashCache
 from .host import Host
+from .install_compat import MachineFacts, conflicts, describe, machine_facts
+from .install_source import BANNED
 from .installed_packs import InstalledPack
 from .manifest import node_decision
 from .model_index import ModelIndex
@@ -128,6 +130,7 @@ class Analyzer:
         self.registry = registry
         self.hashes = hashes
         self._index: ModelIndex | None = None
+        self._machine: MachineFacts | None = None
 
     def model_index(self) -> ModelIndex:
         """The model index, rescanned incrementally on every call (cheap when nothing changed)."""
@@ -147,6 +150,12 @@ class Analyzer:
                 if known is not None and pack.enabled:
                     types |= known.node_types
         return types
+
+    def machine(self) -> MachineFacts:
+        """This machine as the registry's compatibility fields name it (read once)."""
+        if self._machine is None:
+            self._machine = machine_facts(self.host.comfyui_dir())
+        return self._machine
 
     def _installed_packs(self) -> list[InstalledPack]:
         packs = getattr(self.host, "installed_packs", None)
@@ -168,6 +177,7 @@ class Analyzer:
         missing, said = resolve_missing(
             workflow.nodes, self.installed_node_types(), node_map, installed_repos, registry_hits)
         offer_enable(missing.values(), [p for p in packs_on_disk if not p.enabled])
+        mark_misfits(missing.values(), self.machine())
         report.missing_nodes = list(missing.values())
         report.warnings += said
 
@@ -218,6 +228,24 @@ def offer_enable(missing: Iterable[MissingNode], disabled: list[InstalledPack]) 
                     candidate.install = {"source": "enable", "folder": have.name, "path": str(have.path),
                                          "label": f"installed but disabled: enable {have.name}"}
                     break
+
+
+def mark_misfits(missing: Iterable[MissingNode], facts: MachineFacts) -> None:
+    """Candidates whose registry entry says they do not fit this machine (or are banned) say so before the click."""
+    for entry in missing:
+        for candidate in entry.candidates:
+            record = candidate.pack.registry
+            if not record or candidate.install is not None:
+                continue
+            latest = record.get("latest_version") if isinstance(record.get("latest_version"), dict) else {}
+            plan = candidate.to_json()["install"]
+            if BANNED & {record.get("status"), latest.get("status")}:
+                candidate.install = {**plan, "banned": True, "label": f"{plan['label']} — banned by the registry"}
+                continue
+            found = conflicts({**{k: v for k, v in record.items() if k.startswith("supported_")}, **latest}, facts)
+            if found:
+                candidate.install = {**plan, "conflicts": found,
+                                     "label": f"{plan['label']} — does not fit this machine: {describe(found)}"}
 
 
 def _with_decision(item: dict, decision: dict | None) -> dict:

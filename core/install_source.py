@@ -145,7 +145,7 @@ async def choose_source(registry: RegistryClient, session: aiohttp.ClientSession
     except RegistryBadAnswer as exc:
         return _fallback(request, exc.message, RegistryBadAnswerError(exc.message))
     except UpstreamError as exc:
-        if "HTTP 403" in exc.message:  # the registry's answer for a banned pack
+        if exc.details.get("http_status") == 403:  # the registry's answer for a banned pack
             raise PackBanned(f"{request.id} is banned by the Comfy Registry; Mend does not install it") from exc
         error = (RetryableTaskError if exc.retryable else PermanentTaskError)(exc.message)
         return _fallback(request, exc.message, error)

@@ -6,6 +6,7 @@ The routes run over a real aiohttp app with the real task manager, the registry 
 
 from __future__ import annotations
 
+import json
 import sys
 import types
 
@@ -145,3 +146,16 @@ def test_sync_enables_rather_than_copies_a_disabled_pack(tmp_path):
     item = plan_pack("ComfyUI-Off", {"source": "git", "repository": "https://github.com/a/ComfyUI-Off",
                                      "commit": "a" * 40}, [off])
     assert item.action == "conflict" and "disabled" in item.detail and "enable it" in item.detail
+
+
+async def test_the_analysis_says_a_pack_does_not_fit_before_the_click(app, small_catalog):
+    (small_catalog / "registry-nodes.json").write_text(json.dumps({"nodes": [
+        {"id": "comfyui-alpha", "repository": "https://github.com/alice/ComfyUI-Alpha",
+         "latest_version": {"version": "2.0.0", "supported_comfyui_version": ">=9.0"}}]}))
+    workflow = {"nodes": [{"id": 1, "type": "AlphaNode", "widgets_values": []}], "links": []}
+    resp = await app.client.post("/mend/analyze", json={"workflow": workflow})
+    [node] = (await resp.json())["missing_nodes"]
+    plan = node["candidates"][0]["install"]
+    assert plan["body"]["id"] == "comfyui-alpha" and plan["conflicts"][0]["type"] == "comfyui_version"
+    assert plan["label"] == ("Comfy Registry: comfyui-alpha (newest) — does not fit this machine: "
+                             "needs ComfyUI >=9.0 (this is 0.8.0)")

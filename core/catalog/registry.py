@@ -77,7 +77,7 @@ class RegistryClient:
                     return None
                 if resp.status >= 400:
                     raise UpstreamError(f"the registry answered {path} with HTTP {resp.status}",
-                                        retryable=resp.status >= 500 or resp.status == 429)
+                                        retryable=resp.status >= 500 or resp.status == 429, http_status=resp.status)
                 body = await resp.read()
         except (aiohttp.ClientError, OSError) as exc:
             if is_unreachable(exc):
