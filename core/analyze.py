@@ -154,7 +154,8 @@ class Analyzer:
     def machine(self) -> MachineFacts:
         """This machine as the registry's compatibility fields name it (read once)."""
         if self._machine is None:
-            self._machine = machine_facts(self.host.comfyui_dir())
+            comfyui_dir = getattr(self.host, "comfyui_dir", None)  # a snapshot host (analysis helpers) has none
+            self._machine = machine_facts(comfyui_dir() if comfyui_dir else None)
         return self._machine
 
     def _installed_packs(self) -> list[InstalledPack]:
