@@ -3,8 +3,9 @@
 Packs at their exact commit or registry version; the models the workflows use (every model file when
 no workflow is given) with size, sha256 and known sources. Without ``-o`` the ComfyUI's own manifest
 is updated. Packs and models whose source is unknown are listed (sync will report them; nothing is
-guessed). Exit codes: 0 everything pinned with a source, 1 something has no known source or a
-workflow names a file that is not on disk, 2 bad input.
+guessed). Exit codes: 0 everything pinned with a source another machine can use, 1 something cannot
+be reproduced (a pack of unknown source or whose origin is an SSH URL or a local path, a model with no
+known source, a workflow naming a file that is not on disk; each is named), 2 bad input.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ async def run(args: argparse.Namespace) -> int:
     if args.output is None:
         await asyncio.to_thread(mend.manifest.close)
     print(render(frozen, out))
-    return 1 if frozen.unknown_packs or frozen.unsourced or frozen.missing else 0
+    return 0 if frozen.reproducible else 1
 
 
 def render(frozen: Frozen, path: Path) -> str:
@@ -64,6 +65,8 @@ def render(frozen: Frozen, path: Path) -> str:
     for m in frozen.models:
         source = m.sources[0] if m.sources else "NO KNOWN SOURCE"
         lines.append(f"  model {m.key:<48} {_size(m.size):>9}  {m.sha256[:12]}  {source}")
+    for p in frozen.unavailable_packs:
+        lines.append(f"cannot be reproduced elsewhere: pack {p.id}: {p.unavailable} (sync plans it unavailable)")
     if frozen.unknown_packs:
         lines.append("packs with no source Mend can install from (sync will report them): "
                      + ", ".join(p.id for p in frozen.unknown_packs))

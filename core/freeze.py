@@ -2,7 +2,8 @@
 
 Packs come from the ``custom_nodes`` folders as they are on disk (``installed_packs``): a pack with
 ComfyUI-Manager's ``.tracking`` file is a registry install at its pyproject version; a git checkout
-is pinned at its exact ``HEAD`` commit and ``origin``; anything else is listed with source
+is pinned at its exact ``HEAD`` commit and ``origin`` (an SSH or local-path origin is pinned but
+listed in ``Frozen.unavailable_packs``: no other machine can install it); anything else is listed with source
 ``unknown`` (sync reports it, it never guesses). Models are the files the given workflows use (or
 every file in the model folders), each with its size, sha256 (``HashCache``, several threads) and
 the sources known for it, in this order: the manifest's recorded sources, the URLs decided for it
@@ -30,6 +31,7 @@ from .installed_packs import InstalledPack, scan_custom_nodes
 from .manifest import Manifest, del_op, model_key, set_op
 from .model_index import ModelFile
 from .model_refs import ModelRef
+from .pack_origin import origin_problem
 from .resolve import WorkflowTarget, read_target
 from .resolve_models import normalise_value
 
@@ -44,6 +46,8 @@ class FrozenPack:
     repository: str | None = None
     commit: str | None = None
     version: str | None = None
+    #: why another machine cannot install it (an SSH or local-path origin), or None
+    unavailable: str | None = None
 
     def entry(self) -> dict:
         values = {"source": self.source, "folder": self.folder, "repository": self.repository,
@@ -80,6 +84,16 @@ class Frozen:
         return [p for p in self.packs if p.source == "unknown"]
 
     @property
+    def unavailable_packs(self) -> list[FrozenPack]:
+        """Pinned, but from an origin ``sync`` cannot install from elsewhere."""
+        return [p for p in self.packs if p.unavailable]
+
+    @property
+    def reproducible(self) -> bool:
+        """Everything pinned can be rebuilt on another machine by ``sync``."""
+        return not (self.unknown_packs or self.unavailable_packs or self.unsourced or self.missing)
+
+    @property
     def unsourced(self) -> list[FrozenModel]:
         return [m for m in self.models if not m.sources]
 
@@ -99,6 +113,7 @@ class Frozen:
             "models": [{"key": m.key, **m.entry()} for m in self.models],
             "missing": self.missing,
             "unknown_packs": [p.id for p in self.unknown_packs],
+            "unavailable_packs": [{"id": p.id, "reason": p.unavailable} for p in self.unavailable_packs],
             "unsourced_models": [m.key for m in self.unsourced],
         }
 
@@ -112,7 +127,8 @@ def freeze_pack(pack: InstalledPack, recorded: Mapping[str, Mapping[str, Any]]) 
     if pack.repository and pack.commit:
         # the URL as git has it (case and scheme kept): the normalised one is for comparing, not cloning
         origin = origin_url(pack.path) or pack.repository
-        return FrozenPack(pack_id or pack.name, pack.name, "git", repository=origin, commit=pack.commit)
+        return FrozenPack(pack_id or pack.name, pack.name, "git", repository=origin, commit=pack.commit,
+                          unavailable=origin_problem(origin))
     return FrozenPack(pack_id or pack.name, pack.name, "unknown", version=pack.version)
 
 

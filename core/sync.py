@@ -4,7 +4,8 @@
 by path and sha256, hashes cached per file) and says per item what is to be done: ``present``,
 ``install``, ``download``, ``link`` (the shared cache has it), or why it cannot be: ``conflict`` (a
 pack at another version, a different file under the model's name: Mend changes neither) and
-``unavailable`` (no source, unknown pack source). ``start_sync`` turns the plan into ordinary
+``unavailable`` (no source, unknown pack source, a git origin the installer refuses: an SSH URL, a
+local path). ``start_sync`` turns the plan into ordinary
 background tasks — ``install`` (``core/install.py``) and ``sync_model`` (``core/sync_model.py``) — so
 they run in parallel within the task manager's per-kind limits, are journaled and resume after a
 kill; a target some task already works on (a download the journal resumed) is adopted, not
@@ -21,7 +22,7 @@ downloads nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +33,11 @@ from tomlkit.exceptions import TOMLKitError
 
 from .errors import Conflict, ManifestCorrupt, MendError
 from .install import install_runner
+from .install_policy import InstallPolicy
 from .installed_packs import InstalledPack, normalise_repo_url, scan_custom_nodes
 from .json_input import check_value
 from .manifest import Manifest
+from .pack_origin import origin_problem
 from .policy import target_path
 from .shared_cache import SharedCache
 from .sync_model import model_params, sync_model_runner
@@ -168,7 +171,10 @@ def _find_installed(pack_id: str, entry: Mapping[str, Any], installed: list[Inst
     return None
 
 
-def plan_pack(pack_id: str, entry: Mapping[str, Any], installed: list[InstalledPack]) -> SyncItem:
+def plan_pack(pack_id: str, entry: Mapping[str, Any], installed: list[InstalledPack],
+              check_url: Callable[[str], object] | None = None) -> SyncItem:
+    """What to do for one pinned pack; ``check_url`` is the installer's URL check (an origin it would
+    refuse, such as an SSH URL or a local path, plans as ``unavailable`` with the reason)."""
     source = entry.get("source")
     have = _find_installed(pack_id, entry, installed)
     if have is not None and not have.enabled:  # ComfyUI-Manager disabled it: enabling, never a second copy
@@ -184,6 +190,8 @@ def plan_pack(pack_id: str, entry: Mapping[str, Any], installed: list[InstalledP
                             f"{(want or '?')[:12]}; Mend does not change an installed pack")
         if not entry.get("repository"):
             return SyncItem("pack", pack_id, "unavailable", "a git pack without a repository")
+        if problem := origin_problem(str(entry["repository"]), check_url):
+            return SyncItem("pack", pack_id, "unavailable", problem)
         params = {"source": "git", "repository": entry["repository"], "commit": want, "id": pack_id,
                   "folder": entry.get("folder")}
         return SyncItem("pack", pack_id, "install", f"git {entry['repository']} @ {(want or 'HEAD')[:12]}",
@@ -231,7 +239,8 @@ def plan_model(mend: Any, key: str, entry: Mapping[str, Any], cache: SharedCache
 def plan_sync_blocking(mend: Any, manifest: Mapping[str, Any], *, shared_cache: Path | None = None,
                        threads: int = 4) -> SyncPlan:
     installed = [p for d in mend.host.custom_nodes_dirs() for p in scan_custom_nodes(Path(d))]
-    items = [plan_pack(k, v, installed) for k, v in sorted((manifest.get("packs") or {}).items())]
+    policy = getattr(getattr(mend, "extras", {}).get("install_runner"), "policy", None) or InstallPolicy.from_env()
+    items = [plan_pack(k, v, installed, policy.check_git_url) for k, v in sorted((manifest.get("packs") or {}).items())]
     cache = SharedCache(shared_cache) if shared_cache else None
     models = sorted((manifest.get("models") or {}).items())
     with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="mend-sync-plan") as pool:

@@ -19,7 +19,11 @@ URL = "https://huggingface.co/acme/loras/resolve/main/ink.safetensors"
 
 def source_env(comfy_dir: Path, tmp_path: Path) -> tuple[Path, str]:
     bare, shas = make_pack_repo(tmp_path / "repos", "ComfyUI-Alpha", [node_pack_files("AlphaNode")])
-    subprocess.run(["git", "clone", "-q", str(bare), str(comfy_dir / "custom_nodes" / "ComfyUI-Alpha")], check=True)
+    pack = comfy_dir / "custom_nodes" / "ComfyUI-Alpha"
+    subprocess.run(["git", "clone", "-q", str(bare), str(pack)], check=True)
+    # as a user's checkout has it (a clone from a local path cannot be reproduced: see below)
+    subprocess.run(["git", "-C", str(pack), "remote", "set-url", "origin", "https://github.com/alice/ComfyUI-Alpha"],
+                   check=True)
     (comfy_dir / "models" / "loras" / "ink.safetensors").write_bytes(DATA)
     (comfy_dir / "models" / "loras" / "stray.safetensors").write_bytes(b"x" * 10)
     workflow = tmp_path / "w.json"
@@ -70,3 +74,32 @@ def test_sync_refuses_a_file_that_is_no_manifest(tmp_path, comfy_dir, capsys):
     bad.write_text("[project]\nname = 'x'\n")
     assert main(["sync", str(bad), "--comfyui", str(comfy_dir)]) == 2
     assert "no [tool.mend] table" in capsys.readouterr().err
+
+
+def test_ssh_and_local_path_origins_are_pinned_but_unavailable(tmp_path, comfy_dir, small_catalog, capsys):
+    bare, _ = make_pack_repo(tmp_path / "repos", "ComfyUI-Alpha", [node_pack_files("AlphaNode")])
+    ssh_pack, local_pack = comfy_dir / "custom_nodes" / "alpha-ssh", comfy_dir / "custom_nodes" / "alpha-local"
+    for pack in (ssh_pack, local_pack):
+        subprocess.run(["git", "clone", "-q", str(bare), str(pack)], check=True)
+    subprocess.run(["git", "-C", str(ssh_pack), "remote", "set-url", "origin",
+                    "git@github.com:alice/ComfyUI-Alpha.git"], check=True)
+    out = tmp_path / "manifest.toml"
+    code = main(["freeze", "-o", str(out), "--comfyui", str(comfy_dir), "--catalog-dir", str(small_catalog)])
+    printed = capsys.readouterr().out
+    assert code == 1
+    assert ("cannot be reproduced elsewhere: pack alpha-ssh: its origin git@github.com:alice/ComfyUI-Alpha.git is an "
+            "SSH URL; Mend installs over https only (https://github.com/alice/ComfyUI-Alpha if the repository is "
+            "public)") in printed
+    assert f"pack alpha-local: its origin {bare} is a local path: another machine cannot clone it" in printed
+
+    fresh = tmp_path / "fresh"
+    (fresh / "models" / "loras").mkdir(parents=True)
+    (fresh / "custom_nodes").mkdir()
+    before = tree_state(fresh / "custom_nodes")
+    for extra in (["--dry-run"], []):  # the real run installs nothing either (its state lands in user/mend)
+        code = main(["sync", str(out), "--comfyui", str(fresh), "--catalog-dir", str(small_catalog), *extra])
+        printed = capsys.readouterr().out
+        rows = {line.split()[1]: line for line in printed.splitlines() if line.startswith("pack")}
+        assert code == 1 and tree_state(fresh / "custom_nodes") == before
+        assert "unavailable" in rows["alpha-ssh"] and "is an SSH URL" in rows["alpha-ssh"]
+        assert "unavailable" in rows["alpha-local"] and "is a local path" in rows["alpha-local"]
