@@ -1,17 +1,26 @@
-"""``mend check WORKFLOW --comfyui DIR``: what the workflow lacks, as a table or ``--json``.
+"""``mend check WORKFLOW [--comfyui DIR]``: what the workflow lacks, as a table or ``--json``.
 
-Exit codes: 0 nothing missing, 1 something is missing (or a catalog needed to tell could not be loaded),
-2 bad input.
+Without ``--comfyui`` it checks against an empty ComfyUI layout (everything the workflow needs is
+listed). With a manifest (``--manifest``, or the ComfyUI's own when it exists) the decisions made for
+the workflow are shown. Exit codes: 0 nothing blocking is missing, 1 something a run needs is missing
+(or undecided, or a catalog needed to tell could not be loaded), 2 bad input (a corrupt or absent
+``--manifest`` included).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from pathlib import Path
 
 from ..core.analyze import AnalysisReport
+from ..core.errors import NotFound
 from ..core.report_items import MARKS
+from ..core.resolve import target_from_cli
+from ..core.resolve_models import MissingModel
+from ..core.resolve_nodes import MissingNode
+from ..core.services import Mend
 from .common import add_comfyui_options, build_mend, read_workflow_file
 
 
@@ -20,19 +29,37 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("workflow", type=Path, help="a workflow JSON file (UI or API format), or a PNG, WEBP, FLAC, MP3, "
                    "Opus, MP4 or WEBM file ComfyUI saved with the workflow inside")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
-    add_comfyui_options(p)
+    add_comfyui_options(p, comfyui_required=False)
 
 
 async def run(args: argparse.Namespace) -> int:
     data = read_workflow_file(args.workflow)
     mend = build_mend(args)
+    workflow_id = await asyncio.to_thread(_decisions_of, mend, args)
     await mend.catalogs.refresh()
-    report = await mend.analyzer.analyze(data, use_registry=not args.no_registry)
+    report = await mend.analyzer.analyze(data, use_registry=not args.no_registry, workflow_id=workflow_id)
     if args.json:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
         print(render_table(report))
-    return 1 if report.missing_nodes or report.missing_models or report.catalogs_missing else 0
+    return 1 if report.blocking or report.catalogs_missing else 0
+
+
+def _decisions_of(mend: Mend, args: argparse.Namespace) -> str | None:
+    """The workflow's id in the manifest when there is one to read (``--manifest`` must exist and parse):
+    the report then shows what ``mend resolve`` or the panel decided. Read only, nothing is written."""
+    path = mend.manifest_path
+    if not path.is_file():
+        if args.manifest is not None:
+            raise NotFound(f"no manifest at {path}", field="--manifest")
+        return None
+    workflow_id = target_from_cli(mend.host, args.workflow).id
+    mend.manifest.resolutions(workflow_id)  # a corrupt manifest is refused here (ManifestCorrupt, exit 2)
+    return workflow_id
+
+
+def _status(item: MissingNode | MissingModel, decision: dict | None) -> str:
+    return f"decided: {decision.get('status')}" if decision else item.status
 
 
 def render_table(report: AnalysisReport) -> str:
@@ -47,7 +74,7 @@ def render_table(report: AnalysisReport) -> str:
             rows.append((
                 n.type + _marked(report.node_mark(n)),
                 _ids(n.node_ids),
-                n.status,
+                _status(n, report.node_decision(n)),
                 (top.pack.title + (f" @ {top.version}" if top.version else "")) if top else "-",
                 top.explain() if top else n.note or "no known pack",
             ))
@@ -63,7 +90,8 @@ def render_table(report: AnalysisReport) -> str:
             top = m.candidates[0] if m.candidates else None
             where = (top.path or top.url or "") if top else "no known source"
             nodes = _ids([x.ref.node_id + _marked(MARKS.get(x.ref.mode)) for x in f.models]) + f" {m.ref.node_type}"
-            rows.append((f.key + _marked(f.mark), nodes, m.status, f"{top.reason}: {where}" if top else where))
+            rows.append((f.key + _marked(f.mark), nodes, _status(m, report.model_decision(m)),
+                         f"{top.reason}: {where}" if top else where))
         lines += _table(rows)
     if report.missing_nodes or files:
         lines.append(f"{report.blocking} blocking: a run of this workflow fails until "

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
+from ..core import constants
 from ..core.catalog.registry import RegistryClient
 from ..core.catalog.store import CatalogStore, manager_dirs
 from ..core.embedded import extract_workflow, is_media
@@ -15,8 +17,15 @@ from ..core.host_standalone import StandaloneHost
 from ..core.services import Mend
 
 
-def add_comfyui_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--comfyui", required=True, type=Path, metavar="DIR", help="the ComfyUI directory")
+def add_comfyui_options(parser: argparse.ArgumentParser, *, comfyui_required: bool = True) -> None:
+    """The shared options; ``-v`` is accepted here too, so it works before or after the subcommand."""
+    if comfyui_required:
+        parser.add_argument("--comfyui", required=True, type=Path, metavar="DIR", help="the ComfyUI directory")
+    else:
+        parser.add_argument("--comfyui", type=Path, metavar="DIR",
+                            help="the ComfyUI directory (default: an empty layout under Mend's cache, "
+                                 "where nothing is installed)")
+    add_verbose(parser)
     parser.add_argument("--extra-model-paths", type=Path, action="append", metavar="YAML",
                         help="extra_model_paths.yaml to read (default: the one in DIR, if any)")
     parser.add_argument("--object-info", type=Path, metavar="FILE",
@@ -62,10 +71,36 @@ def read_workflow_file(path: Path) -> Any:
         raise InvalidJSON(f"{path} is not valid JSON: {exc}", field=str(path)) from exc
 
 
-def build_mend(args: argparse.Namespace) -> Mend:
-    comfyui: Path = args.comfyui
+def add_verbose(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: a subcommand's parser must not reset a -v given before the subcommand
+    parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log what Mend does")
+
+
+def comfyui_dir(args: argparse.Namespace) -> Path:
+    """``--comfyui``, checked; without it, an empty layout under Mend's cache (said on stderr)."""
+    comfyui: Path | None = args.comfyui
+    if comfyui is None:
+        comfyui = empty_layout(constants.CACHE_DIR / "comfyui")
+        print(f"mend: no --comfyui given: checking against an empty ComfyUI layout at {comfyui} "
+              "(no custom nodes, no models)", file=sys.stderr)
+        return comfyui
     if not comfyui.is_dir():
         raise BadRequest(f"{comfyui} is not a directory", field="--comfyui")
+    if not (comfyui / "models").is_dir():
+        print(f"mend: warning: {comfyui} has no models/ folder: is it a ComfyUI directory? "
+              "Only extra_model_paths.yaml folders are searched", file=sys.stderr)
+    return comfyui
+
+
+def empty_layout(root: Path) -> Path:
+    """A ComfyUI-shaped folder with nothing in it: what a workflow needs on a machine with nothing."""
+    for sub in ("models", "custom_nodes", "user"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def build_mend(args: argparse.Namespace) -> Mend:
+    comfyui = args.comfyui = comfyui_dir(args)
     if args.catalog_dir is not None and not args.catalog_dir.is_dir():
         raise BadRequest(f"--catalog-dir {args.catalog_dir} is not a directory", field="--catalog-dir")
     object_info = read_json_file(args.object_info) if args.object_info else None

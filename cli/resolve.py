@@ -46,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--yes", action="store_true", help="accept every certain (auto) match without asking")
     p.add_argument("--ask-skipped", action="store_true", help="ask again what earlier runs skipped")
     p.add_argument("--no-fetch", action="store_true", help="only record decisions; install and download nothing")
-    add_comfyui_options(p)
+    add_comfyui_options(p, comfyui_required=False)
 
 
 def ask_stdin(question: Question) -> str:
