@@ -26,6 +26,7 @@ from ..core.resolve import OpenItem, WorkflowTarget, open_items, target_from_cli
 from ..core.resolve_nodes import MissingNode
 from ..core.services import Mend
 from .common import add_comfyui_options, build_mend
+from .handoff import choose_server
 from .progress import TaskBars
 
 
@@ -46,6 +47,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--yes", action="store_true", help="accept every certain (auto) match without asking")
     p.add_argument("--ask-skipped", action="store_true", help="ask again what earlier runs skipped")
     p.add_argument("--no-fetch", action="store_true", help="only record decisions; install and download nothing")
+    p.add_argument("--server", metavar="URL",
+                   help="queue installs and downloads on this Mend server (default: the one that owns the state, "
+                        "if one runs; else they run in this process)")
     add_comfyui_options(p, comfyui_required=False)
 
 
@@ -84,7 +88,7 @@ async def run(args: argparse.Namespace, ask: Ask | None = None) -> int:
         for jobs in files:
             nodes = ", ".join(j["ref"].rsplit("/", 1)[0] for j in jobs)
             print(f"  download_model: {jobs[0]['folder']}/{jobs[0]['path']} from {jobs[0]['url']} (nodes {nodes})")
-        failed = await fetch_pending(mend, target, report) if pending and not args.no_fetch else 0
+        failed = await fetch_pending(mend, target, report, args.server) if pending and not args.no_fetch else 0
     except (KeyboardInterrupt, EOFError, asyncio.CancelledError):
         print(f"\nsaved {saved} decisions, run again to continue", file=sys.stderr)
         return 130
@@ -99,15 +103,21 @@ async def run(args: argparse.Namespace, ask: Ask | None = None) -> int:
     return 1 if left or failed else 0
 
 
-async def fetch_pending(mend: Mend, target: WorkflowTarget, report: AnalysisReport) -> int:
-    """Install and download what the decisions need, with a progress bar per task; returns failures."""
+async def fetch_pending(mend: Mend, target: WorkflowTarget, report: AnalysisReport, server: str | None = None) -> int:
+    """Install and download what the decisions need, with a progress bar per task; returns failures.
+
+    Here, or on the Mend server that owns the state (``choose_server``): the output says which.
+    """
     bars = TaskBars()
-    unsubscribe = mend.tasks.subscribe(bars)
+    client = await choose_server(mend, server)
+    unsubscribe = mend.tasks.subscribe(bars) if client is None else (lambda: None)
     try:
-        outcome = await carry_out(mend, target.id, report)
+        outcome = await carry_out(mend, target.id, report, execute=client.executor(bars) if client else None)
     finally:
         unsubscribe()
         bars.close()
+        if client is not None:
+            await client.close()
     failed = 0
     for item in outcome["installs"]:
         if item["state"] != "completed":

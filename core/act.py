@@ -9,6 +9,8 @@ calls it after the questions; a task's progress reaches any subscriber of the ta
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .analyze import AnalysisReport
@@ -61,9 +63,29 @@ def _decided_pack(mend: Mend, job: dict[str, Any],
     return node_map.pack_by_id(ident) or node_map.pack_by_manager_id(ident), None, None
 
 
-async def carry_out(mend: Mend, workflow_id: str, report: AnalysisReport | None = None, *,
-                    client_id: str | None = None) -> dict[str, list[dict]]:
-    """Install every decided pack and download every decided model not there yet; wait for all."""
+@dataclass
+class Work:
+    """What a workflow's decisions still need: install bodies (as ``POST /mend/nodes/install`` takes them)
+    and pending downloads grouped per target file (one download however many references name it)."""
+
+    packs: list[dict[str, Any]]
+    files: list[list[dict[str, Any]]]
+
+    @property
+    def downloads(self) -> list[dict[str, Any]]:
+        """``download`` task params, one per file."""
+        return [{k: v for k, v in {"url": js[0]["url"], "folder": js[0]["folder"], "relpath": js[0]["path"],
+                                   "sha256": js[0]["sha256"]}.items() if v} for js in self.files]
+
+    def __bool__(self) -> bool:
+        return bool(self.packs or self.files)
+
+
+#: runs the work somewhere and says how each install and download ended, in order
+Execute = Callable[[Work], Awaitable[tuple[list[dict], list[dict]]]]
+
+
+async def plan_work(mend: Mend, workflow_id: str, report: AnalysisReport | None = None) -> Work:
     pending = await asyncio.to_thread(pending_work, mend, workflow_id)
     packs, seen = [], set()
     for job in pending:
@@ -73,17 +95,29 @@ async def carry_out(mend: Mend, workflow_id: str, report: AnalysisReport | None 
             if key not in seen:
                 seen.add(key)
                 packs.append(body)
-    per_file = downloads_per_file(pending)
-    downloads = [{k: v for k, v in {"url": js[0]["url"], "folder": js[0]["folder"], "relpath": js[0]["path"],
-                                    "sha256": js[0]["sha256"]}.items() if v} for js in per_file]
-    installed, fetched = await asyncio.gather(
-        install_decided_packs(mend, packs, client_id=client_id) if packs else _nothing(),
-        download_decided(mend, downloads) if downloads else _nothing(),
-    )
-    done = [(job, out) for js, out in zip(per_file, fetched, strict=True) if out.get("ok") for job in js]
+    return Work(packs, downloads_per_file(pending))
+
+
+async def carry_out(mend: Mend, workflow_id: str, report: AnalysisReport | None = None, *,
+                    client_id: str | None = None, execute: Execute | None = None) -> dict[str, list[dict]]:
+    """Install every decided pack and download every decided model not there yet; wait for all.
+
+    The work runs in this process's task manager, or wherever ``execute`` sends it (the CLI hands it
+    to a running Mend server); either way a finished download turns its decisions into ``resolved``.
+    """
+    work = await plan_work(mend, workflow_id, report)
+
+    async def here(w: Work) -> tuple[list[dict], list[dict]]:
+        return await asyncio.gather(
+            install_decided_packs(mend, w.packs, client_id=client_id) if w.packs else _nothing(),
+            download_decided(mend, w.downloads) if w.files else _nothing(),
+        )
+
+    installed, fetched = await (execute or here)(work)
+    done = [(job, out) for js, out in zip(work.files, fetched, strict=True) if out.get("ok") for job in js]
     if done:
         await asyncio.to_thread(_mark_downloaded, mend, workflow_id, done)
-    for js, out in zip(per_file, fetched, strict=True):
+    for js, out in zip(work.files, fetched, strict=True):
         out["refs"] = [j["ref"] for j in js]
         out["file"] = f"{js[0]['folder']}/{js[0]['path']}"
     return {"installs": installed, "downloads": fetched}

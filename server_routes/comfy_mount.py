@@ -14,6 +14,7 @@ from ..core import constants, progress_text
 from ..core.errors import MendError
 from ..core.host_comfy import ComfyHost
 from ..core.import_check import PROCESS_START, import_checks
+from ..core.server_beacon import local_url, remove_beacon, write_beacon
 from ..core.services import Mend
 from . import progress as progress_routes
 from . import route_defs
@@ -46,6 +47,11 @@ def start_on_server_loop(prompt_server: Any, mend: Mend) -> None:
             await mend.start()
         except MendError as exc:  # e.g. a journal from a newer Mend: tasks stay off, the rest works
             log.error("[Mend] background tasks are off: %s", exc.message)
+        else:  # this process owns the task journal now: tell `mend resolve` where to hand its work
+            try:
+                write_beacon(mend.state_dir, server_url())
+            except (OSError, ImportError, AttributeError) as exc:
+                log.warning("[Mend] could not write %s: %s", mend.state_dir / "server.json", exc)
         # every custom node is imported by now: did the packs Mend installed before the restart load?
         for check in await asyncio.to_thread(import_checks, mend):
             if check.get("status") == "import_failed" and check.get("checked_at", 0) >= PROCESS_START:
@@ -53,6 +59,7 @@ def start_on_server_loop(prompt_server: Any, mend: Mend) -> None:
                           "POST /mend/nodes/rollback)", check["folder"], check.get("error"))
 
     async def close(_app: Any) -> None:
+        remove_beacon(mend.state_dir)
         await mend.close()
 
     try:
@@ -60,3 +67,10 @@ def start_on_server_loop(prompt_server: Any, mend: Mend) -> None:
         prompt_server.app.on_shutdown.append(close)
     except (AttributeError, RuntimeError):  # no app yet, or it already runs (frozen): use its loop directly
         asyncio.run_coroutine_threadsafe(start(), prompt_server.loop)
+
+
+def server_url() -> str:
+    """This ComfyUI's URL as seen from the same machine (its --listen, --port and TLS options)."""
+    from comfy.cli_args import args
+
+    return local_url(str(args.listen or "127.0.0.1"), int(args.port), tls=bool(args.tls_keyfile and args.tls_certfile))
