@@ -11,6 +11,7 @@ from aiohttp import web
 
 from mend.cli import build_parser
 from mend.cli import resolve as cli_resolve
+from mend.core import constants
 from mend.core.catalog.registry import RegistryClient
 from mend.core.catalog.store import CatalogStore
 from mend.core.errors import BadRequest
@@ -40,8 +41,11 @@ def workflow(tmp_path: Path, url: str) -> Path:
 
 
 @pytest.fixture
-async def hub(aiohttp_server):
-    return await served_hub(aiohttp_server, (("acme/loras", "ink.safetensors", DATA),))
+async def hub(aiohttp_server, monkeypatch):
+    hub = await served_hub(aiohttp_server, (("acme/loras", "ink.safetensors", DATA),))
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)  # the CLI's side judges the sources it decides on too
+    monkeypatch.setattr(constants, "TEST_ALLOW_HTTP_LOOPBACK", True)
+    return hub
 
 
 @pytest.fixture
@@ -101,11 +105,7 @@ async def test_a_download_the_server_already_runs_is_followed_not_started_twice(
 
 
 async def test_alone_it_says_so_and_a_busy_state_without_address_is_refused(comfy_dir, small_catalog, tmp_path,
-                                                                            hub, capsys, monkeypatch):
-    from mend.core import constants
-
-    monkeypatch.setenv("HF_ENDPOINT", hub.url)
-    monkeypatch.setattr(constants, "TEST_ALLOW_HTTP_LOOPBACK", True)
+                                                                            hub, capsys):
     url = f"{hub.url}/acme/loras/resolve/main/ink.safetensors"
     manifest = tmp_path / "state" / "pyproject.toml"
     wf = workflow(tmp_path, url)
