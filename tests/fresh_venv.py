@@ -24,7 +24,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-import tomllib
+import tomlkit
 from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,7 +32,7 @@ FORBIDDEN = ("numpy", "torch", "safetensors")
 
 
 def declared_dependencies() -> list[str]:
-    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    return list(tomlkit.parse((REPO / "pyproject.toml").read_text()).unwrap()["project"]["dependencies"])
 
 
 def closure(requirements: list[str]) -> set[str]:
