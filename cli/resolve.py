@@ -4,7 +4,7 @@ Every answer is written at once (manifest, and the workflow file when a model is
 Ctrl+C loses nothing: the next run asks only what is still open. Answers: a candidate's number, an
 https URL (a model's source), ``o`` (optional: the workflow runs without it), ``s`` (skip for now).
 ``--yes`` accepts every certain (auto) match without asking. Exit codes: 0 nothing left open,
-1 something is (skipped or unknown), 2 bad input, 130 interrupted.
+1 something is (skipped, unknown, unanswered because stdin is closed), 2 bad input, 130 interrupted.
 
 The question source is injectable (``run(args, ask=...)``): tests answer with a function.
 """
@@ -65,7 +65,7 @@ async def run(args: argparse.Namespace, ask: Ask | None = None) -> int:
     await mend.catalogs.refresh()
     report = await analyze_settled(mend, target, use_registry=not args.no_registry)
     items = open_items(report, include_skipped=args.ask_skipped)
-    saved = 0
+    saved, unanswered = 0, 0
     try:
         for number, item in enumerate(items, 1):
             if args.yes and item.mark:
@@ -75,10 +75,20 @@ async def run(args: argparse.Namespace, ask: Ask | None = None) -> int:
                 decision = Decision(item.kind, item.ref, "candidate", 0)
                 await asyncio.to_thread(apply_decision, mend, target, report, decision)
                 print(f"auto: {item.label} -> {_describe(item, 0)}")
+            elif unanswered:  # stdin closed: only certain matches are taken from here on
+                unanswered += 1
+                continue
             else:
                 question = Question(item, number, len(items), render_question(item, number, len(items)))
-                await _ask_until_applied(mend, target, report, question, ask)
+                try:
+                    await _ask_until_applied(mend, target, report, question, ask)
+                except EOFError:  # a script, a pipe, no terminal: not an interruption
+                    unanswered = 1
+                    continue
             saved += 1
+        if unanswered:
+            print(f"no answers: stdin is closed, {unanswered} question{'s' * (unanswered != 1)} left open "
+                  "(answer them on a terminal)", file=sys.stderr)
         pending = await asyncio.to_thread(pending_work, mend, target.id)
         installs = [j for j in pending if j["kind"] == "install_pack"]
         files = downloads_per_file(pending)
@@ -89,7 +99,7 @@ async def run(args: argparse.Namespace, ask: Ask | None = None) -> int:
             nodes = ", ".join(j["ref"].rsplit("/", 1)[0] for j in jobs)
             print(f"  download_model: {jobs[0]['folder']}/{jobs[0]['path']} from {jobs[0]['url']} (nodes {nodes})")
         failed = await fetch_pending(mend, target, report, args.server) if pending and not args.no_fetch else 0
-    except (KeyboardInterrupt, EOFError, asyncio.CancelledError):
+    except (KeyboardInterrupt, asyncio.CancelledError):
         print(f"\nsaved {saved} decisions, run again to continue", file=sys.stderr)
         return 130
     finally:

@@ -84,3 +84,18 @@ def test_without_comfyui_an_empty_layout_under_the_cache_is_used(tmp_path, small
     assert sorted(p.name for p in layout.iterdir()) == ["custom_nodes", "models", "user"]
     code, _, err = run(capsys, "freeze", "-o", tmp_path / "m.toml")  # freeze and sync still need a ComfyUI
     assert code == 2
+
+
+def test_resolve_with_stdin_closed_takes_certain_matches_and_leaves_questions_open(tmp_path, comfy_dir,
+                                                                                   small_catalog):
+    # SharedNode: Alpha or Copycat, a question; AlphaNode: certain. No terminal: stdin is /dev/null.
+    wf = workflow(tmp_path, {"1": {"class_type": "SharedNode", "inputs": {}},
+                             "2": {"class_type": "AlphaNode", "inputs": {}}})
+    out = subprocess.run([sys.executable, "-m", "mend.cli", "resolve", wf, "--yes", "--no-fetch", "--comfyui",
+                          str(comfy_dir), "--catalog-dir", str(small_catalog), "--no-registry", "--manifest",
+                          str(tmp_path / "state" / "pyproject.toml")],
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1, out.stderr  # something is open; nothing was interrupted
+    assert "auto: node type AlphaNode" in out.stdout
+    assert "no answers: stdin is closed, 1 question left open (answer them on a terminal)" in out.stderr
+    assert "run again to continue" not in out.stderr and "Traceback" not in out.stderr
