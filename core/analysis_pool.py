@@ -72,7 +72,7 @@ class _Helper:
             sys.executable, "-c", BOOTSTRAP, str(PACKAGE_ROOT),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=1 << 20)
         helper = cls(proc)
-        await helper.send("snapshot", snapshot)
+        await helper.send("snapshot", snapshot.to_wire())
         return helper
 
     async def send(self, kind: str, meta: Any = None, payload: bytes = b"") -> None:

@@ -22,7 +22,7 @@ import struct
 import sys
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,6 +32,7 @@ from .catalog.registry import RegistryClient
 from .catalog.store import CatalogStore
 from .errors import MendError
 from .hashing import HashCache
+from .installed_packs import InstalledPack
 from .json_input import loads_checked
 from .node_schema import NodeSchema
 
@@ -97,6 +98,19 @@ class HostSnapshot:
             registry_url=registry.base_url if registry is not None and registry.enabled else "")
 
 
+    def to_wire(self) -> dict:
+        """Plain data only: the helper imports Mend under another module name, so no Mend class is pickled."""
+        wire = {f.name: getattr(self, f.name) for f in fields(self)}
+        wire["schemas"] = {k: asdict(v) for k, v in self.schemas.items()}
+        wire["packs"] = [asdict(p) for p in self.packs]
+        return wire
+
+    @classmethod
+    def from_wire(cls, wire: dict) -> HostSnapshot:
+        return cls(**{**wire, "schemas": {k: NodeSchema(**v) for k, v in wire["schemas"].items()},
+                      "packs": [InstalledPack(**p) for p in wire["packs"]]})
+
+
 class SnapshotHost:
     """A ``Host`` over a snapshot: what the analysis reads, nothing it could change."""
 
@@ -153,7 +167,7 @@ def main() -> None:
     first = read_frame(inp)
     if first is None:
         return
-    analyzer = analyzer_for(first[1])
+    analyzer = analyzer_for(HostSnapshot.from_wire(first[1]))
     analyzer.catalogs.node_map()  # loaded once, before the first request waits for it
     decisions: dict = {}
     analyzer.decisions = lambda _wid: decisions

@@ -6,11 +6,14 @@ Real helper processes (``sys.executable``), the largest real template of ``../sh
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import pickle
 
 import pytest
 from aiohttp import web
 
+from mend.core.analysis_worker import HostSnapshot
 from mend.server_routes import setup
 
 from .conftest import shared_path
@@ -93,3 +96,17 @@ async def test_a_killed_helper_is_replaced(aiohttp_client, comfy_dir, small_cata
     await helper.proc.wait()
     assert (await post(client, b'{"nodes": []}')).status == 200
     await mend.close()
+
+
+class _BuiltinsOnly(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if module.split(".")[0] in ("builtins", "pathlib", "copyreg", "collections"):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} would not exist in the helper")
+
+
+def test_the_snapshot_crosses_as_plain_data(comfy_dir, small_catalog, mend_for):
+    """In ComfyUI Mend's modules have another name than in the helper: nothing of Mend may be pickled."""
+    snapshot = HostSnapshot.take(mend_for(comfy_dir, small_catalog))
+    wire = _BuiltinsOnly(io.BytesIO(pickle.dumps(snapshot.to_wire()))).load()
+    assert HostSnapshot.from_wire(wire) == snapshot
