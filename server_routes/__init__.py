@@ -11,17 +11,18 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..core.services import Mend
-from . import analyze, decisions, manifest, models, nodes, tasks
+from . import analyze, decisions, manifest, models, nodes, openapi, tasks
 from .guard import Guard, comfy_cors_origin
 
 #: where ``setup`` keeps the ``Mend`` on a plain aiohttp app
 MEND_KEY = web.AppKey("mend", Mend)
 
 
-def route_defs(mend: Mend) -> list[web.RouteDef]:
+def route_defs(mend: Mend, extra: list[web.RouteDef] | None = None) -> list[web.RouteDef]:
+    """Every Mend route (and ``extra`` ones, e.g. ComfyUI-only progress routes), each behind the guard."""
     guard = Guard(lambda: mend.host.listen_addresses(), lambda: mend.extras.get("cors_origin", comfy_cors_origin()))
     defs = [*analyze.routes(mend), *tasks.routes(mend), *decisions.routes(mend), *models.routes(mend),
-            *nodes.routes(mend), *manifest.routes(mend)]
+            *nodes.routes(mend), *manifest.routes(mend), *openapi.routes(), *(extra or [])]
     return [web.RouteDef(rd.method, rd.path, guard.wrap(rd.handler), rd.kwargs) for rd in defs]
 
 

@@ -25,7 +25,7 @@ log = logging.getLogger("mend")
 def mount(prompt_server: Any) -> Mend:
     mend = Mend.create(ComfyHost())
     mend.extras["analysis_processes"] = constants.ANALYSIS_PROCESSES  # analyses never hold ComfyUI's GIL
-    for rd in [*route_defs(mend), *progress_routes.routes(prompt_server)]:
+    for rd in route_defs(mend, progress_routes.routes(prompt_server)):
         # no **rd.kwargs: ComfyUI re-adds every route under /api without passing kwargs on, and web.get's
         # name/allow_head kwargs make that TypeError at start-up
         prompt_server.routes.route(rd.method, rd.path)(rd.handler)
