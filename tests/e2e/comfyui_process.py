@@ -38,6 +38,7 @@ class ComfyUI:
     log_path: Path
     process: subprocess.Popen | None = None
     env: dict = field(default_factory=dict)
+    extra_args: list[str] = field(default_factory=list)  # e.g. ["--enable-cors-header"]
 
     @property
     def url(self) -> str:
@@ -68,7 +69,7 @@ class ComfyUI:
 
     def start(self, comfyui_path: Path, python: str, timeout: float = 180) -> None:
         args = [python, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(self.port),
-                "--base-directory", str(self.base), "--disable-auto-launch"]
+                "--base-directory", str(self.base), "--disable-auto-launch", *self.extra_args]
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         log = open(self.log_path, "wb")  # noqa: SIM115 (kept open for the child's lifetime)
         self.process = subprocess.Popen(args, cwd=comfyui_path, stdout=log, stderr=subprocess.STDOUT, env=env,
