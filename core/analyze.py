@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from .catalog.node_map import Pack
+from .catalog.node_map import NodeMap, Pack
 from .catalog.provenance import ESSENTIAL, CatalogStatus, catalog_warnings
 from .catalog.registry import RegistryClient
 from .catalog.store import CatalogStore
@@ -23,7 +23,7 @@ from .hashing import HashCache
 from .host import Host
 from .install_compat import MachineFacts, conflicts, describe, machine_facts
 from .install_source import BANNED
-from .installed_packs import InstalledPack
+from .installed_packs import InstalledPack, normalise_repo_url
 from .manifest import node_decision
 from .model_index import ModelIndex
 from .model_refs import ModelRef, model_refs
@@ -34,6 +34,8 @@ from .resolve_nodes import MissingNode, resolve_missing
 from .workflow import Workflow, read_workflow
 
 REGISTRY_LOOKUPS = 8  # at most this many registry look-ups at once
+REGISTRY_HIT_TTL = 24 * 3600  # a node type the registry placed in a pack is not asked again for a day
+REGISTRY_MISS_TTL = 600  # nor one it did not know (or could not answer for) for ten minutes
 
 
 @dataclass
@@ -131,6 +133,7 @@ class Analyzer:
         self.hashes = hashes
         self._index: ModelIndex | None = None
         self._machine: MachineFacts | None = None
+        self._registry_seen: dict[str, tuple[float, dict | None]] = {}  # node type -> (when, the registry's answer)
 
     def model_index(self) -> ModelIndex:
         """The model index, rescanned incrementally on every call (cheap when nothing changed)."""
@@ -204,16 +207,24 @@ class Analyzer:
         return await asyncio.to_thread(self.analyze_sync, report.workflow, hits, workflow_id)
 
     async def _registry_lookups(self, node_types: list[str]) -> dict[str, Pack]:
+        """The registry's pack for each type, each answer kept (``REGISTRY_HIT_TTL``/``REGISTRY_MISS_TTL``)."""
         assert self.registry is not None
-        limit = asyncio.Semaphore(REGISTRY_LOOKUPS)
-        async with aiohttp.ClientSession() as session:
+        now = time.monotonic()
+        seen = self._registry_seen
+        ask = [t for t in node_types if t not in seen or now - seen[t][0] > (
+            REGISTRY_HIT_TTL if seen[t][1] else REGISTRY_MISS_TTL)]
+        if ask:
+            limit = asyncio.Semaphore(REGISTRY_LOOKUPS)
+            async with aiohttp.ClientSession() as session:
 
-            async def one(node_type: str) -> tuple[str, dict | None]:
-                async with limit:
-                    return node_type, await self.registry.pack_for_node_type(session, node_type)
+                async def one(node_type: str) -> tuple[str, dict | None]:
+                    async with limit:
+                        return node_type, await self.registry.pack_for_node_type(session, node_type)
 
-            found = await asyncio.gather(*(one(t) for t in node_types))
-        return {t: _pack_from_registry(info) for t, info in found if info}
+                for node_type, info in await asyncio.gather(*(one(t) for t in ask)):
+                    seen[node_type] = (now, info)
+        node_map = self.catalogs.node_map()
+        return {t: _pack_from_registry(seen[t][1], node_map) for t in node_types if seen[t][1]}
 
 
 def offer_enable(missing: Iterable[MissingNode], disabled: list[InstalledPack]) -> None:
@@ -255,8 +266,16 @@ def _with_decision(item: dict, decision: dict | None) -> dict:
     return item
 
 
-def _pack_from_registry(info: dict) -> Pack:
-    repository = str(info.get("repository") or f"registry:{info['id']}")
+def _pack_from_registry(info: dict, node_map: NodeMap) -> Pack:
+    """The catalogs' pack when the registry's repository (or id) is one they list, else a pack of its own."""
+    repository = str(info.get("repository") or "")
+    known = node_map.pack_by_registry_id(str(info["id"]))
+    if known is None and repository.startswith(("http://", "https://")):
+        found = node_map.pack_by_url(repository)
+        known = found if found is not None and normalise_repo_url(repository) in found.aliases else None
+    if known is not None:
+        return known
+    repository = repository or f"registry:{info['id']}"
     return Pack(
         repository=repository.lower().rstrip("/"),
         title=str(info.get("name") or info["id"]),

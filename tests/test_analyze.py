@@ -173,3 +173,35 @@ async def test_ui_widget_index_skips_control_after_generate(comfy_dir, small_cat
     wf = {"nodes": [ui_node(1, "CheckpointLoader", ["v1.yaml", "m.safetensors"])], "links": []}
     refs = {(m.ref.input, m.ref.folder) for m in (await mend.analyzer.analyze(wf)).missing_models}
     assert refs == {("config_name", "configs"), ("ckpt_name", "checkpoints")}
+
+
+async def test_registry_node_look_ups_are_used_and_cached(aiohttp_server, comfy_dir, small_catalog, tmp_path,
+                                                          monkeypatch):
+    """A type no catalog lists is asked of the registry once; its answer is the catalogs' pack when they list it."""
+    from mend.core.catalog.registry import RegistryClient
+    from mend.core.catalog.store import CatalogStore
+    from mend.core.host_standalone import StandaloneHost
+    from mend.core.services import Mend
+
+    from .registry_server import RegistryServer
+
+    monkeypatch.setattr("mend.core.constants.TEST_ALLOW_HTTP_LOOPBACK", True)
+    registry = RegistryServer()
+    registry.publish("brand-new", "1.0.0", node_types=("BrandNewNode",), repository="https://github.com/new/brand-new")
+    registry.publish("alpha", "1.0.0", node_types=("AlphaNewer",), repository="https://github.com/alice/comfyui-alpha")
+    server = await aiohttp_server(registry.app())
+    client = RegistryClient(str(server.make_url("")).rstrip("/"))
+    catalogs = CatalogStore(catalog_dir=small_catalog, cache_dir=tmp_path / "cache", registry=RegistryClient(""))
+    mend = Mend.create(StandaloneHost(comfy_dir), catalogs=catalogs, registry=client, cache_dir=tmp_path / "cache")
+    workflow = {"1": {"class_type": "BrandNewNode", "inputs": {}}, "2": {"class_type": "AlphaNewer", "inputs": {}},
+                "3": {"class_type": "NobodyKnows", "inputs": {}}}
+    for _ in range(2):
+        report = (await mend.analyzer.analyze(workflow)).to_json()
+    by_type = {n["type"]: n for n in report["missing_nodes"]}
+    assert by_type["BrandNewNode"]["candidates"][0]["reason"] == "registry"
+    assert by_type["BrandNewNode"]["candidates"][0]["pack"]["repository"] == "https://github.com/new/brand-new"
+    assert by_type["AlphaNewer"]["candidates"][0]["pack"]["repository"] == "https://github.com/alice/comfyui-alpha"
+    assert by_type["NobodyKnows"]["candidates"] == []
+    asked = [p for p in registry.requests if p.startswith("/comfy-nodes/")]
+    assert sorted(asked) == ["/comfy-nodes/AlphaNewer/node", "/comfy-nodes/BrandNewNode/node",
+                             "/comfy-nodes/NobodyKnows/node"]  # once each, not once per analysis
