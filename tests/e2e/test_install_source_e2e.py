@@ -1,5 +1,6 @@
-"""A real ComfyUI with a loopback Comfy Registry whose ids differ from ComfyUI-Manager's: the analysis's
-install plan (what the panel posts) installs from the registry by the registry id; a pack the registry
+"""A real ComfyUI with a loopback Comfy Registry whose ids differ from ComfyUI-Manager's: Install in the
+editor's panel (Chromium; the same plan over HTTP when no browser is here) installs from the registry by
+the registry id, the row showing that source before the click; a pack the registry
 lacks installs from git; with the registry down an install falls back to git, saying so once; after the
 restart Mend reports each pack loaded (with its node types) or failed to import (with ComfyUI's error),
 and the failed one rolls back.
@@ -18,6 +19,7 @@ from ..registry_server import RegistryServer
 from .comfyui_process import ComfyUI, comfyui_python, free_port, prepare_base
 from .conftest import comfyui_path
 from .test_install_e2e import finished, node_info, static_server, wait_for  # noqa: F401 (fixture)
+from .test_panel_browser import CHROMIUM, CHROMIUM_ARGS, open_editor
 from .threaded_hub import ThreadedApp
 
 PACKS = {  # node type -> (repository name, Manager id, registry id or None)
@@ -59,6 +61,44 @@ def install_plan_of(server: ComfyUI, node_type: str) -> dict:
     return {"plan": plan, "task": done}
 
 
+def browser_available() -> bool:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return CHROMIUM.exists()
+
+
+def install_from_the_panel(server: ComfyUI, node_type: str, label: str) -> dict:
+    """Load a workflow needing ``node_type`` in the editor, check the pack row's source, click its Install."""
+    from playwright.sync_api import sync_playwright
+
+    server.post("/api/settings", {"Comfy.Workflow.ShowMissingNodesWarning": False, "Comfy.TutorialCompleted": True})
+    workflow = {"id": "5d0c3e7a-1f2b-4c3d-8e9f-0a1b2c3d4e5f", "revision": 0, "last_node_id": 1, "last_link_id": 0,
+                "version": 0.4, "links": [], "groups": [], "config": {}, "extra": {},
+                "nodes": [{"id": 1, "type": node_type, "pos": [300, 200], "size": [260, 80], "flags": {}, "order": 0,
+                           "mode": 0, "inputs": [], "outputs": [], "properties": {}, "widgets_values": []}]}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            open_editor(page, server)
+            page.evaluate("(wf) => window.app.loadGraphData(wf)", workflow)
+            page.locator(".mend-toast .mend-toast-resolve").first.click(timeout=30_000)
+            row = page.locator(".mend-group", has_text=label)
+            row.wait_for(timeout=30_000)  # the source it will use, before the click
+            row.locator("[data-control=group-install]").click()
+            page.wait_for_function("() => { const s = window.__mend.getState(); const t = s.tasks[s.taskOrder.at(-1)];"
+                                   " return t && ['succeeded', 'failed'].includes(t.state); }", timeout=120_000)
+            task_id = page.evaluate("() => { const s = window.__mend.getState(); return s.taskOrder.at(-1); }")
+            assert errors == [], errors
+        finally:
+            browser.close()
+    return server.get(f"/api/mend/tasks/{task_id}")[1]
+
+
 def test_registry_git_fallback_and_import_check_in_a_real_comfyui(tmp_path, static_server, e2e_env):
     path = comfyui_path()
     root, git_url = static_server
@@ -78,7 +118,10 @@ def test_registry_git_fallback_and_import_check_in_a_real_comfyui(tmp_path, stat
     base = tmp_path / "base"
     prepare_base(base)
     env = {**e2e_env, "MEND_CATALOG_DIR": str(catalog), "MEND_REGISTRY_URL": served.endpoint,
-           "MEND_CACHE_DIR": str(tmp_path / "cache"), "MEND_GIT_HOSTS": "127.0.0.1"}
+           "MEND_CACHE_DIR": str(tmp_path / "cache"), "MEND_GIT_HOSTS": "127.0.0.1",
+           # analyses in threads: the helper processes cannot unpickle what a ComfyUI-loaded Mend sends
+           # them (its module is named by its path there); see the notes of issue 17
+           "MEND_ANALYSIS_PROCESSES": "0"}
     server = ComfyUI(base=base, port=free_port(), log_path=base / "comfyui.log", env=env)
     server.start(path, comfyui_python())
     try:
@@ -88,7 +131,12 @@ def test_registry_git_fallback_and_import_check_in_a_real_comfyui(tmp_path, stat
         assert candidate["pack"]["cnr_id"] == "comfyui-mende2e-reg" and candidate["pack"]["manager_id"] == "e2ereg"
         assert candidate["install"]["label"] == "Comfy Registry: comfyui-mende2e-reg (newest)"
 
-        reg = install_plan_of(server, "MendE2EReg")
+        if browser_available():
+            reg = {"task": install_from_the_panel(server, "MendE2EReg", candidate["install"]["label"])}
+        else:
+            reg = install_plan_of(server, "MendE2EReg")
+        assert reg["task"]["state"] == "completed", reg["task"]
+        assert reg["task"]["params"]["id"] == "comfyui-mende2e-reg"
         assert reg["task"]["result"]["source"] == "registry"
         assert reg["task"]["result"]["source_reason"].startswith("from the Comfy Registry: comfyui-mende2e-reg 1.0.0")
         assert (base / "custom_nodes" / "comfyui-mende2e-reg" / ".tracking").is_file()
