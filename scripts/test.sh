@@ -17,7 +17,5 @@ else
   echo "torch 2.13.0 CPU wheel not found locally: torch tests will skip"
 fi
 .venv/bin/python -m ruff check .
-if command -v node >/dev/null 2>&1 && ls tests/js/*.test.mjs >/dev/null 2>&1; then
-  node --test tests/js/
-fi
+bash scripts/js_tests.sh
 .venv/bin/python -m pytest "$@"
