@@ -2,7 +2,9 @@
 
 Runs the sync as background tasks of this process (journaled beside the ComfyUI's manifest, so a
 killed run resumes its downloads when run again), parallel within the task limits, with one overall
-progress bar and a summary table. ``--dry-run`` prints the plan with sizes and changes nothing.
+progress bar and a summary table; or, when a Mend server owns that state (a running ComfyUI), on that
+server over HTTP, followed with the same bar (``cli/handoff.py``). ``--dry-run`` prints the plan with
+sizes and changes nothing.
 Exit codes: 0 the ComfyUI matches the manifest, 1 something could not be done, 2 bad input.
 """
 
@@ -16,11 +18,14 @@ from typing import Any
 
 from tqdm import tqdm
 
+from ..core.services import Mend
 from ..core.shared_cache import shared_cache_dir
-from ..core.sync import SyncPlan, finish_sync, load_manifest, plan_sync, register_runners, start_sync
+from ..core.sync import SyncPlan, finish_sync, load_manifest, plan_sync, register_runners, settle, start_sync
 from ..core.tasks import EVENT
 from .common import add_comfyui_options, build_mend
 from .freeze import _size
+from .handoff import choose_server
+from .server_client import ServerClient
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="download into DIR (by sha256) and link into the model folders "
                         "(default: $MEND_SHARED_MODEL_CACHE)")
     p.add_argument("--max-downloads", type=int, metavar="N", help="downloads at once (default: $MEND_MAX_DOWNLOADS, 3)")
+    p.add_argument("--server", metavar="URL",
+                   help="run the sync on this Mend server (default: the one that owns the state, if one runs)")
     add_comfyui_options(p)
 
 
@@ -44,6 +51,14 @@ async def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(render_plan(plan))
         return 0 if all(i.action in ("present", "install", "download", "link") for i in plan.items) else 1
+    client = await choose_server(mend, args.server)
+    if client is not None:
+        try:
+            plan = await sync_on_server(client, mend, args.source)
+        finally:
+            await client.close()
+        print(render_plan(plan, done=True))
+        return 0 if plan.ok else 1
     register_runners(mend)  # before the journal is replayed: a killed run's downloads resume
     try:
         with OverallBar(plan) as bar:
@@ -59,6 +74,24 @@ async def run(args: argparse.Namespace) -> int:
         await asyncio.to_thread(mend.manifest.close)
     print(render_plan(plan, done=True))
     return 0 if plan.ok else 1
+
+
+async def sync_on_server(client: ServerClient, mend: Mend, source: Path) -> SyncPlan:
+    """The sync run by the server that owns the state (``POST /mend/manifest/sync``), followed here with the
+    same overall bar. The server plans it again and uses its own shared cache setting."""
+    own = source.resolve() == mend.manifest_path.resolve()
+    text = None if own else await asyncio.to_thread(source.read_text, encoding="utf-8")
+    _, answer = await client.request("POST", "/mend/manifest/sync", {} if own else {"manifest": text})
+    plan = SyncPlan.from_json(answer["plan"])
+    with OverallBar(plan) as bar:
+        ids = [i.task_id for i in plan.items if i.task_id]
+        bar.watching(set(ids))
+        final = await client.follow(ids, bar) if ids else {}
+    for item in plan.to_do:
+        task = final.get(item.task_id or "")
+        if task is not None:
+            settle(item, task["state"], task.get("result"), task.get("error"))
+    return plan
 
 
 class OverallBar:

@@ -86,6 +86,13 @@ class SyncPlan:
     items: list[SyncItem]
     shared_cache: Path | None = None
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SyncPlan:
+        """A plan as ``POST /mend/manifest/sync`` answers it (the CLI following a server's sync)."""
+        fields = ("kind", "name", "action", "detail", "size", "task_id", "outcome", "error")
+        items = [SyncItem(**{k: i.get(k) for k in fields if i.get(k) is not None}) for i in data.get("items", [])]
+        return cls(items, Path(data["shared_cache"]) if data.get("shared_cache") else None)
+
     @property
     def to_do(self) -> list[SyncItem]:
         return [i for i in self.items if i.task_kind]
@@ -316,13 +323,18 @@ async def finish_sync(mend: Any, plan: SyncPlan) -> SyncPlan:
         except Exception as exc:  # the manager stopped under us
             item.outcome, item.error = "failed", classify_failure(exc).to_json()
             continue
-        if task.state == "completed":
-            result = task.result or {}
-            item.outcome = result.get("status") or ("installed" if item.kind == "pack" else "done")
-            if item.kind == "pack":
-                item.outcome = "installed"
-            elif result.get("link") in ("hardlink", "symlink"):
-                item.detail = f"{result.get('status')} ({result['link']} from the shared cache)"
-        else:
-            item.outcome, item.error = task.state, task.error or {"code": task.state, "message": task.state}
+        settle(item, task.state, task.result, task.error)
     return plan
+
+
+def settle(item: SyncItem, state: str, result: Mapping[str, Any] | None, error: dict | None) -> None:
+    """Record how an item's task ended (here, or on the server a CLI handed the sync to)."""
+    if state == "completed":
+        result = result or {}
+        item.outcome = result.get("status") or ("installed" if item.kind == "pack" else "done")
+        if item.kind == "pack":
+            item.outcome = "installed"
+        elif result.get("link") in ("hardlink", "symlink"):
+            item.detail = f"{result.get('status')} ({result['link']} from the shared cache)"
+    else:
+        item.outcome, item.error = state, error or {"code": state, "message": state}

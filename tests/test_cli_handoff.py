@@ -3,6 +3,7 @@ HTTP and followed with the same bars; alone it runs here; a busy state with no a
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -134,3 +135,26 @@ def test_local_url_of_a_listen_address():
     assert local_url("127.0.0.1", 8188) == "http://127.0.0.1:8188"
     assert local_url("0.0.0.0,::", 8188) == "http://127.0.0.1:8188"
     assert local_url("::", 8443, tls=True) == "https://[::1]:8443"
+
+
+async def test_sync_beside_the_server_runs_there(server, hub, comfy_dir, small_catalog, tmp_path, capsys):
+    import hashlib
+
+    from mend.cli import main
+
+    url = f"{hub.url}/acme/loras/resolve/main/ink.safetensors"
+    lock = tmp_path / "lock.toml"
+    lock.write_text(f"""[tool.mend.models."loras/synced.safetensors"]
+folder = "loras"
+path = "synced.safetensors"
+size = {len(DATA)}
+sha256 = "{hashlib.sha256(DATA).hexdigest()}"
+sources = ["{url}"]
+""")
+    code = await asyncio.to_thread(main, ["sync", str(lock), "--comfyui", str(comfy_dir), "--catalog-dir",
+                                          str(small_catalog), "--manifest", str(server.manifest_path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "mode: server — handing installs and downloads to the Mend server" in out and "OK:" in out
+    assert (comfy_dir / "models" / "loras" / "synced.safetensors").read_bytes() == DATA
+    assert [t.state for t in await server.tasks.list(kind="sync_model")] == ["completed"]
