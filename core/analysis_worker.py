@@ -80,6 +80,7 @@ class HostSnapshot:
     manager_dirs: list[str] = field(default_factory=list)
     hashes_path: str | None = None
     registry_url: str = ""
+    comfyui_dir: str | None = None  # the machine facts (ComfyUI's version) come from it
 
     @classmethod
     def take(cls, mend: Any) -> HostSnapshot:
@@ -95,7 +96,8 @@ class HostSnapshot:
             catalog_dir=str(catalogs.catalog_dir) if catalogs.catalog_dir else None,
             cache_dir=str(catalogs.cache_dir), manager_dirs=[str(d) for d in catalogs.manager_dirs],
             hashes_path=str(mend.hashes._path) if getattr(mend.hashes, "_path", None) else None,
-            registry_url=registry.base_url if registry is not None and registry.enabled else "")
+            registry_url=registry.base_url if registry is not None and registry.enabled else "",
+            comfyui_dir=str(host.comfyui_dir()) if host.comfyui_dir() else None)
 
 
     def to_wire(self) -> dict:
@@ -135,6 +137,9 @@ class SnapshotHost:
 
     def user_dir(self) -> Path:
         return Path(self.snap.user_dir)
+
+    def comfyui_dir(self) -> Path | None:
+        return Path(self.snap.comfyui_dir) if self.snap.comfyui_dir else None
 
 
 def analyzer_for(snap: HostSnapshot) -> Analyzer:
