@@ -20,7 +20,7 @@ import json
 import logging
 import pickle
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,16 +108,29 @@ class AnalysisPool:
         self._snapshot: HostSnapshot | None = None
 
     # -- the gate ------------------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """One analysis in this process (a decision's, a search's), under the same cap: 429 beyond it."""
+        self._admit()
+        try:
+            async with self._slots:
+                yield
+        finally:
+            self._admitted -= 1
+
+    def _admit(self) -> None:
+        if self._admitted >= self.running + self.waiting:
+            raise TooManyRequests(f"{self._admitted} analyses are running or waiting; try again shortly",
+                                  retry_after=1)
+        self._admitted += 1
+
     async def analyze_body(self, body: bytes | Callable[[], Awaitable[bytes]]) -> bytes:
         """The report of the workflow in a raw ``POST /mend/analyze`` body, as JSON bytes.
 
         ``body`` may be a coroutine function that reads it: it is called only once the request is
         admitted, so a refused request costs no body read at all.
         """
-        if self._admitted >= self.running + self.waiting:
-            raise TooManyRequests(f"{self._admitted} analyses are running or waiting; try again shortly",
-                                  retry_after=1)
-        self._admitted += 1
+        self._admit()
         try:
             if callable(body):
                 body = await body()

@@ -22,6 +22,7 @@ from ..core.errors import InvalidField
 from ..core.manifest import node_decision
 from ..core.resolve import canonical_id, graph_id, target_from_request
 from ..core.services import Mend
+from .analyze import analysis_pool
 from .http import handler, json_response, read_json
 
 
@@ -52,7 +53,9 @@ def routes(mend: Mend) -> list[web.RouteDef]:
         target = await asyncio.to_thread(target_from_request, mend.host, ident)
         if target.file is None and graph is None:
             raise InvalidField("an unsaved workflow (a uuid) needs its graph in \"graph\"", field="graph")
-        report = await analyze_settled(mend, target, graph, use_registry=body.get("registry", True) is not False)
+        async with analysis_pool(mend).slot():  # the analysis counts against the cap (429 beyond it)
+            report = await analyze_settled(mend, target, graph,
+                                           use_registry=body.get("registry", True) is not False)
         result = await asyncio.to_thread(apply_decision, mend, target, report, decision)
         return json_response(result)
 

@@ -30,6 +30,7 @@ from ..core.errors import InvalidField, UpstreamError
 from ..core.model_search import search_report
 from ..core.policy import DownloadPolicy, check_relpath
 from ..core.services import Mend
+from .analyze import analysis_pool
 from .http import handler, json_response, read_json
 
 
@@ -57,7 +58,8 @@ def routes(mend: Mend) -> list[web.RouteDef]:
             force = body.get("all", False)
             if not isinstance(force, bool):
                 raise InvalidField("all must be true or false", field="all")
-            report = await mend.analyzer.analyze(body["workflow"], use_registry=False)
+            async with analysis_pool(mend).slot():  # counts against the analysis cap (429 beyond it)
+                report = await mend.analyzer.analyze(body["workflow"], use_registry=False)
             summary = await search_report(report, hf_source(mend), force=force)
             out = report.to_json()
             for model, data in zip(report.missing_models, out["missing_models"], strict=True):

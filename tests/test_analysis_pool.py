@@ -110,3 +110,25 @@ def test_the_snapshot_crosses_as_plain_data(comfy_dir, small_catalog, mend_for):
     snapshot = HostSnapshot.take(mend_for(comfy_dir, small_catalog))
     wire = _BuiltinsOnly(io.BytesIO(pickle.dumps(snapshot.to_wire()))).load()
     assert HostSnapshot.from_wire(wire) == snapshot
+
+
+async def test_decisions_and_searches_count_against_the_cap(aiohttp_client, comfy_dir, small_catalog, mend_for,
+                                                            monkeypatch):
+    from mend.core import constants
+    from mend.server_routes.analyze import analysis_pool
+
+    from .decisions_support import saved_workflow
+
+    monkeypatch.setattr(constants, "MAX_ANALYSES", 1)
+    monkeypatch.setattr(constants, "MAX_ANALYSES_WAITING", 0)
+    saved_workflow(comfy_dir)
+    mend = mend_for(comfy_dir, small_catalog)
+    client = await app_with(aiohttp_client, mend, 0)
+    decision = {"workflow": "w.json", "node_type": "AlphaNode", "action": "skip"}
+    async with analysis_pool(mend).slot():  # an analysis is running
+        for path, body in (("/mend/decisions", decision), ("/mend/models/search", {"workflow": {"nodes": []}}),
+                           ("/mend/analyze", {"nodes": []})):
+            resp = await client.post(path, json=body)
+            assert resp.status == 429 and resp.headers["Retry-After"] == "1", path
+    assert (await client.post("/mend/decisions", json=decision)).status == 200
+    assert mend.manifest.resolutions("w.json")["nodes"] == {"AlphaNode": {"status": "skipped"}}
