@@ -111,6 +111,20 @@ def run_clients(port: int, template: Path, clients: int, seconds: float) -> dict
     return asyncio.run(hammer(port, template.read_bytes(), clients, seconds))
 
 
+def generated(n_nodes: int) -> Path:
+    """A UI workflow of ``n_nodes`` loaders and samplers with model widgets and prompts (as big as real ones)."""
+    kinds = [("CheckpointLoaderSimple", ["ckpt_{}.safetensors"]), ("LoraLoader", ["lora_{}.safetensors", 1.0, 1.0]),
+             ("CLIPTextEncode", ["a detailed prompt about a scene, {0} " * 8]), ("KSampler", [1, "fixed", 20, 7.0,
+                                                                                        "euler", "normal", 1.0])]
+    nodes = [{"id": i + 1, "type": kinds[i % 4][0], "pos": [i % 300 * 10, i // 300 * 10], "size": [300, 100],
+              "flags": {}, "order": i, "mode": 0, "inputs": [], "outputs": [], "properties": {},
+              "widgets_values": [v.format(i) if isinstance(v, str) else v for v in kinds[i % 4][1]]}
+             for i in range(n_nodes)]
+    path = Path(tempfile.mkdtemp()) / f"generated-{n_nodes}.json"
+    path.write_text(json.dumps({"version": 0.4, "nodes": nodes, "links": []}))
+    return path
+
+
 def wait_until_up(port: int, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -130,6 +144,8 @@ def main() -> None:
                         help="CPU priority increment of the server (negative needs root): on a box shared with "
                              "unrelated work, the server's share of the CPU, not Mend, sets the lag")
     parser.add_argument("--shared", type=Path, default=HERE.parent.parent / "shared")
+    parser.add_argument("--generate-nodes", type=int, default=0,
+                        help="analyze a generated UI workflow of this many nodes instead (60000: about 25 MB)")
     parser.add_argument("--_serve", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--_clients", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -142,6 +158,8 @@ def main() -> None:
         return
     templates = args.shared / "corpus" / "templates"
     template = max(templates.glob("*.json"), key=lambda p: p.stat().st_size)
+    if args.generate_nodes:
+        template = generated(args.generate_nodes)
     print(f"template {template.name} ({template.stat().st_size / 1024:.0f} KB); analyses in "
           f"{args.processes or 'no'} helper processes{'' if args.processes else ' (threads)'}; "
           f"{os.cpu_count()} CPUs; server at nice {args.server_nice:+d}, clients at nice +5")
