@@ -154,7 +154,7 @@ def main() -> int:
     sets = [("shared corpus/user-workflows", load_shared_cases(args.shared / "corpus" / "user-workflows"))]
     if args.collections.is_file():
         sets.append(("more collections (bench/user_collections.tsv)",
-                     load_collections(args.collections, args.mirrors, node_map)))
+                     load_collections(args.collections, args.mirrors, node_map, installed)))
     everything = [c for _, cases in sets for c in cases]
     sets.append(("all user workflows", everything))
     for label, cases in sets:

@@ -4,8 +4,11 @@ The shared corpus comes labelled (``labels.tsv``). A collection listed in ``benc
 (repo, path, commit) is read from its fetched snapshot (``git show commit:path``) and labelled from its
 stamps by the same rules, strongest first: a well-formed ``aux_id`` (owner/repo) names the repository; a
 ``cnr_id`` that another node of the collection pairs with an ``aux_id`` names that repository; a
-``cnr_id`` that is a registry id in Manager's node list names that pack. Anything else (a registry id
-the catalogs do not know, garbage) leaves the type unlabelled: it is not in any denominator.
+``cnr_id`` that is a registry id the catalogs know names that pack. Anything else (a registry id the
+catalogs do not know, garbage) leaves the type unlabelled: it is not in any denominator. Neither is a
+type a bare ComfyUI has (a stamp naming a pack for a core node is wrong), nor one whose stamp Mend finds
+re-stamped by a tool (``core/stamps.suspect_stamps``: a workflow-encryption tool's id on every node is no
+truth about the packs; the stripped runs never see stamps, so this cannot flatter them).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from mend.core.catalog.node_map import NodeMap
+from mend.core.errors import MendError
+from mend.core.stamps import suspect_stamps
+from mend.core.workflow import read_workflow
 
 AUX_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9_.-]+$")
 
@@ -47,7 +53,7 @@ def _file_loader(path: Path) -> Callable[[], Any]:
     return lambda: json.loads(path.read_text(encoding="utf-8"))
 
 
-def load_collections(listing: Path, mirrors: Path, node_map: NodeMap) -> list[Case]:
+def load_collections(listing: Path, mirrors: Path, node_map: NodeMap, core: set[str]) -> list[Case]:
     """Cases of the listed collections whose snapshots are fetched under ``mirrors``; labelled from stamps."""
     docs: list[tuple[str, Any]] = []
     with listing.open(encoding="utf-8") as f:
@@ -66,7 +72,7 @@ def load_collections(listing: Path, mirrors: Path, node_map: NodeMap) -> list[Ca
     paired = _paired_cnr_ids([d for _, d in docs])
     cases = []
     for name, doc in docs:
-        labels = stamp_labels(doc, paired, node_map) if doc is not None else {}
+        labels = stamp_labels(doc, paired, node_map, core) if doc is not None else {}
         if labels:
             cases.append(Case(name, (lambda d=doc: d), labels))
     return cases
@@ -110,11 +116,15 @@ def _paired_cnr_ids(docs: list[Any]) -> dict[str, str]:
     return {cnr: next(iter(repos)) for cnr, repos in seen.items() if len(repos) == 1}
 
 
-def stamp_labels(doc: Any, paired: dict[str, str], node_map: NodeMap) -> dict[str, str]:
+def stamp_labels(doc: Any, paired: dict[str, str], node_map: NodeMap, core: set[str]) -> dict[str, str]:
+    try:
+        suspect, _ = suspect_stamps(read_workflow(doc).nodes, node_map, core)
+    except MendError:
+        suspect = set()
     labels: dict[str, str] = {}
     for node in _stamped_nodes(doc):
         node_type, cnr, aux = _stamps(node)
-        if not node_type or cnr == "comfy-core":
+        if not node_type or cnr == "comfy-core" or node_type in core or {cnr, aux} & suspect:
             continue
         truth = None
         if AUX_SHAPE.match(aux):

@@ -7,7 +7,11 @@ Two sources the node map cannot give, both weaker than any map hit:
   ``data/frontend_nodes.json`` names their packs.
 - names: a type whose name carries a pack's name, as a suffix in brackets (``Lora Loader (LoraManager)``)
   or whole (``LTXDimensionCalculator`` of ``ComfyUI-LTXDimensionCalculator``), compared without case,
-  punctuation and the usual ``ComfyUI``/``nodes`` decorations. A hint, never ``auto``.
+  punctuation and the usual ``ComfyUI``/``nodes`` decorations; else a family of names: the longest
+  leading part of the name (cut where a word starts: ``LTXV|Add|Latents``, ``Trellis2|Process``; at
+  least four characters and not one plain word such as ``Load``) that
+  at least ``FAMILY_MIN`` types of one pack share, that pack holding ``FAMILY_LEAD`` times as many
+  of them as any other (a newer node of the same pack). A hint, never ``auto``.
 
     >>> name_key("ComfyUI-Lora-Manager"), name_key("comfy_mtb"), name_key("rgthree-comfy")
     ('loramanager', 'mtb', 'rgthree')
@@ -15,17 +19,25 @@ Two sources the node map cannot give, both weaker than any map hit:
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import weakref
+from collections import Counter
 from functools import cache
 from pathlib import Path
 
 from .catalog.node_map import NodeMap, Pack
 
+FAMILY_MIN = 3  # a name family is this many types of one pack sharing a leading part
+FAMILY_LEAD = 2  # ... and at least this many times as many as any other pack (copies aside)
+_WORD_START = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|[_ \-]")
+_PLAIN_WORD = re.compile(r"^[A-Z]?[a-z]+$")
 _DECORATION = re.compile(r"^(?:comfyui|comfy)|(?:comfyui|comfy|customnodes|nodes|node|pack|suite)$")
 _BRACKETED = re.compile(r"[(\[]([^()\[\]]{2,40})[)\]]\s*$")
 _KEYS: weakref.WeakKeyDictionary[NodeMap, dict[str, list[Pack]]] = weakref.WeakKeyDictionary()
+_REPO_KEYS: weakref.WeakKeyDictionary[NodeMap, dict[str, list[Pack]]] = weakref.WeakKeyDictionary()
+_NAMES: weakref.WeakKeyDictionary[NodeMap, tuple[list[str], list[Pack]]] = weakref.WeakKeyDictionary()
 
 
 def name_key(name: str) -> str:
@@ -48,17 +60,25 @@ def frontend_pack(node_type: str, node_map: NodeMap) -> Pack | None:
     return node_map.pack_by_url(url) if url else None
 
 
-def _keys(node_map: NodeMap) -> dict[str, list[Pack]]:
-    keys = _KEYS.get(node_map)
+def _keys(node_map: NodeMap, *, titles: bool = True) -> dict[str, list[Pack]]:
+    """Packs by ``name_key`` of their repository name (and, with ``titles``, of their title too)."""
+    cache = _KEYS if titles else _REPO_KEYS
+    keys = cache.get(node_map)
     if keys is None:
         keys = {}
         for pack in node_map.packs.values():
-            for name in {pack.repo_name, pack.title}:
+            for name in {pack.repo_name, pack.title} if titles else {pack.repo_name}:
                 key = name_key(name or "")
                 if len(key) >= 3:
                     keys.setdefault(key, []).append(pack)
-        _KEYS[node_map] = keys
+        cache[node_map] = keys
     return keys
+
+
+def packs_named(name: str, node_map: NodeMap) -> list[Pack]:
+    """Packs whose repository name is ``name`` up to case, punctuation and ComfyUI decorations (a registry id
+    such as ``seedvr2_videoupscaler`` names ``ComfyUI-SeedVR2_VideoUpscaler``), most starred first."""
+    return sorted(_keys(node_map, titles=False).get(name_key(name), ()), key=lambda p: (-p.stars, p.order))
 
 
 def name_hint_packs(node_type: str, node_map: NodeMap) -> list[Pack]:
@@ -73,3 +93,36 @@ def name_hint_packs(node_type: str, node_map: NodeMap) -> list[Pack]:
             if pack not in found and not pack.is_core:
                 found.append(pack)
     return sorted(found, key=lambda p: (-p.stars, p.order))
+
+
+def _sorted_names(node_map: NodeMap) -> tuple[list[str], list[Pack]]:
+    found = _NAMES.get(node_map)
+    if found is None:
+        pairs = sorted(((name, pack) for pack in node_map.packs.values() if not pack.is_core
+                        for name in pack.node_types), key=lambda pair: pair[0])
+        found = ([n for n, _ in pairs], [p for _, p in pairs])
+        _NAMES[node_map] = found
+    return found
+
+
+def family_packs(node_type: str, node_map: NodeMap) -> list[Pack]:
+    """The pack whose names share the longest leading part with ``node_type`` (see the module docstring)."""
+    names, packs = _sorted_names(node_map)
+    cuts = [m.start() for m in _WORD_START.finditer(node_type) if m.start() >= 4]
+    for cut in reversed(cuts):
+        prefix = node_type[:cut]
+        if _PLAIN_WORD.match(prefix):
+            continue  # "Load", "Image", "Flux": a word many packs begin names with, not a family
+        lo = bisect.bisect_left(names, prefix)
+        hi = bisect.bisect_left(names, prefix + "\U0010ffff")
+        if hi - lo < FAMILY_MIN:
+            continue
+        counts = Counter(packs[lo:hi])
+        originals = {p: n for p, n in counts.items() if not p.is_copy}
+        if not originals:
+            continue
+        ranked = sorted(originals.items(), key=lambda kv: (-kv[1], -kv[0].stars))
+        (best, n), runner_up = ranked[0], (ranked[1][1] if len(ranked) > 1 else 0)
+        if n >= FAMILY_MIN and n >= FAMILY_LEAD * runner_up:
+            return [best]
+    return []

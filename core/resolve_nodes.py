@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from .catalog.node_map import NodeMap, Pack
 from .install_plan import install_plan
-from .node_hints import frontend_pack, name_hint_packs
+from .node_hints import family_packs, frontend_pack, name_hint_packs, packs_named
 from .report_warning import ReportWarning
 from .stamps import CORE_ID, checked_stamps, suspect_stamps
 from .workflow import WorkflowNode
@@ -96,7 +96,8 @@ class NodeCandidate:
             "registry_id": "the workflow names this registry id for the node; the catalogs do not know it",
             "frontend": "a node this pack implements in the editor only",
             "same_name": "same repository name as the workflow's stamp under another owner: a fork or a rename?",
-            "name_hint": "the node's name carries this pack's name; the catalogs do not list the node",
+            "name_hint": "the node's name carries this pack's name, or begins like many of its nodes; "
+            "the catalogs do not list the node",
             "suspect_stamp": "the workflow's stamp, which looks re-stamped by a tool (see warnings)",
         }[self.reason]
         copy_of = self.pack.copy_of
@@ -336,7 +337,7 @@ def _evidence(entry: MissingNode, node_map: NodeMap, registry_pack: Pack | None)
         if reason == "suspect_stamp":
             add(pack, reason)
     if not hits:
-        for pack in name_hint_packs(entry.type, node_map):
+        for pack in name_hint_packs(entry.type, node_map) or family_packs(entry.type, node_map):
             add(pack, "name_hint")
     return hits
 
@@ -357,7 +358,7 @@ def _cnr_evidence(cnr_id: str, node_map: NodeMap, *, named_owner: bool) -> list[
     pack = node_map.pack_by_registry_id(cnr_id)
     if pack is not None:
         return [(pack, "cnr_id")]
-    family = node_map.family_packs(cnr_id)
+    family = node_map.family_packs(cnr_id) or packs_named(cnr_id, node_map)
     if named_owner:
         return [(p, "same_name") for p in family]
     if not family:

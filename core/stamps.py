@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable
 
 from .catalog.node_map import NodeMap, Pack
+from .node_hints import packs_named
 from .report_warning import ReportWarning
 from .workflow import WorkflowNode
 
@@ -115,4 +116,5 @@ def stamp_packs(value: str, node_map: NodeMap) -> list[Pack]:
     name = value.rsplit("/", 1)[-1]
     exact = node_map.pack_by_registry_id(value) if "/" not in value else node_map.pack_by_url(f"https://github.com/{value}")
     family = node_map.family(exact) if exact is not None else node_map.family_packs(name)
-    return [*([exact] if exact is not None else []), *(p for p in family if p is not exact)]
+    named = [*([exact] if exact is not None else []), *family]
+    return [*named, *(p for p in packs_named(name, node_map) if p not in named)]

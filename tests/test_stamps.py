@@ -131,3 +131,22 @@ def test_garbage_stamps_of_real_shared_workflows_are_warned(real_map):
             assert not any(c.pack.repository in ("https://github.com/getnode", "https://github.com/setnode")
                            or "\x00" in c.pack.repository for c in entry.candidates)
     assert {"aux_id 'GetNode'", "aux_id 'SetNode'", "aux_id 'ComfyUI-WanVideoWrapper/'"} <= said
+
+
+def test_a_newer_node_of_a_name_family_is_a_hint_never_auto(real_map):
+    """``LTXVAddLatents`` is newer than the map; Lightricks lists most ``LTXV…`` names. Plain words are no family."""
+    missing, _ = resolve(real_map, node(1, "LTXVAddLatents"), node(2, "LoadSomethingNew"))
+    entry = missing["LTXVAddLatents"]
+    assert repos(entry) == ["lightricks/comfyui-ltxvideo"] and entry.candidates[0].reason == "name_hint"
+    assert not entry.auto
+    assert missing["LoadSomethingNew"].candidates == []
+
+
+def test_a_registry_id_matches_a_repository_name_without_decorations(real_map):
+    """Registry id ``seedvr2_videoupscaler`` names ``ComfyUI-SeedVR2_VideoUpscaler``: evidence, no contradiction."""
+    nodes = [node(i, t, cnr_id="seedvr2_videoupscaler")
+             for i, t in enumerate(["SeedVR2LoadDiTModel", "SeedVR2LoadVAEModel", "SeedVR2VideoUpscaler"])]
+    missing, warnings = resolve(real_map, *nodes)
+    assert warnings == []
+    assert missing["SeedVR2LoadDiTModel"].candidates[0].reason == "stamp_name"
+    assert repos(missing["SeedVR2LoadDiTModel"])[0].endswith("/comfyui-seedvr2_videoupscaler")
