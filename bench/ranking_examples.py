@@ -1,6 +1,6 @@
-"""Ranking quality of missing-node candidates on real third-party workflows: prints, never asserts.
+"""Ranking quality on example workflows of public node packs: prints, never asserts (``bench/ranking.py`` runs it too).
 
-    python bench/ranking.py [EVAL_DIR] [--catalog ../shared/catalog] [--errors 30]
+    python bench/ranking_examples.py [EVAL_DIR] [--catalog ../shared/catalog] [--errors 30]
 
 EVAL_DIR (default ``/opt/mend-eval``) holds example workflows taken from public node packs; it is
 never part of the repository. Its ``index.json`` (a list of {repo, path, commit, file}), else
@@ -31,7 +31,7 @@ from pathlib import Path
 from mend.core.catalog.node_map import NodeMap
 from mend.core.catalog.store import CatalogStore
 from mend.core.errors import MendError
-from mend.core.resolve_nodes import missing_nodes, rank_candidates
+from mend.core.resolve_nodes import resolve_missing
 from mend.core.workflow import read_workflow
 
 HERE = Path(__file__).resolve().parent
@@ -140,8 +140,7 @@ def main() -> int:
             skipped += 1
             continue
         nodes = [dataclasses.replace(n, cnr_id=None, aux_id=None, ver=None) for n in nodes]
-        missing = missing_nodes(nodes, installed)
-        rank_candidates(missing, node_map, set())
+        missing, _ = resolve_missing(nodes, installed, node_map, set())
         evaluated = [t for t in missing if t in truth.node_types or (truth.pattern and truth.pattern.search(t))]
         if not evaluated:
             continue
