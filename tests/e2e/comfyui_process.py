@@ -111,6 +111,14 @@ def prepare_base(base: Path) -> None:
         if not pack.exists():
             pack.symlink_to(Path(__file__).resolve().parent / source, target_is_directory=True)
     (base / "user" / "default" / "workflows").mkdir(parents=True, exist_ok=True)
+    # What the editor asks for at start; without them its console logs 404s (browser tests fail on those).
+    (base / "user" / "default" / "subgraphs").mkdir(exist_ok=True)
+    index = base / "user" / "default" / "workflows" / ".index.json"  # the Workflows sidebar's bookmarks
+    if not index.exists():
+        index.write_text('{"favorites": []}')
+    for name, text in (("user.css", ""), ("comfy.templates.json", "[]")):
+        if not (base / "user" / "default" / name).exists():
+            (base / "user" / "default" / name).write_text(text)
 
 
 def comfyui_python() -> str:

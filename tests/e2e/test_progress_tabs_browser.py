@@ -15,8 +15,8 @@ from __future__ import annotations
 import base64
 import shutil
 
+from .browser import CHROMIUM, CHROMIUM_ARGS, DOCS, OUTPUT, open_editor, sync_playwright
 from .comfyui_process import ComfyUI
-from .test_panel_browser import CHROMIUM, CHROMIUM_ARGS, DOCS, OUTPUT, open_editor, sync_playwright
 
 COUNT = 8
 TEXT_WIDGET = "$$node-text-preview"  # the frontend's progress text widget (useNodeProgressText)

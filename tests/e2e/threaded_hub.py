@@ -9,6 +9,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from ..hf_server import FakeHub
+from ..registry_server import RegistryServer
 from .comfyui_process import free_port
 
 
@@ -51,3 +52,12 @@ class ThreadedHub(ThreadedApp):
     def __init__(self) -> None:
         self.hub = FakeHub()
         super().__init__(self.hub.app)
+
+
+class ThreadedRegistry(ThreadedApp):
+    """``RegistryServer`` served in a thread: what ``MEND_REGISTRY_URL`` points at; it serves its own zips."""
+
+    def __init__(self) -> None:
+        self.registry = RegistryServer()
+        super().__init__(self.registry.app)
+        self.registry.base_url = self.endpoint

@@ -305,35 +305,44 @@ function placeToast() {
 
 // ---- restart: new nodes into the open editor -----------------------------------------------------
 
-/** Node types the open graph uses that the editor has no definition for (still placeholders). */
+/**
+ * Missing node types of the report whose nodes in the open graph are still placeholders: either the
+ * editor has no definition for them, or it has one now but the node was built before it existed.
+ */
 function placeholderTypes() {
   const registered = globalThis.LiteGraph?.registered_node_types || {};
-  const types = new Set();
+  const wanted = new Set((state.report?.missing_nodes || []).map((n) => n.type));
+  const found = new Set();
   const walk = (graph) => {
     for (const node of graph?._nodes || graph?.nodes || []) {
-      if (node.type && !(node.type in registered) && !node.subgraph) types.add(node.type);
+      const cls = registered[node.type];
+      if (wanted.has(node.type) && (!cls || !(node instanceof cls))) found.add(node.type);
       if (node.subgraph) walk(node.subgraph);
     }
   };
   walk(app.rootGraph ?? app.graph);
-  for (const sg of (app.rootGraph ?? app.graph)?.subgraphs?.values?.() || []) walk(sg);
-  return types;
+  return found;
+}
+
+/** Types with a definition in the editor now. */
+function definedTypes(types) {
+  const registered = globalThis.LiteGraph?.registered_node_types || {};
+  return [...types].filter((t) => t in registered);
 }
 
 /** After the restart: refresh node definitions, re-create the workflow's nodes, else ask for a reload. */
 async function afterRestart() {
   dispatch({ type: "restart/refreshing" });
   try {
-    await app.refreshComboInNodes?.(); // re-registers every node definition the server now has
-    const before = placeholderTypes();
-    if (before.size) {
+    await app.refreshComboInNodes?.(); // registers every node definition the server now has
+    if (definedTypes(placeholderTypes()).length) {
+      // New definitions for nodes built as placeholders: build the open workflow again (as the editor
+      // itself does after a language change), so they become real nodes with their widgets.
       const wf = app.extensionManager?.workflow?.activeWorkflow ?? null;
       const graph = (app.rootGraph ?? app.graph).serialize();
       await app.loadGraphData(graph, true, true, wf, { showMissingNodesDialog: false, showMissingModelsDialog: false });
     }
-    const still = placeholderTypes();
-    const installedNow = [...before].filter((t) => !still.has(t));
-    dispatch({ type: installedNow.length || !before.size ? "restart/done" : "restart/reload" });
+    dispatch({ type: definedTypes(placeholderTypes()).length ? "restart/reload" : "restart/done" });
   } catch {
     dispatch({ type: "restart/reload" });
   }
@@ -492,4 +501,5 @@ app.registerExtension({
 window.__mend = {
   getState: () => state, openPanel, togglePanel, analyze: analyzeOpenGraph, flush: () => scheduler.flush(),
   searched: () => controller.searchPromise,
+  dispatch, // the browser test forces the rare "reload the page" banner with it
 };

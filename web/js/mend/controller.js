@@ -72,7 +72,7 @@ export function createController({
       }
       dispatch({ type: "decision/saved", decision });
       if (fileChanged !== null && item.kind === "model") {
-        applyModel(item, fileChanged);
+        await applyModel(item, fileChanged);
         markModified();
       }
       return true;

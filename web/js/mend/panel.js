@@ -202,14 +202,8 @@ export function createPanel(doc, actions) {
     return where.length > 1 ? `${where.length} nodes use it: ${where.join("; ")}` : where[0] || "";
   }
 
-  function folderLine(item) {
-    if (item.waitsFor) {
-      const pack = item.waitsFor.pack?.title || item.waitsFor.pack?.id || "its node pack";
-      return el("div", { class: "mend-waits" },
-        el("span", {}, `Waits for ${pack}: its loader ${item.waitsFor.type} is not installed, so the folder it reads is not known yet. Install the pack first, restart, then choose.`),
-        el("button", { class: "mend-btn", "data-control": "item-install-pack", "data-focus": `${item.id}:install-pack`,
-          onclick: () => actions.installPackFirst(item) }, "Install the pack first"));
-    }
+  /** A guessed folder, shown as a guess, with ComfyUI's folders to pick from. */
+  function folderPicker(item) {
     if (!item.guessed) return null;
     const current = item.picked || item.folder || "";
     const options = [...new Set([current, ...(item.folders || [])].filter(Boolean))];
@@ -218,6 +212,18 @@ export function createPanel(doc, actions) {
       el("select", { class: "mend-select", "data-control": "item-folder", "data-focus": `${item.id}:folder`,
         "aria-label": `Model folder for ${item.value}`, onchange: (e) => actions.pickFolder(item, e.target.value) },
       ...options.map((f) => el("option", { value: f, selected: f === current }, f))));
+  }
+
+  /** A loader whose pack is missing: the model waits for the pack (or for the user to name the folder). */
+  function folderLine(item) {
+    if (!item.waitsFor) return folderPicker(item);
+    const pack = item.waitsFor.pack?.title || item.waitsFor.pack?.id || "its node pack";
+    return [el("div", { class: "mend-waits" },
+      el("span", {}, `Waits for ${pack}: its loader ${item.waitsFor.type} is not installed, so the folder it reads`
+        + " is not known yet. Install the pack first and restart, or pick the folder if you know it."),
+      el("button", { class: "mend-btn", "data-control": "item-install-pack", "data-focus": `${item.id}:install-pack`,
+        onclick: () => actions.installPackFirst(item) }, "Install the pack first")),
+    folderPicker(item)];
   }
 
   function renderModel(item) {
