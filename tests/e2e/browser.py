@@ -80,7 +80,8 @@ class Watch:
         self.outages.append(origin)
 
     def _declared(self, text: str, url: str) -> bool:
-        down = ("net::ERR_CONNECTION_REFUSED", "TypeError: Failed to fetch")
+        down = ("net::ERR_CONNECTION_REFUSED", "net::ERR_CONNECTION_RESET", "net::ERR_EMPTY_RESPONSE",
+                "TypeError: Failed to fetch")
         if any(url.startswith(o) and any(d in text for d in down) for o in self.outages):
             return True
         return any(path in url and f"status of {status} " in text for path, status in self.refusals)
