@@ -16,10 +16,10 @@ from pathlib import Path
 
 from ..git_server import make_pack_repo, node_pack_files
 from ..registry_server import RegistryServer
+from .browser import CHROMIUM, CHROMIUM_ARGS, open_editor
 from .comfyui_process import ComfyUI, comfyui_python, free_port, prepare_base
 from .conftest import comfyui_path
 from .test_install_e2e import finished, node_info, static_server, wait_for  # noqa: F401 (fixture)
-from .test_panel_browser import CHROMIUM, CHROMIUM_ARGS, open_editor
 from .threaded_hub import ThreadedApp
 
 PACKS = {  # node type -> (repository name, Manager id, registry id or None)
