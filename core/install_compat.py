@@ -44,14 +44,27 @@ def machine_facts(comfyui_dir: Path | None) -> MachineFacts:
 
 
 def _comfyui_version(comfyui_dir: Path | None) -> str | None:
-    if comfyui_dir is None:
-        return None
-    try:
-        text = (Path(comfyui_dir) / "comfyui_version.py").read_text(encoding="utf-8")
-    except OSError:
-        return None
-    found = re.search(r"__version__\s*=\s*['\"]([^'\"]+)['\"]", text)
-    return found.group(1) if found else None
+    """The running ComfyUI's ``comfyui_version``, else that file in its code folder or in ``comfyui_dir``.
+
+    With ``--base-directory`` the data folder is not the code folder: ``folder_paths``' own location is.
+    """
+    import sys
+
+    loaded = getattr(sys.modules.get("comfyui_version"), "__version__", None)
+    if isinstance(loaded, str):
+        return loaded
+    code = getattr(sys.modules.get("folder_paths"), "__file__", None)
+    for folder in (Path(code).parent if code else None, comfyui_dir):
+        if folder is None:
+            continue
+        try:
+            text = (Path(folder) / "comfyui_version.py").read_text(encoding="utf-8")
+        except OSError:
+            continue
+        found = re.search(r"__version__\s*=\s*['\"]([^'\"]+)['\"]", text)
+        if found:
+            return found.group(1)
+    return None
 
 
 def _frontend_version() -> str | None:

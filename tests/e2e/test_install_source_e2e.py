@@ -12,6 +12,7 @@ list is paged from the stand-in at start-up, git is served by ``http.server`` (d
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from ..git_server import make_pack_repo, node_pack_files
@@ -112,11 +113,22 @@ def test_registry_git_fallback_and_import_check_in_a_real_comfyui(tmp_path, stat
         make_pack_repo(root, name, [files])
         if registry_id:
             registry.publish(registry_id, "1.0.0", files, repository=f"{git_url}/{name}")
+    picky = node_pack_files("MendE2EPicky", name="comfyui-mende2e-picky")
+    registry.publish("comfyui-mende2e-picky", "1.0.0", picky, supported_comfyui_version=">=9.0")  # not 0.8.0
+    registry.publish("comfyui-mende2e-banned", "1.0.0", node_pack_files("MendE2EBanned"))
+    registry.ban("comfyui-mende2e-banned")
     catalog = tmp_path / "catalog"
     write_catalog(catalog, git_url)
 
     base = tmp_path / "base"
     prepare_base(base)
+    # two packs ComfyUI-Manager disabled, one per layout: ComfyUI loads neither
+    for name, where in (("ComfyUI-MendE2EOff", ".disabled/ComfyUI-MendE2EOff"),
+                        ("ComfyUI-MendE2EOld", "ComfyUI-MendE2EOld.disabled")):
+        bare, _ = make_pack_repo(root, name, [node_pack_files(name.removeprefix("ComfyUI-"))])
+        target = base / "custom_nodes" / where
+        subprocess.run(["git", "clone", "-q", str(bare), str(target)], check=True)
+        subprocess.run(["git", "remote", "set-url", "origin", f"{git_url}/{name}.git"], cwd=target, check=True)
     env = {**e2e_env, "MEND_CATALOG_DIR": str(catalog), "MEND_REGISTRY_URL": served.endpoint,
            "MEND_CACHE_DIR": str(tmp_path / "cache"), "MEND_GIT_HOSTS": "127.0.0.1",
            # analyses in threads: the helper processes cannot unpickle what a ComfyUI-loaded Mend sends
@@ -155,9 +167,36 @@ def test_registry_git_fallback_and_import_check_in_a_real_comfyui(tmp_path, stat
         broken = install_plan_of(server, "MendE2EBroken")
         assert broken["task"]["result"]["source"] == "git"
 
+        # fits this machine? the registry is down now: the route's pre-check leaves it to the task, which
+        # falls back to git; so check the gates while it is up again
+        served = ThreadedApp(registry.app)
+        served.port = int(registry.base_url.rsplit(":", 1)[1])
+        served.start()
+        status, refused = server.post("/api/mend/nodes/install", {"id": "comfyui-mende2e-picky"})
+        assert status == 409 and refused["error"]["code"] == "incompatible", refused
+        assert "needs ComfyUI >=9.0 (this is 0.8.0)" in refused["error"]["message"]
+        status, task = server.post("/api/mend/nodes/install", {"id": "comfyui-mende2e-picky",
+                                                                "confirm_incompatible": True})
+        assert status == 202, task
+        done = wait_for(lambda: finished(server, task["id"]), what="the confirmed install")
+        assert done["state"] == "completed" and done["result"]["confirmed_conflicts"][0]["type"] == "comfyui_version"
+        for body in ({"id": "comfyui-mende2e-banned"}, {"id": "comfyui-mende2e-banned", "confirm_incompatible": True}):
+            status, refused = server.post("/api/mend/nodes/install", body)
+            assert status == 403 and refused["error"]["code"] == "pack_banned", refused
+
+        # disabled packs are installed packs: listed, never copied again
+        status, installed = server.get("/api/mend/nodes/installed")
+        listed = {p["name"]: p["enabled"] for p in installed["packs"]}
+        assert listed["ComfyUI-MendE2EOff"] is False and listed["ComfyUI-MendE2EOld"] is False
+        assert installed["manager"] is False  # no Manager loaded in this ComfyUI
+        status, refused = server.post("/api/mend/nodes/install",
+                                      {"repository": f"{git_url}/ComfyUI-MendE2EOff.git"})
+        assert status == 409 and refused["error"]["code"] == "pack_disabled", refused
+
         status, answer = server.post("/api/mend/restart", {})
         assert status == 202, answer
         wait_for(lambda: node_info(server, "MendE2EDown"), what="ComfyUI to come back with the new nodes")
+        assert node_info(server, "MendE2EOff") is None and node_info(server, "MendE2EOld") is None
         status, installed = server.get("/api/mend/nodes/installed")
         checks = {p["name"]: p.get("import_check") for p in installed["packs"]}
         for folder, node_type in (("comfyui-mende2e-reg", "MendE2EReg"), ("ComfyUI-MendE2EGit", "MendE2EGit"),
