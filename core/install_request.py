@@ -78,14 +78,16 @@ class InstallRequest:
         version, commit, source = fields["version"] or None, fields["commit"] or None, fields["source"] or None
         if source is not None and source not in SOURCES:
             raise InvalidField(f"source must be one of {', '.join(SOURCES)}", field="source")
-        if pack_id is not None:
-            check_registry_id(pack_id)
         if version is not None and commit is None and GIT_COMMIT.match(version) and repository:
             commit, version = version, None  # a workflow's ``ver`` that is a commit: only git can fetch it
         if source is None:  # a commit only makes sense for git; otherwise the registry is preferred
             source = "git" if commit or not pack_id else "auto" if repository else "registry"
         if source == "auto" and (commit or not pack_id or not repository):
             source = "git" if repository else "registry"
+        if pack_id is not None and source == "git":
+            check_safe_name(pack_id, "id")  # a git install's id is only its manifest key
+        elif pack_id is not None:
+            check_registry_id(pack_id)  # sent to the registry
         if source == "auto":
             repository = policy.check_git_url(repository)
             if version is not None:
