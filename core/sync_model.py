@@ -24,6 +24,7 @@ from typing import Any
 
 from .download import DownloadRunner
 from .errors import InvalidField, MendError
+from .part_provenance import discard
 from .policy import DownloadPolicy, check_relpath, target_path
 from .shared_cache import FOLDER, CacheHost, SharedCache
 from .task_api import PermanentTaskError, RetryableTaskError, TaskContext
@@ -92,11 +93,11 @@ class SyncModelRunner:
     async def cleanup(self, params: Mapping[str, Any], checkpoint_state: Mapping[str, Any]) -> None:
         """Cancelled by the user: the partial download goes (in the folder or in the cache)."""
         final = Path(self.target(params))
-        await asyncio.to_thread(final.with_name(final.name + ".part").unlink, missing_ok=True)
+        await asyncio.to_thread(discard, final.with_name(final.name + ".part"))  # with its provenance record
         if params.get("shared_cache") and params.get("sha256"):
             cache = SharedCache(Path(params["shared_cache"]))
             part = cache.root / (cache.blob_relpath(params["sha256"], str(params["relpath"])) + ".part")
-            await asyncio.to_thread(part.unlink, missing_ok=True)
+            await asyncio.to_thread(discard, part)
 
     async def run(self, params: Mapping[str, Any], ctx: TaskContext) -> Mapping[str, Any]:
         final = Path(self.target(params))

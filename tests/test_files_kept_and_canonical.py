@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import stat
+import subprocess
+import sys
 import time
 
 import pytest
@@ -124,3 +127,22 @@ async def test_download_inputs_are_refused_not_dropped(aiohttp_client, comfy_dir
     resp = await client.post("/mend/models/download", json=request)
     assert (resp.status, (await resp.json())["error"]["code"]) == (status, code)
     assert await mend.tasks.list() == []
+
+
+async def test_a_rewrite_killed_by_sigkill_leaves_nothing_after_the_next_start(comfy_dir, small_catalog, mend_for):
+    """A real second process writes a workflow's temp file and is SIGKILLed before its rename."""
+    wf = saved_workflow(comfy_dir)
+    code = ("import os, sys; from pathlib import Path; from mend.core.atomic_files import write_temp;"
+            "write_temp(Path(sys.argv[1]), '{}'); os.kill(os.getpid(), 9)")
+    done = subprocess.run([sys.executable, "-c", code, str(wf)], check=False)
+    assert done.returncode == -signal.SIGKILL
+    left = [p for p in wf.parent.iterdir() if p.name.endswith(".tmp")]
+    assert len(left) == 1
+    old = time.time() - 3600  # the kill was a while ago: no live writer can own it
+    os.utime(left[0], (old, old))
+    mend = mend_for(comfy_dir, small_catalog)
+    await mend.start()
+    try:
+        assert [p.name for p in wf.parent.iterdir()] == ["w.json"]
+    finally:
+        await mend.close()
