@@ -32,6 +32,8 @@ def check(path: Path, comfyui, catalog: str) -> tuple[int, dict]:
                            "--no-registry", "--json"], capture_output=True, text=True, timeout=120)
     report = json.loads(done.stdout)
     report.pop("elapsed_ms")
+    for catalog in report["catalogs"]:
+        catalog.pop("age_seconds")  # whole seconds: two runs may fall on either side of a tick
     return done.returncode, report
 
 
