@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -178,7 +179,9 @@ def test_every_route_survives_generated_requests(tmp_path, comfy_dir, small_cata
     seen: dict[int, int] = {}
     try:
         for method, path, op in operations():
+            started = time.perf_counter()
             fuzz_operation(client, loop, own, seen, method, path, op)
+            print(f"fuzz: {method} {path}: {time.perf_counter() - started:.1f} s")
     finally:
         loop.run_until_complete(client.close())
         loop.run_until_complete(hub_server.close())
