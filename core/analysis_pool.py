@@ -65,6 +65,7 @@ class _Helper:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
         self.mid_exchange = False  # a request was sent and its whole answer not yet read
+        self.generation = 0
 
     @classmethod
     async def start(cls, snapshot: HostSnapshot) -> _Helper:
@@ -106,6 +107,8 @@ class AnalysisPool:
         self._slots = asyncio.Semaphore(self.running)
         self._idle: list[_Helper] = []
         self._snapshot: HostSnapshot | None = None
+        self._generation = 0  # helpers of an older generation hold catalogs from before a refresh
+        self._seen_refresh: Any = None
 
     # -- the gate ------------------------------------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -164,7 +167,7 @@ class AnalysisPool:
             return report
         finally:
             # a helper cut off mid-exchange (the client went away, the helper died) holds a stale answer
-            if helper.mid_exchange or helper.proc.returncode is not None:
+            if helper.mid_exchange or helper.proc.returncode is not None or helper.generation != self._generation:
                 helper.stop()
             else:
                 self._idle.append(helper)
@@ -180,14 +183,29 @@ class AnalysisPool:
         helper.mid_exchange = False
         return answer.result()
 
+    def _renew_after_refresh(self) -> None:
+        """Once the server's catalog refresh changed a catalog, helpers started before it are replaced."""
+        task = self.mend.extras.get("catalog_refresh")
+        if task is None or not task.done() or task is self._seen_refresh:
+            return
+        self._seen_refresh = task
+        if not task.cancelled() and task.exception() is None and task.result():
+            self._generation += 1
+            helpers, self._idle = self._idle, []
+            for helper in helpers:
+                helper.stop()
+
     async def _take(self) -> _Helper:
+        self._renew_after_refresh()
         while self._idle:
             helper = self._idle.pop()
             if helper.proc.returncode is None:
                 return helper
         if self._snapshot is None:
             self._snapshot = await asyncio.to_thread(HostSnapshot.take, self.mend)
-        return await _Helper.start(self._snapshot)
+        helper = await _Helper.start(self._snapshot)
+        helper.generation = self._generation
+        return helper
 
     async def close(self) -> None:
         """Stop the helpers (they also end by themselves when the server's pipes close)."""

@@ -132,3 +132,23 @@ async def test_decisions_and_searches_count_against_the_cap(aiohttp_client, comf
             assert resp.status == 429 and resp.headers["Retry-After"] == "1", path
     assert (await client.post("/mend/decisions", json=decision)).status == 200
     assert mend.manifest.resolutions("w.json")["nodes"] == {"AlphaNode": {"status": "skipped"}}
+
+
+async def test_helpers_are_replaced_after_a_catalog_refresh(aiohttp_client, comfy_dir, small_catalog, mend_for):
+    """A refresh that changed a catalog: the next analysis runs in a new helper (it loads the new catalogs)."""
+    mend = mend_for(comfy_dir, small_catalog)
+    client = await app_with(aiohttp_client, mend, 1)
+    assert (await post(client, b'{"nodes": []}')).status == 200
+    first = mend.extras["analysis_pool"]._idle[0]
+
+    async def refreshed() -> list[str]:
+        return ["extension-node-map.json"]
+
+    mend.extras["catalog_refresh"] = task = asyncio.ensure_future(refreshed())
+    await task
+    assert (await post(client, b'{"nodes": []}')).status == 200
+    second = mend.extras["analysis_pool"]._idle[0]
+    assert second is not first
+    await first.proc.wait()  # the old helper was stopped
+    assert (await post(client, b'{"nodes": []}')).status == 200
+    assert mend.extras["analysis_pool"]._idle[0] is second  # kept until the next refresh
