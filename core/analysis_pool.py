@@ -37,6 +37,13 @@ log = logging.getLogger(__name__)
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
+class AnalysisTooLong(MendError):
+    """A workflow whose analysis outlasted ``MEND_ANALYSIS_TIMEOUT``: its helper was stopped."""
+
+    status = 413
+    code = "analysis_too_long"
+
+
 class HelperFailed(MendError):
     """The analysis helper process ended unexpectedly (it is replaced for the next request)."""
 
@@ -73,7 +80,12 @@ class _Helper:
             sys.executable, "-c", BOOTSTRAP, str(PACKAGE_ROOT),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=1 << 20)
         helper = cls(proc)
-        await helper.send("snapshot", snapshot.to_wire())
+        try:
+            await helper.send("snapshot", snapshot.to_wire())
+            (await helper.receive_frame()).result()  # "ready": catalogs loaded (not counted in the timeout)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            helper.stop()
+            raise HelperFailed("the analysis helper did not start; see the server log") from exc
         return helper
 
     async def send(self, kind: str, meta: Any = None, payload: bytes = b"") -> None:
@@ -176,7 +188,10 @@ class AnalysisPool:
         helper.mid_exchange = True
         try:
             await helper.send(kind, meta, payload)
-            answer = await helper.receive_frame()
+            answer = await asyncio.wait_for(helper.receive_frame(), constants.ANALYSIS_TIMEOUT)
+        except asyncio.TimeoutError as exc:
+            raise AnalysisTooLong(f"the workflow took longer than {constants.ANALYSIS_TIMEOUT} s to analyse; "
+                                  "its analysis was stopped") from exc
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
             log.error("mend: the analysis helper ended (%s); a new one starts with the next request", exc)
             raise HelperFailed("the analysis helper ended unexpectedly; try again") from exc

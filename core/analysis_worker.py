@@ -6,6 +6,7 @@ length-prefixed frame: a pickled header and a raw payload. It never fetches cata
 does and caches them), runs at a lower CPU priority than the server, and writes nothing but the
 protocol to its stdout (everything printed goes to stderr).
 
+    (snapshot)                                -> ("ready",) once the catalogs are loaded
     ("parse", body bytes)                     -> ("parsed", {"workflow_id", "graph_uuid", "use_registry"})
     ("analyze", {"workflow_id", "decisions"}) -> ("report", report JSON bytes)
     any failure                               -> ("error", {"status", "code", "message", "field", "details"})
@@ -174,6 +175,7 @@ def main() -> None:
         return
     analyzer = analyzer_for(HostSnapshot.from_wire(first[1]))
     analyzer.catalogs.node_map()  # loaded once, before the first request waits for it
+    write_frame(out, "ready")  # the server times analyses, not this start
     decisions: dict = {}
     analyzer.decisions = lambda _wid: decisions
     current: AnalyzeBody | None = None

@@ -58,6 +58,8 @@ MAX_ANALYSES = max(1, _env_int("MEND_MAX_ANALYSES", 2))
 MAX_ANALYSES_WAITING = max(0, _env_int("MEND_MAX_ANALYSES_WAITING", 8))
 #: helper processes that analyse workflows for a running ComfyUI (0: threads in ComfyUI's process)
 ANALYSIS_PROCESSES = max(0, _env_int("MEND_ANALYSIS_PROCESSES", 2))
+#: seconds one analysis in a helper process may take before the helper is stopped (413 analysis_too_long)
+ANALYSIS_TIMEOUT = max(1, _env_int("MEND_ANALYSIS_TIMEOUT", 120))
 
 # -- node pack installs (core/install*.py, core/pip_deps.py) --------------------------------------
 #: more hosts git installs may clone from (comma-separated), besides github.com, gitlab.com, codeberg.org,

@@ -9,6 +9,7 @@ import asyncio
 import io
 import json
 import pickle
+import signal
 
 import pytest
 from aiohttp import web
@@ -152,3 +153,22 @@ async def test_helpers_are_replaced_after_a_catalog_refresh(aiohttp_client, comf
     await first.proc.wait()  # the old helper was stopped
     assert (await post(client, b'{"nodes": []}')).status == 200
     assert mend.extras["analysis_pool"]._idle[0] is second  # kept until the next refresh
+
+
+async def test_an_analysis_that_takes_too_long_is_stopped(aiohttp_client, comfy_dir, small_catalog, mend_for,
+                                                          monkeypatch):
+    from mend.core import constants
+
+    monkeypatch.setattr(constants, "ANALYSIS_TIMEOUT", 1)
+    mend = mend_for(comfy_dir, small_catalog)
+    client = await app_with(aiohttp_client, mend, 1)
+    assert (await post(client, b'{"nodes": []}')).status == 200  # the helper is up (its start is not timed)
+    helper = mend.extras["analysis_pool"]._idle[0]
+    helper.proc.send_signal(signal.SIGSTOP)  # a helper stuck in an endless analysis
+    try:
+        resp = await post(client, b'{"nodes": []}')
+        assert resp.status == 413 and (await resp.json())["error"]["code"] == "analysis_too_long"
+    finally:
+        helper.proc.send_signal(signal.SIGCONT)
+    await helper.proc.wait()  # stopped for good
+    assert (await post(client, b'{"nodes": []}')).status == 200  # a new helper answers
