@@ -33,7 +33,7 @@ from .catalog.node_map import NodeMap, Pack
 from .install_plan import install_plan
 from .node_hints import family_packs, frontend_pack, name_hint_packs, packs_named
 from .report_warning import ReportWarning
-from .stamps import CORE_ID, checked_stamps, suspect_stamps
+from .stamps import CORE_ID, checked_stamps, paired_stamps, suspect_stamps
 from .workflow import WorkflowNode
 
 #: node types the editor itself implements (never sent to the server, never "missing")
@@ -230,6 +230,7 @@ def resolve_missing(
     An editor-only node of a pack that is installed is not missing (the server never lists those).
     """
     nodes, warnings = checked_stamps(nodes)
+    nodes = paired_stamps(nodes)
     suspect, said = suspect_stamps(nodes, node_map, node_map.core_types())
     missing = missing_nodes(nodes, installed, suspect)
     rank_candidates(missing, node_map, installed_repos, registry_hits)

@@ -118,3 +118,20 @@ def stamp_packs(value: str, node_map: NodeMap) -> list[Pack]:
     family = node_map.family(exact) if exact is not None else node_map.family_packs(name)
     named = [*([exact] if exact is not None else []), *family]
     return [*named, *(p for p in packs_named(name, node_map) if p not in named)]
+
+
+def paired_stamps(nodes: list[WorkflowNode]) -> list[WorkflowNode]:
+    """Nodes stamped with a ``cnr_id`` alone get the ``aux_id`` another node of the workflow pairs it with.
+
+    The editor writes both stamps from the same pack's metadata, so one node carrying ``cnr_id: X`` and
+    ``aux_id: owner/repo`` says which repository X is, for every node of X (when the pairing is unique).
+    """
+    pairs: dict[str, set[str]] = {}
+    for node in nodes:
+        if node.cnr_id and node.aux_id and node.cnr_id != CORE_ID:
+            pairs.setdefault(node.cnr_id, set()).add(node.aux_id)
+    unique = {cnr: next(iter(auxes)) for cnr, auxes in pairs.items() if len(auxes) == 1}
+    if not unique:
+        return nodes
+    return [dataclasses.replace(n, aux_id=unique[n.cnr_id]) if n.cnr_id in unique and not n.aux_id else n
+            for n in nodes]

@@ -150,3 +150,13 @@ def test_a_registry_id_matches_a_repository_name_without_decorations(real_map):
     assert warnings == []
     assert missing["SeedVR2LoadDiTModel"].candidates[0].reason == "stamp_name"
     assert repos(missing["SeedVR2LoadDiTModel"])[0].endswith("/comfyui-seedvr2_videoupscaler")
+
+
+def test_a_cnr_id_alone_takes_the_repository_another_node_pairs_it_with(catalog):
+    """TRELLIS2 as shared: one node carries cnr_id and aux_id, the others only the cnr_id."""
+    missing, _ = resolve(catalog,
+                         node(1, "Trellis2Loader", cnr_id="comfyui-trellis2", aux_id="PozzettiAndrea/ComfyUI-TRELLIS2"),
+                         node(2, "Trellis2Sampler", cnr_id="comfyui-trellis2"))
+    entry = missing["Trellis2Sampler"]
+    assert repos(entry)[:2] == ["pozzettiandrea/comfyui-trellis2", "visualbruno/comfyui-trellis2"]
+    assert not entry.auto
