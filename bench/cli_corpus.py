@@ -51,8 +51,8 @@ def main_bench() -> None:
     comfy = scratch / "ComfyUI"
     for sub in ("models/checkpoints", "custom_nodes", "user"):
         (comfy / sub).mkdir(parents=True)
-    common = ["--comfyui", str(comfy), "--catalog-dir", str(args.catalog), "--no-registry",
-              "--manifest", str(scratch / "state" / "pyproject.toml")]
+    common = ["--comfyui", str(comfy), "--catalog-dir", str(args.catalog), "--no-registry"]
+    state = ["--manifest", str(scratch / "state" / "pyproject.toml")]  # resolve's decisions, apart from ComfyUI
     commands = ["check"] + (["resolve"] if args.resolve else [])
     codes: dict[str, Counter] = {c: Counter() for c in commands}
     failures, refused = [], []
@@ -60,7 +60,7 @@ def main_bench() -> None:
     for path in files:
         for command in commands:
             target = path
-            extra = ["--json"] if command == "check" else ["--yes", "--no-fetch"]
+            extra = ["--json"] if command == "check" else ["--yes", "--no-fetch", *state]
             if command == "resolve":
                 target = scratch / path.name
                 shutil.copy(path, target)
