@@ -450,6 +450,7 @@ def test_community_workflow_packs_models_and_restart(page, server: ComfyUI, hub:
     rife = page.locator(".mend-item", has_text="rife49.pth")
     rife_id = rife.get_attribute("data-item")
     assert status_of(page, rife_id) == "waits for pack"
+    rife.scroll_into_view_if_needed()
     shot(page, "panel-community.png")
     item(page, rife_id).locator("[data-control='item-install-pack']").click()
     settle(page, "Object.values(s.tasks).some(t => t.kind.includes('install'))")

@@ -211,6 +211,7 @@ export function createPanel(doc, actions) {
       el("span", {}, item.picked ? "Folder (your choice): " : "Folder (a guess, check it): "),
       el("select", { class: "mend-select", "data-control": "item-folder", "data-focus": `${item.id}:folder`,
         "aria-label": `Model folder for ${item.value}`, onchange: (e) => actions.pickFolder(item, e.target.value) },
+      current ? null : el("option", { value: "", selected: true, disabled: true }, "choose a folder…"),
       ...options.map((f) => el("option", { value: f, selected: f === current }, f))));
   }
 
