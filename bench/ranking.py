@@ -59,7 +59,8 @@ class Outcome:
         print(f"  auto precision                    {pct(self.auto - self.auto_wrong, self.auto)}")
         print(f"  wrong auto, share of all rows     {pct(self.auto_wrong, self.rows)}")
         for (truth, pick), n in self.forks.most_common():
-            print(f"    counted as fork/rename: {pick} for {truth} ({n} rows)")
+            print(f"    counted as fork/rename (same repository name; same code not checked): {pick} for {truth}"
+                  f" ({n} rows)")
 
 
 def repo_of(pack: Pack) -> str:
