@@ -275,7 +275,8 @@ export function createPanel(doc, actions) {
 
   function candidateList(item) {
     if (!item.candidates?.length) {
-      const text = item.searching ? "Searching Hugging Face…" : "No source known: search the hub, paste a URL, or mark it optional.";
+      const text = item.searching ? "Searching Hugging Face…"
+        : item.note || "No source known: search the hub, paste a URL, or mark it optional.";
       return el("p", { class: "mend-sub mend-none" }, text);
     }
     const chosen = chosenCandidate(item, item.decision);
