@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..git_server import make_pack_repo, node_pack_files
 from ..registry_server import RegistryServer
-from .browser import CHROMIUM, CHROMIUM_ARGS, open_editor
+from .browser import CHROMIUM, CHROMIUM_ARGS, launch, open_editor, watch
 from .comfyui_process import ComfyUI, comfyui_python, free_port, prepare_base
 from .conftest import comfyui_path
 from .test_install_e2e import finished, node_info, static_server, wait_for  # noqa: F401 (fixture)
@@ -98,6 +98,28 @@ def install_from_the_panel(server: ComfyUI, node_type: str, label: str) -> dict:
         finally:
             browser.close()
     return server.get(f"/api/mend/tasks/{task_id}")[1]
+
+
+def roll_back_from_the_panel(server: ComfyUI, folder: str, error: str) -> None:
+    """Open the editor after the restart: the panel names the pack that failed to import; click Roll back."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            seen = watch(page)
+            open_editor(page, server)
+            page.evaluate("() => window.__mend.openPanel()")
+            failure = page.locator(f".mend-import-failure[data-folder='{folder}']")
+            failure.wait_for(timeout=30_000)
+            assert error in failure.inner_text() and "failed to import" in failure.inner_text()
+            failure.locator("[data-control=rollback-pack]").click()
+            failure.wait_for(state="detached", timeout=60_000)
+            assert page.evaluate("() => window.__mend.getState().restart") == "required"
+            assert seen.unexpected() == [], seen.unexpected()
+        finally:
+            browser.close()
 
 
 def test_registry_git_fallback_and_import_check_in_a_real_comfyui(tmp_path, static_server, e2e_env):
@@ -208,8 +230,11 @@ def test_registry_git_fallback_and_import_check_in_a_real_comfyui(tmp_path, stat
         assert failed["log"][-1] == "RuntimeError: mend e2e: this pack is broken"
         assert "was installed but failed to import" in server.log()
 
-        status, rolled = server.post("/api/mend/nodes/rollback", {"folder": "ComfyUI-MendE2EBroken"})
-        assert status == 200, rolled
+        if browser_available():  # the panel shows the failure with ComfyUI's error and rolls it back
+            roll_back_from_the_panel(server, "ComfyUI-MendE2EBroken", "mend e2e: this pack is broken")
+        else:
+            status, rolled = server.post("/api/mend/nodes/rollback", {"folder": "ComfyUI-MendE2EBroken"})
+            assert status == 200, rolled
         assert not (base / "custom_nodes" / "ComfyUI-MendE2EBroken").exists()
         status, installed = server.get("/api/mend/nodes/installed")
         assert "ComfyUI-MendE2EBroken" not in {p["name"] for p in installed["packs"]}

@@ -215,3 +215,17 @@ test("the server's install plan is what Install posts, and a disabled pack is en
   await d.controller.choose(d.vm().nodeGroups[0].items[0], 0);
   assert.deepEqual(d.calls.filter((c) => c[0] !== "decide"), [["enable", { folder: "ComfyUI-VideoHelperSuite" }]]);
 });
+
+test("a pack that failed to import after the restart is shown with its error and rolls back", async () => {
+  const failed = { folder: "ComfyUI-Broken", status: "import_failed", error: "boom", log: ["RuntimeError: boom"] };
+  const t = setup({
+    installedPacks: async () => ({ restart_required: false, import_checks: [failed, { folder: "Good", status: "loaded" }] }),
+    rollbackPack: async (p) => (t.calls.push(["rollback", p]), { rolled_back: p.folder }),
+  });
+  await t.controller.loadRestartStatus();
+  assert.deepEqual(t.vm().importFailures.map((f) => f.folder), ["ComfyUI-Broken"]);
+  await t.controller.rollbackPack("ComfyUI-Broken");
+  assert.deepEqual(t.calls.at(-1), ["rollback", { folder: "ComfyUI-Broken" }]);
+  assert.deepEqual(t.vm().importFailures, []);
+  assert.equal(t.state.restart, "required");
+});

@@ -62,6 +62,7 @@ export function createClient(fetchApi) {
     installPack: (params) => call("POST", "/mend/nodes/install", params),
     installedPacks: () => call("GET", "/mend/nodes/installed"),
     enablePack: (params) => call("POST", "/mend/nodes/enable", params),
+    rollbackPack: (params) => call("POST", "/mend/nodes/rollback", params),
     restart: () => call("POST", "/mend/restart", {}),
 
     /** ComfyUI's model folders (its own `GET /models`): the folder picker's list. */

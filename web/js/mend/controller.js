@@ -372,10 +372,22 @@ export function createController({
       }
     },
     /** After a reload: do installs made earlier still wait for a restart? */
+    /** Undo the install of a pack that failed to import (POST /mend/nodes/rollback); a restart follows. */
+    async rollbackPack(folder) {
+      try {
+        await client.rollbackPack({ folder });
+        dispatch({ type: "imports/rolledback", folder });
+        dispatch({ type: "restart/required" });
+      } catch (error) {
+        fail(error);
+      }
+    },
     async loadRestartStatus() {
       try {
         const body = await client.installedPacks();
         if (body?.restart_required) dispatch({ type: "restart/required" });
+        // packs Mend installed that did not import after the restart: shown with ComfyUI's error and "Roll back"
+        dispatch({ type: "imports/checked", checks: body?.import_checks || [] });
       } catch {
         // An older server without the route: the banner appears when an install finishes instead.
       }

@@ -30,7 +30,7 @@ export const CONTROLS = [
   "fix-all", "reanalyze", "include-inactive", "restart", "reload-page",
   "group-install", "candidate", "url-input", "use-url", "optional", "skip", "undo",
   "item-retry", "item-search", "item-install-pack", "item-folder", "confirm-download", "decline-download",
-  "task-cancel", "task-pause", "task-resume", "task-retry", "clear-finished", "jobs-all-clients",
+  "task-cancel", "task-pause", "task-resume", "task-retry", "clear-finished", "jobs-all-clients", "rollback-pack",
   "toast-resolve", "toast-close",
 ];
 
@@ -39,6 +39,7 @@ export function createPanel(doc, actions) {
   const header = el("div", { class: "mend-header" });
   const banner = el("div", { class: "mend-banner", role: "status", hidden: true });
   const errorLine = el("div", { class: "mend-error", role: "alert" });
+  const importFailures = el("div", { class: "mend-banner mend-import-failures", role: "alert", hidden: true });
   const decisions = el("div", { class: "mend-decisions" });
   const tasksList = el("div", { class: "mend-rows", role: "list", "aria-label": "Downloads and installs" });
   const tasksSection = el(
@@ -60,13 +61,14 @@ export function createPanel(doc, actions) {
       el("label", { class: "mend-switch", title: "Also show other tabs' and clients' prompts, read-only" },
         followAll, "All clients")),
     jobsEmpty, jobsList);
-  const root = el("div", { class: "mend-panel" }, header, banner, errorLine, decisions, tasksSection, jobsSection);
+  const root = el("div", { class: "mend-panel" }, header, banner, importFailures, errorLine, decisions, tasksSection, jobsSection);
   let decisionsSignature = null;
   let headerSignature = null;
 
   function render(vm) {
     renderHeader(vm);
     renderBanner(vm);
+    renderImportFailures(vm);
     setText(errorLine, vm.error || "");
     errorLine.hidden = !vm.error;
     const signature = decisionSignature(vm);
@@ -111,6 +113,19 @@ export function createPanel(doc, actions) {
         el("button", { class: "mend-btn", onclick: () => actions.reanalyze(), "data-focus": "reanalyze",
           "data-control": "reanalyze", disabled: vm.analyzing }, "Analyse again")),
     ].filter(Boolean));
+  }
+
+  /** Packs Mend installed that failed to import after the restart: ComfyUI's error, and "Roll back". */
+  function renderImportFailures(vm) {
+    const key = vm.importFailures.map((f) => f.folder).join("|");
+    importFailures.hidden = !key;
+    if (importFailures.dataset.key === key) return;
+    importFailures.dataset.key = key;
+    importFailures.replaceChildren(...vm.importFailures.map((f) => el("div", { class: "mend-import-failure", dataset: { folder: f.folder } },
+      el("span", {}, `${f.folder} was installed but failed to import: ${f.error || "see ComfyUI's log"}`),
+      f.log?.length ? el("pre", { class: "mend-import-log" }, f.log.join("\n")) : null,
+      el("button", { class: "mend-btn", "data-control": "rollback-pack", onclick: () => actions.rollbackPack(f.folder) },
+        "Roll back"))));
   }
 
   function renderBanner(vm) {

@@ -48,6 +48,7 @@ export function initialState() {
     prompts: {}, // prompt_id -> { id, own, workflow, status, value, max, node, texts, number }
     promptOrder: [],
     followAll: false, // the jobs view's "all clients" switch: other prompts shown as read-only rows
+    importFailures: [], // packs Mend installed that failed to import after the restart (GET /mend/nodes/installed)
   };
 }
 
@@ -244,6 +245,10 @@ export function reduce(state, action) {
     }
     case "restart/required":
       return { ...state, restart: "required" };
+    case "imports/checked":
+      return { ...state, importFailures: (action.checks || []).filter((c) => c.status === "import_failed") };
+    case "imports/rolledback":
+      return { ...state, importFailures: state.importFailures.filter((c) => c.folder !== action.folder) };
     case "restart/started":
       return { ...state, restart: "restarting" };
     case "restart/refreshing":

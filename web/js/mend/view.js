@@ -259,6 +259,7 @@ export function viewModel(state) {
     jobs: jobRows(state),
     followAll: state.followAll,
     restart: state.restart,
+    importFailures: state.importFailures || [],
   };
 }
 
