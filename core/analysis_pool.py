@@ -27,7 +27,7 @@ from typing import Any
 
 from . import constants
 from .analysis_request import AnalyzeBody
-from .analysis_worker import _FRAME, BOOTSTRAP, HostSnapshot
+from .analysis_worker import BOOTSTRAP, FRAME, HostSnapshot, frame_head
 from .errors import MendError, TooManyRequests
 from .json_input import loads_checked
 from .resolve import target_from_request
@@ -90,15 +90,14 @@ class _Helper:
 
     async def send(self, kind: str, meta: Any = None, payload: bytes = b"") -> None:
         assert self.proc.stdin is not None
-        header = pickle.dumps((kind, meta), protocol=pickle.HIGHEST_PROTOCOL)
-        self.proc.stdin.write(_FRAME.pack(len(header), len(payload)) + header)
+        self.proc.stdin.write(frame_head(kind, meta, len(payload)))
         if payload:
             self.proc.stdin.write(payload)
         await self.proc.stdin.drain()
 
     async def receive_frame(self) -> Answer:
         assert self.proc.stdout is not None
-        header_len, payload_len = _FRAME.unpack(await self.proc.stdout.readexactly(_FRAME.size))
+        header_len, payload_len = FRAME.unpack(await self.proc.stdout.readexactly(FRAME.size))
         kind, meta = pickle.loads(await self.proc.stdout.readexactly(header_len))
         payload = await self.proc.stdout.readexactly(payload_len) if payload_len else b""
         return Answer(kind, meta, payload)

@@ -46,21 +46,26 @@ BOOTSTRAP = (
     "importlib.import_module(name + '.core.analysis_worker').main()\n"
 )
 NICE = 10  # below the server: its event loop gets a core first
-_FRAME = struct.Struct(">II")  # header length, payload length
+FRAME = struct.Struct(">II")  # header length, payload length; then the pickled (kind, meta), then the payload
+
+
+def frame_head(kind: str, meta: Any, payload_len: int) -> bytes:
+    """Everything of a frame but its payload (written after it as is: a large body is never copied)."""
+    header = pickle.dumps((kind, meta), protocol=pickle.HIGHEST_PROTOCOL)
+    return FRAME.pack(len(header), payload_len) + header
 
 
 def write_frame(out: BinaryIO, kind: str, meta: Any = None, payload: bytes = b"") -> None:
-    header = pickle.dumps((kind, meta), protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(_FRAME.pack(len(header), len(payload)) + header)
+    out.write(frame_head(kind, meta, len(payload)))
     out.write(payload)
     out.flush()
 
 
 def read_frame(inp: BinaryIO) -> tuple[str, Any, bytes] | None:
-    head = inp.read(_FRAME.size)
-    if len(head) < _FRAME.size:
+    head = inp.read(FRAME.size)
+    if len(head) < FRAME.size:
         return None
-    header_len, payload_len = _FRAME.unpack(head)
+    header_len, payload_len = FRAME.unpack(head)
     kind, meta = pickle.loads(inp.read(header_len))
     return kind, meta, inp.read(payload_len)
 
@@ -96,7 +101,7 @@ class HostSnapshot:
             schemas=dict(host.node_schemas()), packs=list(packs()) if packs else [], user_dir=str(host.user_dir()),
             catalog_dir=str(catalogs.catalog_dir) if catalogs.catalog_dir else None,
             cache_dir=str(catalogs.cache_dir), manager_dirs=[str(d) for d in catalogs.manager_dirs],
-            hashes_path=str(mend.hashes._path) if getattr(mend.hashes, "_path", None) else None,
+            hashes_path=str(mend.hashes.path) if getattr(mend.hashes, "path", None) else None,
             registry_url=registry.base_url if registry is not None and registry.enabled else "",
             comfyui_dir=str(host.comfyui_dir()) if host.comfyui_dir() else None)
 

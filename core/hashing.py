@@ -53,6 +53,11 @@ class HashCache:
             except (OSError, ValueError):
                 self._entries = {}
 
+    @property
+    def path(self) -> Path | None:
+        """The file the cache is kept in (None: in memory only)."""
+        return self._path
+
     def cached(self, path: Path) -> str | None:
         """The digest if known for the file as it is now, without reading it."""
         try:
