@@ -1,14 +1,18 @@
 """Start a real ComfyUI (``python main.py --cpu``) with Mend linked into a temporary ``custom_nodes``.
 
-The ComfyUI checkout comes from ``COMFYUI_PATH`` and its interpreter from ``COMFYUI_PYTHON``
-(default: this test's interpreter). ``--base-directory`` puts models, custom_nodes and user data in a
-temporary folder, so the checkout is never written to.
+The ComfyUI checkout comes from ``COMFYUI_PATH``; its interpreter from ``COMFYUI_PYTHON``, else the
+one an install keeps in or beside the checkout (``venv/``, ``.venv/``, the portable build's
+``python_embeded/``), else this test's own; ``start`` skips, naming what is missing, when that
+interpreter cannot import ComfyUI's start-up modules or Mend's dependencies. ``--base-directory``
+puts models, custom_nodes and user data in a temporary folder, so the checkout is never written to.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -68,6 +72,11 @@ class ComfyUI:
             return e.code, json.loads(e.read() or b"null")
 
     def start(self, comfyui_path: Path, python: str, timeout: float = 180) -> None:
+        reason = skip_reason(python)
+        if reason:
+            import pytest
+
+            pytest.skip(reason)
         args = [python, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(self.port),
                 "--base-directory", str(self.base), "--disable-auto-launch", *self.extra_args]
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
@@ -121,5 +130,64 @@ def prepare_base(base: Path) -> None:
             (base / "user" / "default" / name).write_text(text)
 
 
-def comfyui_python() -> str:
-    return os.environ.get("COMFYUI_PYTHON") or sys.executable
+def find_comfyui_python(comfyui: Path) -> Path | None:
+    """The interpreter an install of ComfyUI keeps in or beside its checkout, if any.
+
+    A manual install has ``venv/`` or ``.venv/`` in the checkout; the Windows portable build has
+    ``python_embeded/python.exe`` beside the ``ComfyUI`` folder (some unpack it inside).
+    """
+    candidates = [comfyui / env / sub for env in ("venv", ".venv") for sub in ("bin/python", "Scripts/python.exe")]
+    candidates += [folder / "python_embeded" / name for folder in (comfyui.parent, comfyui)
+                   for name in ("python.exe", "python")]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def comfyui_python(comfyui: Path | None = None) -> str:
+    """``COMFYUI_PYTHON``, else ComfyUI's own interpreter found by its folder (default ``COMFYUI_PATH``),
+    else this test's interpreter (``ComfyUI.start`` skips, naming what it lacks, if it cannot run ComfyUI)."""
+    if os.environ.get("COMFYUI_PYTHON"):
+        return os.environ["COMFYUI_PYTHON"]
+    folder = comfyui or (Path(os.environ["COMFYUI_PATH"]) if os.environ.get("COMFYUI_PATH") else None)
+    found = find_comfyui_python(folder) if folder else None
+    return str(found) if found else sys.executable
+
+
+def required_modules() -> list[str]:
+    """What ComfyUI imports at start-up (torch, torchvision, aiohttp) and Mend's runtime dependencies."""
+    import tomlkit  # a Mend dependency, so present wherever Mend's tests run
+
+    project = tomlkit.parse((REPO / "pyproject.toml").read_text())["project"]
+    names = [re.split(r"[<>=!~;\[ ]", str(dep), maxsplit=1)[0] for dep in project["dependencies"]]
+    modules = {"pyyaml": "yaml"}
+    return ["torch", "torchvision", "aiohttp"] + [modules.get(n.lower(), n.lower().replace("-", "_")) for n in names]
+
+
+_IMPORT_CHECK = """
+import importlib, sys
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except Exception as e:
+        print(f"{name} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})")
+"""
+
+
+def import_problems(python: str, modules: list[str]) -> list[str]:
+    """The modules ``python`` cannot import, each with its error (a broken torchvision raises, not only misses)."""
+    try:
+        done = subprocess.run([python, "-c", _IMPORT_CHECK, *modules], capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return [f"{python} did not run ({e})"]
+    if done.returncode != 0:
+        return [f"{python} failed: {done.stderr.strip()[-500:]}"]
+    return done.stdout.splitlines()
+
+
+@functools.cache
+def skip_reason(python: str) -> str | None:
+    """Why ``python`` cannot run ComfyUI with Mend (checked once per interpreter), or None."""
+    problems = import_problems(python, required_modules())
+    if not problems:
+        return None
+    return (f"{python} cannot run ComfyUI with Mend; it lacks {'; '.join(problems)}. Set COMFYUI_PYTHON to the "
+            "python ComfyUI runs with (a venv/ or .venv/ in the checkout, or the portable python_embeded/, is found)")
