@@ -4,6 +4,9 @@ Every element Mend renders that a person can operate carries ``data-control`` (t
 in ``web/js/mend/panel.js``). ``watch(page)`` records each one clicked or changed, for the whole run, in
 ``tests/output/controls-clicked.json``; ``test_zz_controls_covered.py`` then checks nothing was left
 unclicked. Skips with a reason without Chromium or the ``playwright`` package.
+
+Chromium is the one installed (``find_chromium``), driven by PyPI ``playwright`` (never
+``playwright install``). The ``browser_page`` fixture (conftest.py) gives a test a watched page.
 """
 
 from __future__ import annotations
@@ -17,9 +20,21 @@ import pytest
 
 from .comfyui_process import REPO, ComfyUI
 
-CHROMIUM = Path(os.environ.get("MEND_CHROMIUM", "/usr/bin/chromium"))
+
+def find_chromium() -> Path:
+    """``MEND_CHROMIUM``, else ``chromium``/``chromium-browser``/``google-chrome`` on PATH, else /usr/bin/chromium."""
+    if os.environ.get("MEND_CHROMIUM"):
+        return Path(os.environ["MEND_CHROMIUM"])
+    found = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    return Path(found or "/usr/bin/chromium")
+
+
+CHROMIUM = find_chromium()
+# --no-sandbox: tests often run as root in containers, where Chromium's sandbox cannot start. The
+# resolver rule lets no host name but loopback resolve: a browser test's traffic stays on 127.0.0.1.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+                 "--disable-sync", "--no-first-run",
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"]
 OUTPUT = REPO / "tests" / "output"
 DOCS = REPO / "docs" / "screenshots"
 CLICKED_FILE = OUTPUT / "controls-clicked.json"

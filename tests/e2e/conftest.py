@@ -4,6 +4,15 @@
 offline catalogs (../shared/catalog when present, else a small one written here), no registry, and
 ``HF_ENDPOINT`` pointed at ``hub``, the session's loopback Hugging Face server (``tests/hf_server.py``)
 with plain http allowed to loopback. Tests add their files to ``hub.hub`` under names of their own.
+
+``browser_page`` is a 1400x900 page in the installed Chromium (``browser.find_chromium``,
+``--no-sandbox``, loopback only), watched by ``browser.watch``: any page error or console error
+fails the test (declare the expected ones with ``browser_page.watch.expect_refusal(path, status)`` or
+``expect_outage(origin)``). It skips with a reason without Chromium or the playwright package; list it
+before ``comfyui`` so that skip comes before a ComfyUI starts::
+
+    def test_the_panel_opens(browser_page, comfyui):
+        open_editor(browser_page, comfyui)  # from .browser
 """
 
 from __future__ import annotations
@@ -88,3 +97,21 @@ def comfyui(tmp_path_factory, e2e_env) -> Iterator[ComfyUI]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def browser_page():
+    """A watched Chromium page (see the module docstring); the test fails on its page or console errors."""
+    from .browser import launch, sync_playwright, watch
+
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.watch = watch(page)
+            yield page
+        finally:
+            browser.close()
+    unexpected = page.watch.unexpected()
+    if unexpected:
+        pytest.fail("the page had errors:\n" + "\n".join(unexpected))
