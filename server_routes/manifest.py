@@ -26,6 +26,7 @@ from ..core.resolve import target_from_request
 from ..core.services import Mend
 from ..core.shared_cache import shared_cache_dir
 from ..core.sync import check_section, parse_manifest_text, plan_sync, register_runners, start_sync
+from .analyze import analysis_pool
 from .http import handler, json_response, read_json
 
 
@@ -41,7 +42,8 @@ def routes(mend: Mend) -> list[web.RouteDef]:
         targets = [target_from_request(mend.host, i) for i in idents] or None
         if targets and any(t.file is None for t in targets):
             raise InvalidField("freeze takes saved workflows (paths in the workflows folder)", field="workflow")
-        frozen = await freeze(mend, targets)
+        async with analysis_pool(mend).slot():  # its analyses count against the cap (429 beyond it)
+            frozen = await freeze(mend, targets)
         text = await asyncio.to_thread(render_frozen, frozen)
         if fmt == "toml":
             return web.Response(text=text, content_type="application/toml", headers={

@@ -131,6 +131,8 @@ async def test_decisions_and_searches_count_against_the_cap(aiohttp_client, comf
                            ("/mend/analyze", {"nodes": []})):
             resp = await client.post(path, json=body)
             assert resp.status == 429 and resp.headers["Retry-After"] == "1", path
+        resp = await client.get("/mend/manifest/freeze", params={"workflow": "w.json"})
+        assert resp.status == 429
     assert (await client.post("/mend/decisions", json=decision)).status == 200
     assert mend.manifest.resolutions("w.json")["nodes"] == {"AlphaNode": {"status": "skipped"}}
 
