@@ -183,7 +183,7 @@ def test_template_fixed_with_fix_all_certain(page, server: ComfyUI, hub: Threade
     assert "not blocking" in panel and "flux_2-turbo-lora_comfyui.safetensors" in panel
     lora = page.locator(".mend-inactive .mend-item", has_text="Flux_2-Turbo-LoRA_comfyui.safetensors")
     assert "bypassed" in lora.inner_text()
-    assert lora.get_attribute("data-status") == "gated"  # the hub says so: not "certain"
+    wait_status(page, lora.get_attribute("data-item"), "gated")  # the hub says so: not "certain"
     fix = page.locator("[data-control='fix-all']")
     assert fix.inner_text() == "Fix all certain (3)"
     fix.click()
@@ -450,7 +450,7 @@ def test_community_workflow_packs_models_and_restart(page, server: ComfyUI, hub:
     rife = page.locator(".mend-item", has_text="rife49.pth")
     rife_id = rife.get_attribute("data-item")
     assert status_of(page, rife_id) == "waits for pack"
-    rife.scroll_into_view_if_needed()
+    page.evaluate("(id) => document.querySelector(`[data-item='${id}']`).scrollIntoView({ block: 'center' })", rife_id)
     shot(page, "panel-community.png")
     item(page, rife_id).locator("[data-control='item-install-pack']").click()
     settle(page, "Object.values(s.tasks).some(t => t.kind.includes('install'))")

@@ -160,3 +160,15 @@ test("unknown actions change nothing", () => {
   const s = initialState();
   assert.equal(reduce(s, { type: "nope" }), s);
 });
+
+test("analysing the same workflow again keeps what the last search found, for the same files only", () => {
+  let s = reduce(initialState(), { type: "analysis/done", workflow: WORKFLOW, report: report() });
+  const searched = report();
+  searched.missing_models[0].candidates = [{ ...searched.missing_models[0].candidates[0], size: 123, verified: true }];
+  s = reduce(s, { type: "search/done", reportSeq: s.reportSeq, report: { ...searched, search: { searched: 2 } } });
+  const again = report();
+  again.missing_models[1] = { ...again.missing_models[1], value: "other.safetensors" };
+  s = reduce(s, { type: "analysis/done", workflow: s.workflow, report: again });
+  assert.equal(s.report.missing_models[0].candidates[0].size, 123);
+  assert.equal(s.report.missing_models[1].value, "other.safetensors");
+});

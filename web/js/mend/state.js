@@ -85,7 +85,7 @@ function mergeSearch(report, searched) {
   const byKey = new Map(searched.missing_models.map((m) => [m.key, m]));
   const missing_models = report.missing_models.map((m) => {
     const found = byKey.get(m.key);
-    if (!found) return m;
+    if (!found || found.value !== m.value) return m; // another file now: what was found is not about it
     const original = new Map(m.candidates.map((c) => [candidateKey(c), c.server_index]));
     // A confirmed link may change its URL (a blob link becomes a resolve link): it keeps its index.
     const before = (c) => original.get(candidateKey(c)) ?? original.get(candidateKey({ ...c, url: c.original_url }));
@@ -181,10 +181,13 @@ export function reduce(state, action) {
       const sameWorkflow = state.workflow && action.workflow && state.workflow.key === action.workflow.key;
       const decisions = sameWorkflow ? { ...state.decisions } : {};
       for (const d of decisionsInReport(action.report)) decisions[itemId(d.kind, d.key)] ??= d;
+      // The same workflow analysed again: what the last search found stays until the next one answers.
+      const fresh = indexCandidates(action.report);
+      const carried = sameWorkflow && state.report?.search !== undefined ? mergeSearch(fresh, state.report) : fresh;
       return {
         ...state,
         workflow: action.workflow ?? state.workflow,
-        report: indexCandidates(action.report),
+        report: carried,
         reportSeq: state.reportSeq + 1,
         analyzing: false,
         error: null,
