@@ -288,8 +288,11 @@ export function createController({
     const state = getState();
     const needs = (state.report?.missing_models || []).some((m) => !m.candidates?.some((c) => c.confidence >= 0.9)
       || m.candidates.some((c) => c.kind === "download" && !c.verified));
-    if (!needs) return null;
     const seq = state.reportSeq;
+    if (!needs) {
+      dispatch({ type: "search/done", reportSeq: seq, report: null }); // nothing to ask: this report is searched
+      return null;
+    }
     dispatch({ type: "search/start" });
     searchPromise = client.searchModels({ workflow })
       .then((report) => dispatch({ type: "search/done", reportSeq: seq, report }))
