@@ -47,6 +47,7 @@ class Outcome:
     refused_workflows: int = 0
     misses: dict[str, list[str]] = dataclasses.field(default_factory=lambda: defaultdict(list))
     forks: Counter = dataclasses.field(default_factory=Counter)
+    moved: Counter = dataclasses.field(default_factory=Counter)  # strict only by a former URL the catalog records
 
     def print(self, label: str) -> None:
         def pct(a: int, b: int) -> str:
@@ -58,6 +59,9 @@ class Outcome:
         print(f"  top-1 counting forks/renames      {pct(self.strict + self.fork, self.rows)}")
         print(f"  auto precision                    {pct(self.auto - self.auto_wrong, self.auto)}")
         print(f"  wrong auto, share of all rows     {pct(self.auto_wrong, self.rows)}")
+        for (truth, pick), n in self.moved.most_common():
+            print(f"    counted as strict (the catalog records {truth} as this pack's former repository): {pick}"
+                  f" ({n} rows)")
         for (truth, pick), n in self.forks.most_common():
             print(f"    counted as fork/rename (same repository name; same code not checked): {pick} for {truth}"
                   f" ({n} rows)")
@@ -117,6 +121,8 @@ def evaluate(cases: list[Case], node_map: NodeMap, installed: set[str], *, strip
             out.fork += fork
             if fork:
                 out.forks[(truth, repo_of(top.pack))] += 1
+            if strict and top.pack.repository != f"https://github.com/{truth}":
+                out.moved[(truth, repo_of(top.pack))] += 1
             if entry is not None and entry.auto:
                 out.auto += 1
                 out.auto_wrong += not strict

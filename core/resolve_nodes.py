@@ -45,6 +45,7 @@ EVIDENCE = {
     "aux_id": (0, 0.98),  # an owner/repo the catalogs list
     "git": (0, 0.9),  # an owner/repo the catalogs do not list: installed from git
     "stamp_name": (1, 0.85),  # an unknown registry id that is a catalog pack's repository name
+    "manager_id": (1, 0.85),  # an unknown registry id that is ComfyUI-Manager's id of a catalog pack
     "registry_id": (3, 0.8),  # an unknown registry id, no pack of that name: installed from the registry
     "preemption": (2, 0.95),
     "exact": (3, 0.9),
@@ -58,7 +59,7 @@ EVIDENCE = {
 #: a pack the map alone names is ``auto`` only with this many GitHub stars (when the catalogs know stars): the
 #: map is most often stale or ambiguous for small packs, and installing unvetted code deserves a question
 AUTO_MIN_STARS = 10
-STAMP_REASONS = frozenset({"cnr_id", "aux_id", "git", "stamp_name", "registry_id"})
+STAMP_REASONS = frozenset({"cnr_id", "aux_id", "git", "stamp_name", "manager_id", "registry_id"})
 MAP_REASONS = frozenset({"preemption", "exact", "pattern"})
 
 
@@ -78,6 +79,7 @@ class NodeCandidate:
     listed: bool = False  # the map lists the type in this pack (exactly or by pattern): corroborates a stamp
     demoted: bool = False  # a copy whose map evidence ranks below a rival original's (unless it supersedes it)
     vetted: bool = True  # starred enough (``AUTO_MIN_STARS``) to be installed on the map's word alone
+    moved_from: str | None = None  # the stamp named the pack's former repository, as the catalog records it
 
     @property
     def confidence(self) -> float:
@@ -93,6 +95,7 @@ class NodeCandidate:
             "registry": "the Comfy Registry lists the node in this pack",
             "git": "the workflow names this repository for the node; the catalogs do not list it (install from git)",
             "stamp_name": "the workflow's registry id for the node is this pack's repository name",
+            "manager_id": "the workflow's registry id for the node is ComfyUI-Manager's id for this pack",
             "registry_id": "the workflow names this registry id for the node; the catalogs do not know it",
             "frontend": "a node this pack implements in the editor only",
             "same_name": "same repository name as the workflow's stamp under another owner: a fork or a rename?",
@@ -102,6 +105,8 @@ class NodeCandidate:
         }[self.reason]
         copy_of = self.pack.copy_of
         extra = [
+            f"the workflow names {self.moved_from.removeprefix('https://github.com/')}, which ComfyUI-Manager "
+            f"records as this pack's author: the repository moved" if self.moved_from else None,
             "claims the name, but copies an older pack that wrote it, so the claim is not trusted"
             if self.claim_ignored else None,
             "ComfyUI-Manager's map lists the node here" if self.listed and self.reason not in MAP_REASONS else None,
@@ -164,8 +169,8 @@ class MissingNode:
             return False  # the node's stamps name two packs (cnr_id and aux_id disagree): ask
         if top.reason in ("cnr_id", "aux_id"):
             return True
-        if top.reason == "stamp_name":  # a registry id matched by repository name: sure only if nothing else bears it
-            return top.listed and not any(c.reason == "stamp_name" for c in rivals)
+        if top.reason in ("stamp_name", "manager_id"):  # a registry id matched by name: sure if nothing else bears it
+            return top.listed and not any(c.reason in ("stamp_name", "manager_id") for c in rivals)
         if top.reason == "preemption":
             return True
         return top.reason == "exact" and not rivals and top.vetted
@@ -287,8 +292,11 @@ def rank_candidates(
             )
             candidate.supersedes = candidate.needed and all(covered[id(q)] <= mine for q, _ in hits)
             candidate.vetted = not stars_known or pack.stars >= AUTO_MIN_STARS
-            if reason in ("cnr_id", "stamp_name", "registry_id"):
+            if reason in ("cnr_id", "stamp_name", "manager_id", "registry_id"):
                 candidate.stamp_id = entry.cnr_id
+            if reason == "aux_id" and entry.aux_id:
+                former = f"https://github.com/{entry.aux_id}".lower()
+                candidate.moved_from = former if former in pack.moved_from else None
             if reason == "preemption" and node_map.origin(node_type) not in (None, pack):
                 candidate.reason, candidate.claim_ignored = "exact", True
             candidates.append(candidate)
@@ -360,11 +368,15 @@ def _cnr_evidence(cnr_id: str, node_map: NodeMap, *, named_owner: bool) -> list[
     if pack is not None:
         return [(pack, "cnr_id")]
     family = node_map.family_packs(cnr_id) or packs_named(cnr_id, node_map)
+    # Manager's list ``id`` is its own, not the registry's ("vhs" for comfyui-videohelpersuite), but when it
+    # equals the stamp it is evidence of which pack the stamp means (never sent to the registry as an id)
+    managed = node_map.pack_by_manager_id(cnr_id)
     if named_owner:
         return [(p, "same_name") for p in family]
     if not family:
+        if managed is not None:
+            return [(managed, "manager_id")]
         return [(_registry_only_pack(cnr_id), "registry_id")]
-    # Manager's list ``id`` is its own, not the registry's ("vhs" for comfyui-videohelpersuite): no evidence against
     return [(p, "stamp_name") for p in family]
 
 

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 
 from .catalog.node_map import NodeMap, Pack
-from .node_hints import packs_named
+from .node_hints import name_key, packs_named
 from .report_warning import ReportWarning
 from .workflow import WorkflowNode
 
@@ -32,6 +32,10 @@ VER = re.compile(r"^[\x21-\x7e]{1,80}$")
 SUSPECT_MIN_TYPES = 3
 #: ... and for more than this share of the types it stamps that the map knows
 SUSPECT_SHARE = 0.5
+#: two repository names are one fork family when their undecorated names start alike for this long ...
+SAME_STEM_MIN = 6
+#: ... and for this share of the shorter one
+SAME_STEM_SHARE = 0.6
 
 
 def valid_aux_id(value: str | None) -> bool:
@@ -76,9 +80,11 @@ def suspect_stamps(
 ) -> tuple[set[str], list[ReportWarning]]:
     """Stamp values (``cnr_id`` or ``aux_id``) that the node map contradicts for many types of this workflow.
 
-    A type contradicts a stamp when the map lists it, but not under the stamped pack (or it is a core
-    node and the stamp is not ``comfy-core``). A tool that re-stamps every node with its own id shows
-    up as one value contradicted for most of the types it stamps.
+    A type contradicts a stamp when the map lists it, but not under the stamped pack nor under a pack
+    whose repository name is the stamp's own name extended (a fork family: ``ComfyUI-FramePackWrapper``
+    and ``ComfyUI-FramePackWrapper_Plus``, ``ComfyUI_PuLID_Flux_ll`` and ``ComfyUI-PuLID-Flux-Chroma``),
+    or it is a core node and the stamp is not ``comfy-core``. A tool that re-stamps every node with its
+    own id shows up as one value contradicted for most of the types it stamps.
     """
     stamped: dict[str, set[str]] = {}
     first: dict[str, str] = {}
@@ -99,7 +105,7 @@ def suspect_stamps(
                 contradicted += 1
             elif listers:
                 known += 1
-                contradicted += not any(p in named for p in listers)
+                contradicted += not any(p in named or same_stem(value, p.repo_name) for p in listers)
         if contradicted >= SUSPECT_MIN_TYPES and contradicted > SUSPECT_SHARE * known:
             suspect.add(value)
             warnings.append(ReportWarning(
@@ -112,12 +118,29 @@ def suspect_stamps(
 
 
 def stamp_packs(value: str, node_map: NodeMap) -> list[Pack]:
-    """Catalog packs a stamp may name: the one it names exactly, and those of the same repository name."""
+    """Catalog packs a stamp may name: the one it names exactly, those of the same repository name, and the
+    pack whose ComfyUI-Manager id the stamp is (evidence of identity only, never sent to the registry)."""
     name = value.rsplit("/", 1)[-1]
     exact = node_map.pack_by_registry_id(value) if "/" not in value else node_map.pack_by_url(f"https://github.com/{value}")
     family = node_map.family(exact) if exact is not None else node_map.family_packs(name)
     named = [*([exact] if exact is not None else []), *family]
+    managed = node_map.pack_by_manager_id(value) if "/" not in value else None
+    named += [managed] if managed is not None and managed not in named else []
     return [*named, *(p for p in packs_named(name, node_map) if p not in named)]
+
+
+def same_stem(stamp: str, repo_name: str) -> bool:
+    """Whether two repository names share most of their stem (a fork family): the common start of their
+    undecorated names is at least 6 characters and 60% of the shorter name.
+
+        >>> same_stem("kijai/ComfyUI-FramePackWrapper", "comfyui-framepackwrapper_plus")
+        True
+        >>> same_stem("comfyui-workflow-encrypt", "comfyui-kjnodes")
+        False
+    """
+    a, b = name_key(stamp.rsplit("/", 1)[-1]), name_key(repo_name)
+    common = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return common >= max(SAME_STEM_MIN, SAME_STEM_SHARE * min(len(a), len(b)))
 
 
 def paired_stamps(nodes: list[WorkflowNode]) -> list[WorkflowNode]:

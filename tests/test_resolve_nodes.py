@@ -44,7 +44,8 @@ def write_catalog(directory: Path, packs: dict[str, dict], listed: list[dict] | 
     }
     if listed is None:  # registered in the order given: the first is the oldest
         listed = [{"reference": f"https://github.com/{repo}", "files": [f"https://github.com/{repo}"],
-                   "title": repo.split("/")[1], "author": repo.split("/")[0]} for repo in packs]
+                   "title": repo.split("/")[1], "author": packs[repo].get("author", repo.split("/")[0])}
+                  for repo in packs]
     (directory / "extension-node-map.json").write_text(json.dumps(node_map))
     (directory / "custom-node-list.json").write_text(json.dumps({"custom_nodes": listed}))
     (directory / "github-stats.json").write_text(json.dumps(

@@ -160,3 +160,51 @@ def test_a_cnr_id_alone_takes_the_repository_another_node_pairs_it_with(catalog)
     entry = missing["Trellis2Sampler"]
     assert repos(entry)[:2] == ["pozzettiandrea/comfyui-trellis2", "visualbruno/comfyui-trellis2"]
     assert not entry.auto
+
+
+def test_a_stamp_naming_the_former_repository_the_catalog_records_is_the_pack(real_map):
+    """Stamped ``mit-han-lab/ComfyUI-nunchaku`` (as in shared Nunchaku workflows); Manager lists the pack at
+    ``nunchaku-tech`` with author ``mit-han-lab``: the same pack, confirmed, and the move is said."""
+    missing, _ = resolve(real_map, node(1, "NunchakuFluxDiTLoader", cnr_id="ComfyUI-nunchaku",
+                                        aux_id="mit-han-lab/ComfyUI-nunchaku"))
+    entry = missing["NunchakuFluxDiTLoader"]
+    assert repos(entry)[0] == "nunchaku-tech/comfyui-nunchaku" and entry.candidates[0].reason == "aux_id"
+    assert entry.auto and "the repository moved" in entry.candidates[0].explain()
+
+
+def test_a_moved_repository_is_recorded_only_under_a_free_github_owner(tmp_path):
+    node_map = load(write_catalog(tmp_path / "c", {
+        "neworg/Pack": {"nodes": ["A"], "author": "oldowner"},
+        "alice/Other": {"nodes": ["B"], "author": "Dr. Alice"},  # a display name, not an owner
+        "bob/Taken": {"nodes": ["C"], "author": "carol"},
+        "carol/Taken": {"nodes": ["D"]},  # carol's own repository is a pack of its own
+    }))
+    assert node_map.pack_by_url("https://github.com/oldowner/pack").repository == "https://github.com/neworg/pack"
+    assert not node_map.packs["https://github.com/alice/other"].moved_from
+    assert node_map.pack_by_url("https://github.com/carol/taken").repository == "https://github.com/carol/taken"
+
+
+@pytest.mark.parametrize(("stamp", "types", "pack"), [
+    # Zuntan03's FramePack workflow: kijai's original, which the map lists only under forks named after it
+    ({"aux_id": "kijai/ComfyUI-FramePackWrapper"},
+     ["FramePackFindNearestBucket", "FramePackSampler", "FramePackTorchCompileSettings", "LoadFramePackModel"],
+     "kijai/comfyui-framepackwrapper"),
+    # UmeAiRT's PuLID workflows: the pack's own registry id; the map lists the types under a fork
+    ({"cnr_id": "comfyui_pulid_flux_ll"},
+     ["ApplyPulidFlux", "PulidFluxEvaClipLoader", "PulidFluxInsightFaceLoader", "PulidFluxModelLoader"],
+     "lldacing/comfyui_pulid_flux_ll"),
+    # a registry id equal to ComfyUI-Manager's id of the pack that lists the types (WAS Node Suite (Revised))
+    ({"cnr_id": "was-ns"}, ["Image Save", "Save Text File", "Text Multiline"], "ltdrdata/was-node-suite-comfyui"),
+])
+def test_a_good_stamp_on_a_fork_family_is_not_suspect(real_map, stamp, types, pack):
+    missing, warnings = resolve(real_map, *(node(i, t, **stamp) for i, t in enumerate(types)))
+    assert [w for w in warnings if w.code == "stamp_suspect"] == []
+    assert all(repos(missing[t])[0] == pack for t in types)
+
+
+def test_a_registry_id_that_is_only_managers_id_names_that_repository(real_map):
+    """``comfyui-qwen3-tts``-like: no registry index, no repository of that name; Manager's id names the pack."""
+    missing, _ = resolve(real_map, node(1, "Image Save", cnr_id="was-ns"))
+    top = missing["Image Save"].candidates[0]
+    assert top.reason == "manager_id" and top.pack.repository == "https://github.com/ltdrdata/was-node-suite-comfyui"
+    assert missing["Image Save"].auto  # the map lists the type there: corroborated

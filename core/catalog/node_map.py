@@ -28,6 +28,7 @@ from ..installed_packs import normalise_repo_url
 
 CORE_REPOSITORY = "https://github.com/comfyanonymous/comfyui"
 UNLISTED = 1 << 30  # registration order of a pack the node list does not hold
+_OWNER = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38})$")  # a GitHub owner's shape (lower case)
 COPY_SHARE = 0.5  # a pack more than half of whose names originate in older packs is a copy (fork, aggregator)
 
 
@@ -75,6 +76,7 @@ class Pack:
     copy_of: Pack | None = None  # the pack most of those come from, when they are most of this pack
     registry: dict | None = None  # the registry's record: status, latest version, compatibility fields
     url: str | None = None  # the repository URL as the catalog spells it (case, scheme): what git clones
+    moved_from: set[str] = field(default_factory=set)  # former URLs the catalog records (``_record_moves``)
 
     @property
     def repo_name(self) -> str:
@@ -177,6 +179,7 @@ class NodeMap:
                 pack.account_age_days = int(info.get("author_account_age_days") or pack.account_age_days)
         for pack in self.packs.values():
             self._by_name.setdefault(pack.repo_name, []).append(pack)
+        self._record_moves()
         for family in self._by_name.values():
             family.sort(key=_authority)
         self._find_origins()
@@ -208,6 +211,24 @@ class NodeMap:
         for name, owner in self._preempted.items():
             if name in self._origin and not owner.is_copy:
                 self._origin[name] = owner
+
+    def _record_moves(self) -> None:
+        """The pack's repository under its recorded author is the same pack: the catalog records a move.
+
+        Manager's list keeps a pack's ``author`` when its repository changes owner (``nunchaku-tech/ComfyUI-nunchaku``,
+        author ``mit-han-lab``): a stamp naming ``author/repo`` names this pack (GitHub redirects a moved
+        repository). Only when that URL is no pack of its own, and the author has the shape of a GitHub owner.
+        """
+        for pack in list(self.packs.values()):
+            author = (pack.author or "").lower()
+            if not pack.repository.startswith("https://github.com/") or not _OWNER.match(author):
+                continue
+            owner = pack.repository.split("/")[3]
+            former = f"https://github.com/{author}/{pack.repo_name}"
+            if author != owner and former not in self._by_url:
+                pack.aliases.add(former)
+                pack.moved_from.add(former)
+                self._by_url[former] = pack
 
     def _set_pattern(self, pack: Pack, pattern: str) -> None:
         if pack.pattern is not None:
