@@ -11,7 +11,8 @@ Two sources the node map cannot give, both weaker than any map hit:
   leading part of the name (cut where a word starts: ``LTXV|Add|Latents``, ``Trellis2|Process``; at
   least four characters and not one plain word such as ``Load``) that
   at least ``FAMILY_MIN`` types of one pack share, that pack holding ``FAMILY_LEAD`` times as many
-  of them as any other (a newer node of the same pack). A hint, never ``auto``.
+  of them as any other (a newer node of the same pack); else, the same for the longest trailing part
+  (``…|MultiGPU``). A hint, never ``auto``.
 
     >>> name_key("ComfyUI-Lora-Manager"), name_key("comfy_mtb"), name_key("rgthree-comfy")
     ('loramanager', 'mtb', 'rgthree')
@@ -37,7 +38,7 @@ _DECORATION = re.compile(r"^(?:comfyui|comfy)|(?:comfyui|comfy|customnodes|nodes
 _BRACKETED = re.compile(r"[(\[]([^()\[\]]{2,40})[)\]]\s*$")
 _KEYS: weakref.WeakKeyDictionary[NodeMap, dict[str, list[Pack]]] = weakref.WeakKeyDictionary()
 _REPO_KEYS: weakref.WeakKeyDictionary[NodeMap, dict[str, list[Pack]]] = weakref.WeakKeyDictionary()
-_NAMES: weakref.WeakKeyDictionary[NodeMap, tuple[list[str], list[Pack]]] = weakref.WeakKeyDictionary()
+_NAMES: weakref.WeakKeyDictionary[NodeMap, dict[bool, tuple[list[str], list[Pack]]]] = weakref.WeakKeyDictionary()
 
 
 def name_key(name: str) -> str:
@@ -95,34 +96,44 @@ def name_hint_packs(node_type: str, node_map: NodeMap) -> list[Pack]:
     return sorted(found, key=lambda p: (-p.stars, p.order))
 
 
-def _sorted_names(node_map: NodeMap) -> tuple[list[str], list[Pack]]:
-    found = _NAMES.get(node_map)
+def _sorted_names(node_map: NodeMap, *, reverse: bool = False) -> tuple[list[str], list[Pack]]:
+    """Every non-core name with its pack, sorted (``reverse``: sorted by the name spelt backwards, for endings)."""
+    found = _NAMES.get(node_map, {}).get(reverse)
     if found is None:
-        pairs = sorted(((name, pack) for pack in node_map.packs.values() if not pack.is_core
-                        for name in pack.node_types), key=lambda pair: pair[0])
+        pairs = sorted(((name[::-1] if reverse else name, pack) for pack in node_map.packs.values()
+                        if not pack.is_core for name in pack.node_types), key=lambda pair: pair[0])
         found = ([n for n, _ in pairs], [p for _, p in pairs])
-        _NAMES[node_map] = found
+        _NAMES.setdefault(node_map, {})[reverse] = found
     return found
 
 
 def family_packs(node_type: str, node_map: NodeMap) -> list[Pack]:
-    """The pack whose names share the longest leading part with ``node_type`` (see the module docstring)."""
-    names, packs = _sorted_names(node_map)
-    cuts = [m.start() for m in _WORD_START.finditer(node_type) if m.start() >= 4]
-    for cut in reversed(cuts):
-        prefix = node_type[:cut]
-        if _PLAIN_WORD.match(prefix):
-            continue  # "Load", "Image", "Flux": a word many packs begin names with, not a family
-        lo = bisect.bisect_left(names, prefix)
-        hi = bisect.bisect_left(names, prefix + "\U0010ffff")
-        if hi - lo < FAMILY_MIN:
-            continue
-        counts = Counter(packs[lo:hi])
-        originals = {p: n for p, n in counts.items() if not p.is_copy}
-        if not originals:
-            continue
-        ranked = sorted(originals.items(), key=lambda kv: (-kv[1], -kv[0].stars))
-        (best, n), runner_up = ranked[0], (ranked[1][1] if len(ranked) > 1 else 0)
-        if n >= FAMILY_MIN and n >= FAMILY_LEAD * runner_up:
-            return [best]
+    """The pack whose names share the longest leading part with ``node_type``, else the longest trailing part
+    (``UnetLoaderGGUFDisTorchMultiGPU`` -> the pack of most ``…MultiGPU`` names; see the module docstring)."""
+    cuts = [m.start() for m in _WORD_START.finditer(node_type)]
+    heads = [node_type[:cut] for cut in reversed(cuts) if cut >= 4]
+    tails = [node_type[cut:].lstrip("_ -") for cut in cuts if len(node_type) - cut >= 4]
+    for parts, reverse in ((heads, False), (tails, True)):
+        names, packs = _sorted_names(node_map, reverse=reverse)
+        for part in parts:
+            if len(part) < 4 or _PLAIN_WORD.match(part):
+                continue  # "Load", "Image", "Loader": a word many packs begin or end names with, not a family
+            wanted = part[::-1] if reverse else part
+            lo = bisect.bisect_left(names, wanted)
+            hi = bisect.bisect_left(names, wanted + "\U0010ffff")
+            best = _family_lead(packs[lo:hi])
+            if best is not None:
+                return [best]
     return []
+
+
+def _family_lead(listers: list[Pack]) -> Pack | None:
+    """The original pack holding at least ``FAMILY_MIN`` of the names, ``FAMILY_LEAD`` times any other's."""
+    if len(listers) < FAMILY_MIN:
+        return None
+    originals = {p: n for p, n in Counter(listers).items() if not p.is_copy}
+    if not originals:
+        return None
+    ranked = sorted(originals.items(), key=lambda kv: (-kv[1], -kv[0].stars))
+    (best, n), runner_up = ranked[0], (ranked[1][1] if len(ranked) > 1 else 0)
+    return best if n >= FAMILY_MIN and n >= FAMILY_LEAD * runner_up else None

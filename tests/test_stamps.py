@@ -208,3 +208,13 @@ def test_a_registry_id_that_is_only_managers_id_names_that_repository(real_map):
     top = missing["Image Save"].candidates[0]
     assert top.reason == "manager_id" and top.pack.repository == "https://github.com/ltdrdata/was-node-suite-comfyui"
     assert missing["Image Save"].auto  # the map lists the type there: corroborated
+
+
+def test_a_newer_node_of_a_family_by_its_ending_is_a_hint_never_auto(real_map):
+    """``UnetLoaderGGUFDisTorchMultiGPU`` (shared Wan VACE GGUF workflows): the map lists none of its leading
+    parts as a family, but most ``…MultiGPU`` names are ComfyUI-MultiGPU's."""
+    missing, _ = resolve(real_map, node(1, "UnetLoaderGGUFDisTorchMultiGPU"), node(2, "CLIPLoaderGGUFMultiGPU"))
+    for node_type in ("UnetLoaderGGUFDisTorchMultiGPU", "CLIPLoaderGGUFMultiGPU"):
+        entry = missing[node_type]
+        assert repos(entry) == ["pollockjj/comfyui-multigpu"] and entry.candidates[0].reason == "name_hint"
+        assert not entry.auto
