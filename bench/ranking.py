@@ -44,6 +44,7 @@ class Outcome:
     fork: int = 0  # right only when a same-name fork/rename counts
     auto: int = 0
     auto_wrong: int = 0
+    auto_wrong_not_fork: int = 0  # wrong auto even when a same-name fork/rename counts as right
     refused_workflows: int = 0
     misses: dict[str, list[str]] = dataclasses.field(default_factory=lambda: defaultdict(list))
     forks: Counter = dataclasses.field(default_factory=Counter)
@@ -59,6 +60,7 @@ class Outcome:
         print(f"  top-1 counting forks/renames      {pct(self.strict + self.fork, self.rows)}")
         print(f"  auto precision                    {pct(self.auto - self.auto_wrong, self.auto)}")
         print(f"  wrong auto, share of all rows     {pct(self.auto_wrong, self.rows)}")
+        print(f"  wrong auto, forks counted right   {pct(self.auto_wrong_not_fork, self.rows)}")
         for (truth, pick), n in self.moved.most_common():
             print(f"    counted as strict (the catalog records {truth} as this pack's former repository): {pick}"
                   f" ({n} rows)")
@@ -126,6 +128,7 @@ def evaluate(cases: list[Case], node_map: NodeMap, installed: set[str], *, strip
             if entry is not None and entry.auto:
                 out.auto += 1
                 out.auto_wrong += not strict
+                out.auto_wrong_not_fork += not strict and not fork
             if not strict:
                 picked = f"{repo_of(top.pack)} ({top.reason})" if top else "-"
                 auto = " AUTO" if entry is not None and entry.auto else ""
