@@ -292,7 +292,7 @@ def rank_candidates(
             )
             candidate.supersedes = candidate.needed and all(covered[id(q)] <= mine for q, _ in hits)
             candidate.vetted = not stars_known or pack.stars >= AUTO_MIN_STARS
-            if reason in ("cnr_id", "stamp_name", "manager_id", "registry_id"):
+            if reason in ("cnr_id", "stamp_name", "registry_id"):  # not manager_id: that id is Manager's too
                 candidate.stamp_id = entry.cnr_id
             if reason == "aux_id" and entry.aux_id:
                 former = f"https://github.com/{entry.aux_id}".lower()

@@ -208,6 +208,7 @@ def test_a_registry_id_that_is_only_managers_id_names_that_repository(real_map):
     top = missing["Image Save"].candidates[0]
     assert top.reason == "manager_id" and top.pack.repository == "https://github.com/ltdrdata/was-node-suite-comfyui"
     assert missing["Image Save"].auto  # the map lists the type there: corroborated
+    assert "id" not in top.to_json()["install"]["body"]  # installed from its repository, never by Manager's id
 
 
 def test_a_newer_node_of_a_family_by_its_ending_is_a_hint_never_auto(real_map):
