@@ -151,6 +151,7 @@ class MissingNode:
     core: bool = False  # a core ComfyUI node this server lacks: update ComfyUI or its dependencies
     needs_comfyui: str | None = None  # the ComfyUI version the workflow's ``comfy-core`` stamp names
     suspect: bool = False  # the node's stamp looks re-stamped by a tool (``stamps.suspect_stamps``)
+    split: bool = False  # the map puts this type and its namesake (``Foo``, ``FooGuide``) in two packs
     candidates: list[NodeCandidate] = field(default_factory=list)
 
     @property
@@ -173,7 +174,7 @@ class MissingNode:
             return top.listed and not any(c.reason in ("stamp_name", "manager_id") for c in rivals)
         if top.reason == "preemption":
             return True
-        return top.reason == "exact" and not rivals and top.vetted
+        return top.reason == "exact" and not rivals and top.vetted and not self.split
 
     @property
     def note(self) -> str | None:
@@ -305,6 +306,26 @@ def rank_candidates(
             c.demoted = c.reason in MAP_REASONS and c.pack.is_copy and bool(originals) and not c.supersedes
         candidates.sort(key=_rank_key)
         entry.candidates = candidates
+    _split_pairs(missing)
+
+
+#: a missing type whose name begins with another's whole name (at least this long) is likely of the same pack
+PAIR_MIN = 6
+
+
+def _split_pairs(missing: Mapping[str, MissingNode]) -> None:
+    """Mark types the map splits from their namesake: ``LTXDirector`` and ``LTXDirectorGuide`` in one workflow are
+    one pack's pair, so a map that lists each in a different pack, neither in both, is stale or a copy: ask."""
+    names = sorted(t for t, e in missing.items() if e.candidates and e.candidates[0].reason == "exact")
+    for i, short in enumerate(names):
+        if len(short) < PAIR_MIN:
+            continue
+        for long in names[i + 1:]:
+            if not long.startswith(short):
+                break
+            a, b = missing[short].candidates[0].pack, missing[long].candidates[0].pack
+            if a is not b and short not in b.node_types and long not in a.node_types:
+                missing[short].split = missing[long].split = True
 
 
 def _is_installed(pack: Pack, installed_repos: set[str]) -> bool:

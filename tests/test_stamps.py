@@ -219,3 +219,12 @@ def test_a_newer_node_of_a_family_by_its_ending_is_a_hint_never_auto(real_map):
         entry = missing[node_type]
         assert repos(entry) == ["pollockjj/comfyui-multigpu"] and entry.candidates[0].reason == "name_hint"
         assert not entry.auto
+
+
+def test_a_pair_the_map_splits_over_two_packs_is_asked(real_map):
+    """``LTXDirector`` + ``LTXDirectorGuide`` (shared LTX 2.3 workflows; both kijai/ComfyUI-PromptRelay's, which the
+    map does not hold): the map lists each under a different pack, so neither sole lister is certain."""
+    missing, _ = resolve(real_map, node(1, "LTXDirector"), node(2, "LTXDirectorGuide"))
+    assert not missing["LTXDirector"].auto and not missing["LTXDirectorGuide"].auto
+    kept, _ = resolve(real_map, node(1, "ImageResizeKJ"), node(2, "ImageResizeKJv2"))  # one pack lists both
+    assert kept["ImageResizeKJv2"].auto
