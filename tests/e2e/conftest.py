@@ -30,6 +30,14 @@ from .threaded_hub import ThreadedHub
 SHARED_CATALOG = Path(__file__).resolve().parents[3] / "shared" / "catalog"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fresh_control_clicks() -> None:
+    """Each run starts with no recorded clicks: test_zz_controls_covered checks this run's only."""
+    from .browser import CLICKED_FILE
+
+    CLICKED_FILE.unlink(missing_ok=True)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "/e2e/" in str(item.fspath).replace("\\", "/"):

@@ -29,7 +29,7 @@ import pytest
 
 from ..git_server import node_pack_files
 from ..hf_server import safetensors_bytes
-from .browser import CLICKED_FILE, close_dialogs, item, launch, open_editor, settle, shot, sync_playwright, watch
+from .browser import close_dialogs, item, launch, open_editor, settle, shot, sync_playwright, watch
 from .comfyui_process import ComfyUI, comfyui_python, free_port, prepare_base
 from .conftest import comfyui_path
 from .threaded_hub import ThreadedHub, ThreadedRegistry
@@ -63,7 +63,6 @@ def registry() -> Iterator[ThreadedRegistry]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, e2e_env, registry) -> Iterator[ComfyUI]:
-    CLICKED_FILE.unlink(missing_ok=True)  # this run's clicks only (test_zz_controls_covered checks them)
     base = tmp_path_factory.mktemp("journeys")
     prepare_base(base)
     env = {**e2e_env, "MEND_REGISTRY_URL": registry.endpoint, "MEND_CACHE_DIR": str(base / "mend-cache")}
