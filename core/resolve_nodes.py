@@ -14,7 +14,8 @@ kind. Among packs with the same evidence, in this order:
 2. a pack the workflow needs anyway (the only one providing another of its missing types) that also
    provides everything the rival packs provide here: installing it makes them redundant (a fork with
    extra nodes beats the pack it forked when the workflow uses the extras);
-3. the pack that *wrote* most of the workflow's missing types: coverage counts only names whose likely
+3. a pack whose repository is named after the node (``Audio Duration``: ``comfy-audio-duration``); then
+   the pack that *wrote* most of the workflow's missing types: coverage counts only names whose likely
    author (``NodeMap.origin``) is this pack, so an aggregator that copied nodes from five packs does
    not outscore the packs it copied from;
 4. plain coverage of the missing types; a pack that is not a copy; stars; registration order.
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 
 from .catalog.node_map import NodeMap, Pack
 from .install_plan import install_plan
-from .node_hints import family_packs, frontend_pack, name_hint_packs, packs_named
+from .node_hints import family_packs, frontend_pack, name_hint_packs, name_key, packs_named
 from .report_warning import ReportWarning
 from .stamps import CORE_ID, checked_stamps, paired_stamps, suspect_stamps
 from .workflow import WorkflowNode
@@ -80,6 +81,7 @@ class NodeCandidate:
     demoted: bool = False  # a copy whose map evidence ranks below a rival original's (unless it supersedes it)
     vetted: bool = True  # starred enough (``AUTO_MIN_STARS``) to be installed on the map's word alone
     moved_from: str | None = None  # the stamp named the pack's former repository, as the catalog records it
+    named_after: bool = False  # the pack's repository is named after the node (``comfy-audio-duration``)
 
     @property
     def confidence(self) -> float:
@@ -113,6 +115,7 @@ class NodeCandidate:
             "already installed" if self.installed else None,
             "needed anyway for another missing node and provides all the others" if self.supersedes
             else "needed anyway for another missing node" if self.needed else None,
+            "the repository is named after the node" if self.named_after else None,
             f"provides {self.covers} of the missing types" if self.covers > 1 else None,
             f"wrote {self.authored} of them" if self.reason not in ("cnr_id", "aux_id") and self.covers > 1
             and self.authored < self.covers else None,
@@ -293,6 +296,7 @@ def rank_candidates(
             )
             candidate.supersedes = candidate.needed and all(covered[id(q)] <= mine for q, _ in hits)
             candidate.vetted = not stars_known or pack.stars >= AUTO_MIN_STARS
+            candidate.named_after = name_key(pack.repo_name) == name_key(node_type)
             if reason in ("cnr_id", "stamp_name", "registry_id"):  # not manager_id: that id is Manager's too
                 candidate.stamp_id = entry.cnr_id
             if reason == "aux_id" and entry.aux_id:
@@ -334,7 +338,7 @@ def _is_installed(pack: Pack, installed_repos: set[str]) -> bool:
 
 def _rank_key(c: NodeCandidate) -> tuple:
     return (c.demoted, EVIDENCE[c.reason][0], not c.listed, not c.pack.is_core, not c.installed, not c.supersedes,
-            -c.authored, -c.covers, c.pack.is_copy, -c.pack.stars, c.pack.order, c.pack.repository)
+            not c.named_after, -c.authored, -c.covers, c.pack.is_copy, -c.pack.stars, c.pack.order, c.pack.repository)
 
 
 def _evidence(entry: MissingNode, node_map: NodeMap, registry_pack: Pack | None) -> list[tuple[Pack, str]]:

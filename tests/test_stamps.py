@@ -228,3 +228,11 @@ def test_a_pair_the_map_splits_over_two_packs_is_asked(real_map):
     assert not missing["LTXDirector"].auto and not missing["LTXDirectorGuide"].auto
     kept, _ = resolve(real_map, node(1, "ImageResizeKJ"), node(2, "ImageResizeKJv2"))  # one pack lists both
     assert kept["ImageResizeKJv2"].auto
+
+
+def test_among_equal_listers_the_pack_named_after_the_node_leads(real_map):
+    """``Audio Duration`` (lukiqc's LTX-2 workflows): listed by an aggregator and by ``comfy-audio-duration``."""
+    missing, _ = resolve(real_map, node(1, "Audio Duration"))
+    top = missing["Audio Duration"].candidates[0]
+    assert top.pack.repo_name == "comfy-audio-duration" and "named after the node" in top.explain()
+    assert not missing["Audio Duration"].auto
