@@ -1,7 +1,7 @@
 """Environment-driven defaults, gathered in one place (as huggingface_hub does).
 
 Every setting an operator can change through the environment is read here and
-nowhere else, so the README's table of variables is this file.
+nowhere else, so docs/configuration.md's table of variables is this file.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 
 class MendError(Exception):
-    """Base of all of Mend's errors; ``code`` is stable and documented in the README."""
+    """Base of all of Mend's errors; ``code`` is stable and documented in docs/http-api.md (Error codes)."""
 
     status = 500
     code = "internal_error"

@@ -1,7 +1,7 @@
 """The manifest: a ``pyproject.toml`` whose ``[tool.mend]`` table records what Mend installed and decided.
 
-Packs, model files and every per-workflow resolution live there (schema in the README, "Manifest and
-decisions"). It is edited with tomlkit, so a person's comments, ordering and formatting survive.
+Packs, model files and every per-workflow resolution live there (schema in docs/manifest.md). It is
+edited with tomlkit, so a person's comments, ordering and formatting survive.
 
 Every edit is a list of path operations (``set``/``del`` under ``[tool.mend]``). ``write`` makes it
 durable in about a millisecond by appending it to the decision log (``core/decision_log.py``) under

@@ -29,7 +29,7 @@ SCHEMA_VERSION = 1
 TABLES = ("packs", "models", "workflows")
 HEADER = (
     "Mend's manifest: node packs and model files Mend installed, and the choices made per workflow.\n"
-    "Edit freely (comments and order are kept); see the README, \"Manifest and decisions\"."
+    "Edit freely (comments and order are kept); see Mend's docs/manifest.md."
 )
 
 Stamp = tuple[int, int, int]  # (inode, size, mtime_ns): changes whenever anybody rewrites the file

@@ -23,7 +23,7 @@ this thread or task), else an explicit ``prompt_id`` argument of newer servers, 
 ``supports_progress_text_metadata`` in ``/features`` it scopes progress text itself, and Mend
 changes nothing.
 
-Other extensions reach the helpers without knowing Mend's folder name (see the README):
+Other extensions reach the helpers without knowing Mend's folder name (see docs/for-extension-authors.md):
 
     import mend_progress                    # registered in sys.modules when Mend mounts
     mend_progress.send_text("step 3 of 8")  # to the executing prompt and node

@@ -139,7 +139,7 @@ def close_dialogs(page) -> None:
 
 
 def shot(page, name: str, clip: dict | None = None) -> None:
-    """A screenshot in tests/output/ and docs/screenshots/ (the README shows those)."""
+    """A screenshot in tests/output/ and docs/screenshots/ (the README and docs/ show those)."""
     page.evaluate("() => window.__mend.flush()")
     page.wait_for_timeout(300)  # the bar's width transition
     OUTPUT.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-// A report shaped like POST /mend/analyze's answer (README, "HTTP API"), shared by the JS tests.
+// A report shaped like POST /mend/analyze's answer (docs/http-api.md), shared by the JS tests.
 export function report() {
   const vhs = { id: "comfyui-videohelpersuite", title: "Video Helper Suite", repository: "https://github.com/kosinkadink/comfyui-videohelpersuite", stars: 1772 };
   const other = { id: "other-pack", title: "Other", repository: "https://github.com/x/other", stars: 3 };

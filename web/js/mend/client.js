@@ -4,7 +4,7 @@
  *
  * `fetchApi` is ComfyUI's `api.fetchApi` (it prefixes `/api` and adds the user header); tests pass
  * any function with `fetch`'s signature. Errors come back as `MendApiError` carrying the API's
- * error `code` (see the README's table), so callers can react to `confirmation_required`,
+ * error `code` (see docs/http-api.md, Error codes), so callers can react to `confirmation_required`,
  * `conflict` and the like.
  */
 
