@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class ReportWarning:
-    """``code`` is stable (documented in docs/design.md, Warnings); ``node_id`` is the node's id path when one node is meant."""
+    """``code`` is stable (docs/design.md, Warnings); ``node_id``: the node's id path when one node is meant."""
 
     code: str
     message: str

@@ -2,7 +2,7 @@
 
 The session's ComfyUI (``conftest.comfyui``) reaches the session's ``hub`` through ``HF_ENDPOINT``.
 
-Policy under test (docs/for-extension-authors.md, "Who receives progress text"): a prompt's progress text, the binary frame and
+Policy under test (docs/for-extension-authors.md): a prompt's progress text, the binary frame and
 its ``mend.progress_text`` twin, goes to the client that queued it, so two clients running the same
 workflow (same node ids) never see each other's downloads, and Model Info's output is its own prompt's.
 """

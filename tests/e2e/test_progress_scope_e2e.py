@@ -2,7 +2,7 @@
 
 Two websocket clients with their own ``client_id`` (two browser tabs) and one API-only client (no
 ``client_id``) each queue a *Progress Text Probe* (node id 1 in all three prompts) that calls ComfyUI's
-own ``send_progress_text`` with ``sid=None``. Mend's policy (docs/for-extension-authors.md, "Who receives progress text"):
+own ``send_progress_text`` with ``sid=None``. Mend's policy (docs/for-extension-authors.md):
 each client gets its own prompt's binary frames and ``mend.progress_text`` twins; the API-only prompt's
 are a broadcast, so its script still receives them; a socket following all prompts gets labelled
 copies of the twins and no binary frame of other prompts.

@@ -20,7 +20,7 @@ from .comfyui_process import ComfyUI
 
 COUNT = 8
 TEXT_WIDGET = "$$node-text-preview"  # the frontend's progress text widget (useNodeProgressText)
-# every stock progress_text event, and what Mend's helper for other extensions hands over (docs/for-extension-authors.md example)
+# every stock progress_text event, and what Mend's helper for other extensions hands over (docs' example)
 RECORD = """async () => {
   const api = window.comfyAPI.api.api;
   window.__texts = [];
