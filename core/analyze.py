@@ -21,10 +21,8 @@ from .catalog.registry import RegistryClient
 from .catalog.store import CatalogStore
 from .hashing import HashCache
 from .host import Host
-from .install_compat import MachineFacts, conflicts, describe, machine_facts
-from .install_source import BANNED
+from .install_compat import BANNED, MachineFacts, conflicts, describe, machine_facts
 from .installed_packs import InstalledPack, normalise_repo_url
-from .manifest import node_decision
 from .model_index import ModelIndex
 from .model_refs import ModelRef, model_refs
 from .report_items import MARKS, ModelFile, mark, model_files
@@ -285,3 +283,16 @@ def _pack_from_registry(info: dict, node_map: NodeMap) -> Pack:
         install_type="cnr",
         stars=int(info.get("github_stars") or 0),
     )
+
+
+def node_decision(value: Any) -> dict:
+    """A node type's resolution as stored (pack id, ``false``, ``{status = "skipped"}``) in one JSON shape.
+
+    >>> node_decision("comfyui-foo"), node_decision(False)
+    ({'status': 'resolved', 'pack': 'comfyui-foo'}, {'status': 'optional'})
+    """
+    if value is False:
+        return {"status": "optional"}
+    if isinstance(value, str):
+        return {"status": "resolved", "pack": value}
+    return dict(value) if isinstance(value, dict) else {"status": "unknown", "value": value}

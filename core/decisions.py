@@ -20,7 +20,7 @@ import json
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from .analyze import AnalysisReport
@@ -33,7 +33,9 @@ from .report_items import file_key
 from .resolve import WorkflowTarget, analyze_target
 from .resolve_models import MissingModel
 from .resolve_nodes import MissingNode
-from .services import Mend
+
+if TYPE_CHECKING:  # the services object is passed in; only its type is named here
+    from .services import Mend
 
 ACTIONS = ("candidate", "url", "optional", "skip", "undo")
 

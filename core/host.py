@@ -8,6 +8,7 @@ over a ComfyUI directory on disk (for the CLI and for tests). The engine only ev
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -56,3 +57,12 @@ class Host(Protocol):
 
     def listen_addresses(self) -> list[str]:
         """The addresses the server listens on (empty for the CLI): drives the remote-risk policy."""
+
+
+@dataclass
+class LoadState:
+    """What a started ComfyUI knows: folders it imported, each node type's module, its log text."""
+
+    loaded_folders: set[str] = field(default_factory=set)
+    node_modules: Mapping[str, str] = field(default_factory=dict)  # node type -> "custom_nodes.<folder>"
+    log_text: str = ""

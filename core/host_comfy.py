@@ -18,8 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .host import canonical_folder
-from .import_check import LoadState
+from .host import LoadState, canonical_folder
 from .installed_packs import InstalledPack, scan_custom_nodes
 from .node_schema import NodeSchema, schema_from_input_types, sentinel_name
 

@@ -22,25 +22,16 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .atomic_files import replace_atomic
+from .host import LoadState
 
 PROCESS_START = time.time()  # Mend is imported while ComfyUI starts: installs after this need a restart
 CHECKS_FILE = "import-checks.json"
 LOG_LINES = 8
 _lock = threading.Lock()
-
-
-@dataclass
-class LoadState:
-    """What a started ComfyUI knows: folders it imported, each node type's module, its log text."""
-
-    loaded_folders: set[str] = field(default_factory=set)
-    node_modules: Mapping[str, str] = field(default_factory=dict)  # node type -> "custom_nodes.<folder>"
-    log_text: str = ""
 
 
 def checks_path(user_dir: Path) -> Path:

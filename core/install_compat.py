@@ -24,6 +24,8 @@ from typing import Any
 
 _OS_NAMES = {"Linux": "Linux", "Darwin": "macOS", "Windows": "Windows"}
 
+BANNED = {"NodeVersionStatusBanned", "NodeStatusBanned"}
+
 
 @dataclass(frozen=True)
 class MachineFacts:

@@ -13,10 +13,13 @@ repository when it is a git URL, so the server can fall back to git (``install_s
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .catalog.node_map import Pack
-from .install_request import GIT_COMMIT
+
+#: a git commit as workflows stamp it in ``ver``
+GIT_COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
 
 
 def install_body(pack: Pack, version: str | None = None, stamp_id: str | None = None) -> dict[str, Any]:

@@ -23,14 +23,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import InvalidField
+from .install_plan import GIT_COMMIT
 from .install_policy import InstallPolicy, check_git_ref, check_safe_name
 from .installed_packs import normalise_repo_url
 
 SOURCES = ("registry", "git", "auto")
 #: a Comfy Registry id as the registry makes them (``comfyui-videohelpersuite``, ``ComfyUI-GGUF``, ``rgthree-comfy``)
 REGISTRY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-#: a git commit as workflows stamp it in ``ver``
-GIT_COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
 
 
 class InvalidRegistryId(InvalidField):

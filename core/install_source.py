@@ -25,11 +25,10 @@ import aiohttp
 
 from .catalog.registry import RegistryBadAnswer, RegistryClient, RegistryUnreachable
 from .errors import UpstreamError
-from .install_compat import MachineFacts, conflicts, describe
+from .install_compat import BANNED, MachineFacts, conflicts, describe
 from .install_request import InstallRequest
 from .task_api import PermanentTaskError, RetryableTaskError
 
-BANNED = {"NodeVersionStatusBanned", "NodeStatusBanned"}
 DELETED = {"NodeVersionStatusDeleted", "NodeStatusDeleted"}
 FLAGGED = "NodeVersionStatusFlagged"
 

@@ -76,19 +76,6 @@ def model_key(folder: str, relpath: str) -> str:
     return f"{folder}/{relpath}"
 
 
-def node_decision(value: Any) -> dict:
-    """A node type's resolution as stored (pack id, ``false``, ``{status = "skipped"}``) in one JSON shape.
-
-    >>> node_decision("comfyui-foo"), node_decision(False)
-    ({'status': 'resolved', 'pack': 'comfyui-foo'}, {'status': 'optional'})
-    """
-    if value is False:
-        return {"status": "optional"}
-    if isinstance(value, str):
-        return {"status": "resolved", "pack": value}
-    return dict(value) if isinstance(value, dict) else {"status": "unknown", "value": value}
-
-
 class Manifest:
     """The manifest at ``path``, its decision log beside it (``<stem>.decisions.jsonl``) and its lock."""
 

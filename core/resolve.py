@@ -21,7 +21,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .analyze import AnalysisReport
 from .errors import BadRequest, InvalidField, InvalidJSON, NotFound, UnsafePath
@@ -30,7 +30,9 @@ from .json_input import loads_checked
 from .report_items import MARKS
 from .resolve_models import MissingModel
 from .resolve_nodes import MissingNode
-from .services import Mend
+
+if TYPE_CHECKING:  # the services object is passed in; only its type is named here
+    from .services import Mend
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 

@@ -17,9 +17,9 @@ import asyncio
 
 from aiohttp import web
 
+from ..core.analyze import node_decision
 from ..core.decisions import Decision, analyze_settled, apply_decision
 from ..core.errors import InvalidField
-from ..core.manifest import node_decision
 from ..core.resolve import canonical_id, graph_id, target_from_request
 from ..core.services import Mend
 from .analyze import analysis_pool
