@@ -108,7 +108,7 @@ def bench_index(tmp: Path) -> None:
                 (sub / f"m{i:03d}.safetensors").touch()
                 n += 1
     host = StandaloneHost(root)
-    from mend.core.model_index import ModelIndex
+    from mend.core.catalog.model_index import ModelIndex
 
     folders = host.model_folders()
     index = ModelIndex(folders, {f: host.folder_extensions(f) for f in folders})

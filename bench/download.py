@@ -64,11 +64,11 @@ def serve(port: int, file: Path) -> None:
 
 
 def mend_client(url: str, dest: Path, sha: str | None, hashing: bool) -> None:
-    from mend.core.download import DownloadRunner
-    from mend.core.download_http import ssl_context
-    from mend.core.download_run import LocalContext, run_with_retries
+    from mend.core.catalog.source_policy import DownloadPolicy
+    from mend.core.download.engine import DownloadRunner
+    from mend.core.download.http import ssl_context
+    from mend.core.download.run import LocalContext, run_with_retries
     from mend.core.host_standalone import StandaloneHost
-    from mend.core.policy import DownloadPolicy
 
     endpoint = url.split("/", 3)[:3]
     runner = DownloadRunner(StandaloneHost(dest), hash_while_streaming=hashing,
@@ -109,7 +109,7 @@ def server_cpu(pid: int) -> float | None:
 def baseline_rss() -> None:
     import importlib
 
-    for name in ("mend.core.download", "mend.core.download_run", "mend.core.host_standalone"):
+    for name in ("mend.core.download.engine", "mend.core.download.run", "mend.core.host_standalone"):
         importlib.import_module(name)  # what the Mend client imports, without downloading anything
 
     print(json.dumps({"maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
@@ -234,8 +234,8 @@ def main() -> None:
         rss = max(r["maxrss"] for r in mend_runs)
         rss_base = run_json("--baseline-rss")["maxrss"]
 
-        from mend.core.download import CHUNK
-        from mend.core.hashing import sha256_file
+        from mend.core.catalog.hashing import sha256_file
+        from mend.core.download.engine import CHUNK
 
         def openssl() -> float:
             started = time.perf_counter()

@@ -22,8 +22,8 @@ from aiohttp import web
 
 from mend.core.catalog.registry import RegistryClient
 from mend.core.catalog.store import CatalogStore
+from mend.core.decide.manifest import Manifest, set_op
 from mend.core.host_standalone import StandaloneHost
-from mend.core.manifest import Manifest, set_op
 from mend.core.services import Mend
 from mend.server_routes import setup
 

@@ -28,8 +28,8 @@ from ranking_labels import Case, load_collections, load_shared_cases
 from mend.core.catalog.node_map import NodeMap, Pack
 from mend.core.catalog.store import CatalogStore
 from mend.core.errors import MendError
-from mend.core.resolve_nodes import MissingNode, resolve_missing
-from mend.core.workflow import read_workflow
+from mend.core.resolve.nodes import MissingNode, resolve_missing
+from mend.core.workflow.reader import read_workflow
 
 HERE = Path(__file__).resolve().parent
 SHARED_DEFAULTS = (HERE.parent.parent / "shared", HERE.parent.parent.parent / "shared")

@@ -31,8 +31,8 @@ from pathlib import Path
 from mend.core.catalog.node_map import NodeMap
 from mend.core.catalog.store import CatalogStore
 from mend.core.errors import MendError
-from mend.core.resolve_nodes import resolve_missing
-from mend.core.workflow import read_workflow
+from mend.core.resolve.nodes import resolve_missing
+from mend.core.workflow.reader import read_workflow
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared"

@@ -24,8 +24,8 @@ from typing import Any
 
 from mend.core.catalog.node_map import NodeMap
 from mend.core.errors import MendError
-from mend.core.stamps import suspect_stamps
-from mend.core.workflow import read_workflow
+from mend.core.resolve.stamps import suspect_stamps
+from mend.core.workflow.reader import read_workflow
 
 AUX_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9_.-]+$")
 

@@ -28,13 +28,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+from mend.core.catalog.hashing import sha256_file
 from mend.core.catalog.registry import RegistryClient
+from mend.core.catalog.source_policy import DownloadPolicy
 from mend.core.catalog.store import CatalogStore
-from mend.core.hashing import sha256_file
+from mend.core.environment.sync import finish_sync, plan_sync, start_sync
 from mend.core.host_standalone import StandaloneHost
-from mend.core.policy import DownloadPolicy
 from mend.core.services import Mend
-from mend.core.sync import finish_sync, plan_sync, start_sync
 
 
 def make_model(path: Path, size: int) -> None:

@@ -2,7 +2,7 @@
 
     python bench/tasks.py [--seconds 8] [--rate-mb 80]
 
-Three downloads, Mend's own download engine (``core/download.py``: the body is received, hashed and
+Three downloads, Mend's own download engine (``core/download/engine.py``: the body is received, hashed and
 written in worker threads), stream from a loopback aiohttp file server (another process, each stream
 paced at ``--rate-mb`` MB/s) into a model folder; one install-like task runs a python
 subprocess that hashes and writes files (CPU and disk). The server under test (this process) runs
@@ -27,9 +27,9 @@ from aiohttp import web
 
 from mend import server_routes
 from mend.core.catalog.registry import RegistryClient
+from mend.core.catalog.source_policy import DownloadPolicy
 from mend.core.catalog.store import CatalogStore
 from mend.core.host_standalone import StandaloneHost
-from mend.core.policy import DownloadPolicy
 from mend.core.services import Mend
 
 FILE_SERVER = r"""

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from file_args import file_bench_args
 
-from mend.core import writeback
-from mend.core.download_stream import Sink
+from mend.core.download import writeback
+from mend.core.download.stream import Sink
 from mend.core.page_buffers import page_buffer
 
 

@@ -14,12 +14,12 @@ import asyncio
 import json
 from pathlib import Path
 
-from ..core.analyze import AnalysisReport
 from ..core.errors import NotFound
-from ..core.report_items import MARKS
-from ..core.resolve import target_from_cli
-from ..core.resolve_models import MissingModel
-from ..core.resolve_nodes import MissingNode
+from ..core.resolve.analyze import AnalysisReport
+from ..core.resolve.models import MissingModel
+from ..core.resolve.nodes import MissingNode
+from ..core.resolve.report_items import MARKS
+from ..core.resolve.target import target_from_cli
 from ..core.services import Mend
 from .common import add_comfyui_options, build_mend, read_workflow_file
 

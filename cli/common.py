@@ -11,10 +11,10 @@ from typing import Any
 from ..core import constants
 from ..core.catalog.registry import RegistryClient
 from ..core.catalog.store import CatalogStore, manager_dirs
-from ..core.embedded import extract_workflow, is_media
 from ..core.errors import BadRequest, InvalidJSON, MendError, NotAWorkflowFile
 from ..core.host_standalone import StandaloneHost
 from ..core.services import Mend
+from ..core.workflow.embedded import extract_workflow, is_media
 
 
 def add_comfyui_options(parser: argparse.ArgumentParser, *, comfyui_required: bool = True) -> None:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..core.freeze import Frozen, freeze, write_frozen
-from ..core.resolve import target_from_cli
-from ..core.sync import load_manifest
+from ..core.environment.freeze import Frozen, freeze, write_frozen
+from ..core.environment.sync import load_manifest
+from ..core.resolve.target import target_from_cli
 from .common import add_comfyui_options, build_mend
 
 

@@ -21,8 +21,8 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
-from ..core.task_model import FINISHED
-from ..core.tasks import EVENT, Task, TaskManager
+from ..core.tasks.manager import EVENT, Task, TaskManager
+from ..core.tasks.task_model import FINISHED
 
 _VERDICT = {"completed": "done", "failed": "FAILED", "cancelled": "cancelled"}
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.act import carry_out, downloads_per_file, pending_work
-from ..core.analyze import AnalysisReport
-from ..core.decisions import Decision, analyze_settled, apply_decision
+from ..core.decide.decisions import Decision, analyze_settled, apply_decision
 from ..core.errors import InvalidField, ManifestCorrupt, MendError
-from ..core.resolve import OpenItem, WorkflowTarget, open_items, target_from_cli
-from ..core.resolve_nodes import MissingNode
+from ..core.resolve.analyze import AnalysisReport
+from ..core.resolve.nodes import MissingNode
+from ..core.resolve.target import OpenItem, WorkflowTarget, open_items, target_from_cli
 from ..core.services import Mend
 from .common import add_comfyui_options, build_mend
 from .handoff import choose_server

@@ -23,8 +23,8 @@ import aiohttp
 
 from ..core.act import Execute, Work
 from ..core.errors import BadRequest
-from ..core.task_model import FINISHED
-from ..core.tasks import EVENT
+from ..core.tasks.manager import EVENT
+from ..core.tasks.task_model import FINISHED
 
 POLL_SECONDS = 0.25  # as often as the server throttles its own progress events
 Listener = Callable[[str, Mapping[str, Any]], None]

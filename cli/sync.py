@@ -18,10 +18,18 @@ from typing import Any
 
 from tqdm import tqdm
 
+from ..core.environment.shared_cache import shared_cache_dir
+from ..core.environment.sync import (
+    SyncPlan,
+    finish_sync,
+    load_manifest,
+    plan_sync,
+    register_runners,
+    settle,
+    start_sync,
+)
 from ..core.services import Mend
-from ..core.shared_cache import shared_cache_dir
-from ..core.sync import SyncPlan, finish_sync, load_manifest, plan_sync, register_runners, settle, start_sync
-from ..core.tasks import EVENT
+from ..core.tasks.manager import EVENT
 from .common import add_comfyui_options, build_mend
 from .freeze import _size
 from .handoff import choose_server

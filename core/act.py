@@ -2,7 +2,7 @@
 
 Decisions say *what* (install this pack for that node type, download that file from this URL);
 ``pending_work`` says what of it is not done yet, and ``carry_out`` starts it as background tasks
-(``core/install_batch.py``, ``core/download_run.py``) and waits for them. The CLI's ``mend resolve``
+(``core/install/batch.py``, ``core/download/run.py``) and waits for them. The CLI's ``mend resolve``
 calls it after the questions; a task's progress reaches any subscriber of the task manager.
 """
 
@@ -13,12 +13,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .analyze import AnalysisReport
+from .catalog.install_plan import install_body
 from .catalog.node_map import Pack
-from .download_run import download_decided
-from .install_batch import install_decided_packs
-from .install_plan import install_body
-from .manifest import set_op
+from .decide.manifest import set_op
+from .download.run import download_decided
+from .install.batch import install_decided_packs
+from .resolve.analyze import AnalysisReport
 from .services import Mend
 
 
@@ -141,7 +141,7 @@ def _mark_downloaded(mend: Mend, workflow_id: str, done: list[tuple[dict, dict]]
         if result.get("sha256") or job.get("sha256"):
             entry["sha256"] = result.get("sha256") or job["sha256"]
         ops.append(set_op("workflows", workflow_id, "models", job["ref"], value=entry))
-    mend.manifest.write(ops)  # the file itself joins [tool.mend.models] through core/model_records.py
+    mend.manifest.write(ops)  # the file itself joins [tool.mend.models] through core/tasks/model_records.py
 
 
 async def _nothing() -> list[dict]:

@@ -61,7 +61,7 @@ ANALYSIS_PROCESSES = max(0, _env_int("MEND_ANALYSIS_PROCESSES", 2))
 #: seconds one analysis in a helper process may take before the helper is stopped (413 analysis_too_long)
 ANALYSIS_TIMEOUT = max(1, _env_int("MEND_ANALYSIS_TIMEOUT", 120))
 
-# -- node pack installs (core/install*.py, core/pip_deps.py) --------------------------------------
+# -- node pack installs (core/install*.py, core/install/pip_deps.py) --------------------------------------
 #: more hosts git installs may clone from (comma-separated), besides github.com, gitlab.com, codeberg.org,
 #: huggingface.co
 GIT_EXTRA_HOSTS = tuple(h.strip().lower() for h in os.environ.get("MEND_GIT_HOSTS", "").split(",") if h.strip())
@@ -78,7 +78,7 @@ INSTALL_STEP_TIMEOUT = _env_int("MEND_INSTALL_TIMEOUT", 1800)
 #: test-only: allow plain http:// git and registry URLs on loopback addresses
 TEST_ALLOW_HTTP_LOOPBACK = _env_flag("MEND_TEST_ALLOW_HTTP_LOOPBACK")
 
-# -- model downloads (core/policy.py, core/download.py, core/catalog/huggingface.py) --------------
+# -- model downloads (core/catalog/source_policy.py, core/download/engine.py, core/catalog/huggingface.py) --
 #: more hosts model downloads may come from (comma-separated; ``*.example.com`` covers subdomains), besides
 #: Hugging Face and the ``HF_ENDPOINT`` host, Civitai, GitHub and their download CDNs
 DOWNLOAD_EXTRA_HOSTS = tuple(
@@ -89,10 +89,10 @@ CIVITAI_API_URL = os.environ.get("MEND_CIVITAI_API", "https://civitai.com/api/v1
 #: seconds a Hugging Face search result is reused (a miss: at most a minute)
 HF_SEARCH_TTL = _env_int("MEND_HF_SEARCH_TTL", 600)
 #: a model cache shared by many machines (``mend sync --shared-cache``): files stored once by sha256, linked
-#: into the model folders (core/shared_cache.py)
+#: into the model folders (core/environment/shared_cache.py)
 SHARED_MODEL_CACHE = _env_path("MEND_SHARED_MODEL_CACHE")
 
-# -- background tasks (core/tasks.py) -------------------------------------------------------------
+# -- background tasks (core/tasks/manager.py) -------------------------------------------------------------
 #: how many tasks of each kind run at once; other kinds share ``default``
 TASK_LIMITS = {
     "download": max(1, _env_int("MEND_MAX_DOWNLOADS", 3)),

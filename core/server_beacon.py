@@ -1,6 +1,6 @@
 """Where the Mend server that owns a state folder can be reached, so the CLI hands it work instead of failing.
 
-One process at a time runs tasks from a state folder (the task journal's lock, ``core/tasks.py``). A
+One process at a time runs tasks from a state folder (the task journal's lock, ``core/tasks/manager.py``). A
 ComfyUI with Mend takes it at start-up and writes ``server.json`` beside the journal with its loopback
 URL; it removes the file when it stops. ``mend resolve`` first asks whether the lock is held: free means
 nothing else runs tasks here (a stale beacon of a killed server is ignored); held with a beacon means

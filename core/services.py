@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import constants
-from .analyze import Analyzer
 from .atomic_files import remove_stale_temps
+from .catalog.hashing import HashCache
 from .catalog.registry import RegistryClient
 from .catalog.store import CatalogStore, manager_dirs
-from .hashing import HashCache
+from .decide.manifest import Manifest
 from .host import Host
-from .manifest import Manifest
-from .model_records import ModelRecorder
-from .tasks import TaskManager
+from .resolve.analyze import Analyzer
+from .tasks.manager import TaskManager
+from .tasks.model_records import ModelRecorder
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class Mend:
     hashes: HashCache
     state_dir: Path  # where the manifest, its decision log and the task journal live
     extras: dict = field(default_factory=dict)
-    #: background tasks (``core/tasks.py``); runners register on it, ``start`` replays its journal
+    #: background tasks (``core/tasks/manager.py``); runners register on it, ``start`` replays its journal
     tasks: TaskManager = field(default=None, repr=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -103,7 +103,7 @@ class Mend:
 
     @property
     def manifest(self) -> Manifest:
-        """The manifest (``core/manifest.py``): ``record_pack``, ``record_model``, ``resolutions``..."""
+        """The manifest (``core/decide/manifest.py``): ``record_pack``, ``record_model``, ``resolutions``..."""
         if "manifest" not in self.extras:
             self.extras["manifest"] = Manifest(self.manifest_path)
         return self.extras["manifest"]

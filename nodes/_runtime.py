@@ -41,8 +41,8 @@ def model_folder_names() -> list[str]:
 
 def find_model(folders: Mapping[str, list[Path]], folder: str, file_name: str) -> Path | None:
     """The file ``file_name`` in any directory of ``folder`` (first wins, as ``folder_paths.get_full_path``)."""
+    from ..core.catalog.source_policy import check_relpath
     from ..core.errors import UnknownFolder
-    from ..core.policy import check_relpath
 
     rel = check_relpath(file_name, "file_name")
     if folder not in folders:

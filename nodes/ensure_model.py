@@ -34,7 +34,7 @@ class DownloadInterrupted(Exception):
 
 
 def _rate_meter() -> Any:
-    from ..core.task_model import RateMeter  # the task manager's own speed meter
+    from ..core.tasks.task_model import RateMeter  # the task manager's own speed meter
 
     return RateMeter()
 
@@ -85,8 +85,8 @@ async def download_watched(
     While another download of the same file (the panel's, the CLI's) holds it, nothing is reported but
     one ``on_wait(why)``.
     """
-    from ..core.download import DownloadRunner
-    from ..core.download_run import LocalContext, run_with_retries
+    from ..core.download.engine import DownloadRunner
+    from ..core.download.run import LocalContext, run_with_retries
 
     runner = runner or DownloadRunner(mend.host, hashes=mend.hashes)  # policy from the environment, as the panel
     final = Path(runner.target(params))

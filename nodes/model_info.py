@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.hashing import HashCache
+from ..core.catalog.hashing import HashCache
+from ..core.download.safetensors_header import InvalidSafetensors
+from ..core.download.safetensors_header import read_header as read_safetensors_header
 from ..core.host import canonical_folder
 from ..core.progress_text import send_text
-from ..core.safetensors_header import InvalidSafetensors
-from ..core.safetensors_header import read_header as read_safetensors_header
 from ._runtime import CATEGORY, current_mend, file_fingerprint, find_model, model_folder_names
 
 SAFETENSORS_EXTENSIONS = (".safetensors", ".sft")

@@ -2,10 +2,10 @@
 
 Body: the workflow itself, or ``{"workflow": {...}, "workflow_id": "...", "registry": false}``.
 ``workflow_id`` (a path in the user's workflows folder, or an unsaved graph's uuid; see
-``core/resolve.py``) makes decided items come back with their decision; without it a UI graph's own
+``core/resolve/target.py``) makes decided items come back with their decision; without it a UI graph's own
 top-level uuid is used.
 
-The body is handed, unparsed, to the analysis pool (``core/analysis_pool.py``): helper processes in
+The body is handed, unparsed, to the analysis pool (``core/resolve/analysis_pool.py``): helper processes in
 ComfyUI (``MEND_ANALYSIS_PROCESSES``), threads elsewhere; beyond its cap the answer is 429 with
 ``Retry-After``.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..core.analysis_pool import AnalysisPool
+from ..core.resolve.analysis_pool import AnalysisPool
 from ..core.services import Mend
 from .http import handler, read_body
 

@@ -13,7 +13,7 @@ from typing import Any
 from ..core import constants, progress_text
 from ..core.errors import MendError
 from ..core.host_comfy import ComfyHost
-from ..core.import_check import PROCESS_START, import_checks
+from ..core.install.import_check import PROCESS_START, import_checks
 from ..core.server_beacon import local_url, remove_beacon, write_beacon
 from ..core.services import Mend
 from . import progress as progress_routes

@@ -1,6 +1,6 @@
 """``GET /mend/decisions?workflow=…`` and ``POST /mend/decisions``: one decision per request, on disk at once.
 
-POST body (``core/decisions.py`` has the rules)::
+POST body (``core/decide/decisions.py`` has the rules)::
 
     {"workflow": "portraits/flux.json",            # a saved workflow: path in <user>/default/workflows/
      "model": "12:5/ckpt_name",                     # or "node_type": "VHS_VideoCombine"
@@ -17,10 +17,10 @@ import asyncio
 
 from aiohttp import web
 
-from ..core.analyze import node_decision
-from ..core.decisions import Decision, analyze_settled, apply_decision
+from ..core.decide.decisions import Decision, analyze_settled, apply_decision
 from ..core.errors import InvalidField
-from ..core.resolve import canonical_id, graph_id, target_from_request
+from ..core.resolve.analyze import node_decision
+from ..core.resolve.target import canonical_id, graph_id, target_from_request
 from ..core.services import Mend
 from .analyze import analysis_pool
 from .http import handler, json_response, read_json

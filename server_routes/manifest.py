@@ -20,12 +20,12 @@ import asyncio
 
 from aiohttp import web
 
+from ..core.environment.freeze import freeze, render_frozen
+from ..core.environment.shared_cache import shared_cache_dir
+from ..core.environment.sync import check_section, parse_manifest_text, plan_sync, register_runners, start_sync
 from ..core.errors import InvalidField
-from ..core.freeze import freeze, render_frozen
-from ..core.resolve import target_from_request
+from ..core.resolve.target import target_from_request
 from ..core.services import Mend
-from ..core.shared_cache import shared_cache_dir
-from ..core.sync import check_section, parse_manifest_text, plan_sync, register_runners, start_sync
 from .analyze import analysis_pool
 from .http import handler, json_response, read_json
 

@@ -23,12 +23,12 @@ from typing import Any
 from aiohttp import web
 
 from ..core.catalog.huggingface import HuggingFaceSource, LookupFailed, parse_hf_url
+from ..core.catalog.source_policy import DownloadPolicy, check_relpath
 from ..core.catalog.url_sources import UrlSource, resolve_url
-from ..core.download import DownloadRequest
-from ..core.download_run import download_runner
+from ..core.download.engine import DownloadRequest
+from ..core.download.run import download_runner
 from ..core.errors import InvalidField, UpstreamError
-from ..core.model_search import search_report
-from ..core.policy import DownloadPolicy, check_relpath
+from ..core.resolve.model_search import search_report
 from ..core.services import Mend
 from .analyze import analysis_pool
 from .http import handler, json_response, read_json

@@ -24,14 +24,14 @@ import os
 from aiohttp import web
 
 from ..core.errors import InvalidField, UnsupportedMediaType
-from ..core.import_check import import_checks, status_by_folder
-from ..core.install import install_runner
-from ..core.install_manager import manager_status
-from ..core.install_request import InstallRequest
-from ..core.install_restart import mark_restart_required, restart_status, schedule_restart
-from ..core.install_rollback import rollback_pack
+from ..core.install.enable import enable_pack
+from ..core.install.import_check import import_checks, status_by_folder
+from ..core.install.manager import manager_status
+from ..core.install.pack_task import install_runner
+from ..core.install.request import InstallRequest
+from ..core.install.restart import mark_restart_required, restart_status, schedule_restart
+from ..core.install.rollback import rollback_pack
 from ..core.installed_packs import scan_custom_nodes
-from ..core.pack_enable import enable_pack
 from ..core.services import Mend
 from .http import handler, json_response, read_json
 

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from ..core.errors import InvalidField, UnsupportedMediaType
 from ..core.services import Mend
-from ..core.task_model import STATES
+from ..core.tasks.task_model import STATES
 from .http import handler, json_response
 
 

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from mend.core.catalog.registry import RegistryClient
-from mend.core.install import InstallRunner
-from mend.core.install_policy import InstallPolicy
-from mend.core.pip_deps import PipDeps
-from mend.core.task_context import run_in_thread
+from mend.core.install.pack_task import InstallRunner
+from mend.core.install.pip_deps import PipDeps
+from mend.core.install.policy import InstallPolicy
+from mend.core.tasks.task_context import run_in_thread
 
 from .git_server import GitServer
 from .registry_server import RegistryServer

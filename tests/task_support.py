@@ -21,8 +21,8 @@ from typing import Any
 
 from aiohttp import web
 
-from mend.core.task_api import TaskContext
-from mend.core.tasks import TaskManager, idle
+from mend.core.tasks.manager import TaskManager, idle
+from mend.core.tasks.task_api import TaskContext
 
 CHUNK = 1024
 
@@ -150,7 +150,7 @@ class Chatty:
             if i % 10 == 9:
                 await asyncio.sleep(0.01)
         if self.fail:
-            from mend.core.task_api import PermanentTaskError
+            from mend.core.tasks.task_api import PermanentTaskError
 
             raise PermanentTaskError("broken on purpose")
         return {"steps": total}

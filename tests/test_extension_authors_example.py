@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mend.core import progress_text
 
-from .test_nodes_concurrent_prompts import server  # noqa: F401 (fixture: Mend's wrapper on a capturing server)
+from .nodes.test_nodes_concurrent_prompts import server  # noqa: F401 (fixture: Mend's wrapper on a capturing server)
 from .test_progress_text import comfy_utils  # noqa: F401 (fixture)
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "for-extension-authors.md"

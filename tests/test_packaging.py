@@ -48,7 +48,7 @@ def test_registry_metadata_follows_the_registry_guidance():
     shipped = [f for f in committed_files() if not comfyignored(f, patterns)]
     assert not [f for f in shipped if f.split("/", 1)[0] in ("tests", "bench", "docs")]
     for needed in ("__init__.py", "pyproject.toml", "requirements.txt", "LICENSE", "web/js/mend.js",
-                   "core/install.py", "core/data/core_node_schemas.json"):
+                   "core/install/pack_task.py", "core/data/core_node_schemas.json"):
         assert needed in shipped
 
 
@@ -69,7 +69,7 @@ spec = importlib.util.spec_from_file_location(name, path + "/__init__.py")
 module = importlib.util.module_from_spec(spec)
 sys.modules[name] = module
 spec.loader.exec_module(module)
-core = importlib.import_module(name + ".core.install")
+core = importlib.import_module(name + ".core.install.pack_task")
 print(json.dumps({"file": module.__file__, "core": core.__file__, "web": module.WEB_DIRECTORY,
                   "nodes": sorted(module.NODE_CLASS_MAPPINGS)}))
 """

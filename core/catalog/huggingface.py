@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from .. import constants
-from ..policy import hf_endpoint
+from .source_policy import hf_endpoint
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ..report_warning import ReportWarning
+from ..workflow.report_warning import ReportWarning
 
 #: the catalogs without which Mend cannot name anything, and what is lost without each
 ESSENTIAL = {

@@ -21,8 +21,8 @@ import aiohttp
 
 from .. import constants
 from ..errors import GatedModel, InvalidField, NotFound, UpstreamError
-from ..policy import DownloadPolicy, check_relpath
 from .huggingface import GatedFile, HuggingFaceSource, LookupFailed, parse_hf_url
+from .source_policy import DownloadPolicy, check_relpath
 
 _CIVITAI_MODEL = re.compile(r"^/models/(?P<id>\d+)")
 _CIVITAI_DOWNLOAD = re.compile(r"^/api/download/models/(?P<version>\d+)")

@@ -1,5 +1,5 @@
 /**
- * The server's JSON shapes, read and written in one place: tasks (`core/task_model.py`'s
+ * The server's JSON shapes, read and written in one place: tasks (`core/tasks/task_model.py`'s
  * `Task.to_json`), decisions as `POST /mend/decisions` takes them and as `GET /mend/decisions`
  * and the analysis report (`item.decision`) give them back.
  *

@@ -1,0 +1,415 @@
+"""Ranking the packs that can provide each missing node type.
+
+Evidence, strongest first. The workflow's own stamps (checked in ``stamps``): a ``cnr_id`` that is a
+registry id the catalogs know, an ``aux_id`` (``owner/repo``) they list, an ``aux_id`` they do not list
+(install from git), a ``cnr_id`` they do not know (its repository name, else the registry by id); a
+catalog pack of the same repository name under another owner than the stamp says is offered beside it
+(a fork, a renamed owner), never as the pack. Then the node map: the pack that preempts the name
+(unless it is itself a copy of another), exact hits, ``nodename_pattern`` hits; editor-only nodes of
+known packs; the Comfy Registry; a pack whose name the type carries (``node_hints``); last, a stamp a
+re-stamping tool put on many nodes. A copy's map evidence ranks below a rival original's, whatever its
+kind. Among packs with the same evidence, in this order:
+
+1. an installed pack (it only needs an update);
+2. a pack the workflow needs anyway (the only one providing another of its missing types) that also
+   provides everything the rival packs provide here: installing it makes them redundant (a fork with
+   extra nodes beats the pack it forked when the workflow uses the extras);
+3. a pack whose repository is named after the node (``Audio Duration``: ``comfy-audio-duration``); then
+   the pack that *wrote* most of the workflow's missing types: coverage counts only names whose likely
+   author (``NodeMap.origin``) is this pack, so an aggregator that copied nodes from five packs does
+   not outscore the packs it copied from;
+4. plain coverage of the missing types; a pack that is not a copy; stars; registration order.
+
+``auto`` means the pick cannot reasonably be wrong: a stamp the catalogs confirm (and no other stamp
+of the node names another pack), an owner's preemption, or the one pack the map lists; anything else is
+a question for the user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from ..catalog.install_plan import install_plan
+from ..catalog.node_map import NodeMap, Pack
+from ..workflow.reader import WorkflowNode
+from ..workflow.report_warning import ReportWarning
+from .node_hints import family_packs, frontend_pack, name_hint_packs, name_key, packs_named
+from .stamps import CORE_ID, checked_stamps, paired_stamps, suspect_stamps
+
+#: node types the editor itself implements (never sent to the server, never "missing")
+FRONTEND_ONLY_TYPES = frozenset({"Note", "MarkdownNote", "Reroute", "PrimitiveNode", "Comfy.SwitchNode"})
+
+#: evidence -> (rank, confidence); lower rank is stronger
+EVIDENCE = {
+    "cnr_id": (0, 1.0),  # a registry id the catalogs know
+    "aux_id": (0, 0.98),  # an owner/repo the catalogs list
+    "git": (0, 0.9),  # an owner/repo the catalogs do not list: installed from git
+    "stamp_name": (1, 0.85),  # an unknown registry id that is a catalog pack's repository name
+    "manager_id": (1, 0.85),  # an unknown registry id that is ComfyUI-Manager's id of a catalog pack
+    "registry_id": (3, 0.8),  # an unknown registry id, no pack of that name: installed from the registry
+    "preemption": (2, 0.95),
+    "exact": (3, 0.9),
+    "pattern": (4, 0.7),
+    "frontend": (4, 0.8),
+    "registry": (5, 0.8),
+    "same_name": (6, 0.5),  # same repository name as a stamp, another owner: a fork or a rename
+    "name_hint": (7, 0.4),
+    "suspect_stamp": (8, 0.3),
+}
+#: a pack the map alone names is ``auto`` only with this many GitHub stars (when the catalogs know stars): the
+#: map is most often stale or ambiguous for small packs, and installing unvetted code deserves a question
+AUTO_MIN_STARS = 10
+STAMP_REASONS = frozenset({"cnr_id", "aux_id", "git", "stamp_name", "manager_id", "registry_id"})
+MAP_REASONS = frozenset({"preemption", "exact", "pattern"})
+
+
+@dataclass
+class NodeCandidate:
+    pack: Pack
+    reason: str  # one of EVIDENCE
+    installed: bool = False
+    covers: int = 1  # how many of the workflow's missing types this pack provides
+    version: str | None = None  # the workflow's ``ver`` for this pack (commit or semver)
+    authored: int = 0  # of those, how many this pack most likely wrote (not copies of another pack's)
+    needed: bool = False  # the only pack for another missing type: the workflow needs it anyway
+    supersedes: bool = False  # needed, and provides every missing type the rival candidates provide
+    claim_ignored: bool = False  # preempts the name but copied it (see NodeMap.origin): ranked as an exact hit
+    stamp_id: str | None = None  # the workflow's ``cnr_id`` when it named this pack: a registry id
+    install: dict | None = None  # set by the analysis for a pack to enable instead (see ``install_plan``)
+    listed: bool = False  # the map lists the type in this pack (exactly or by pattern): corroborates a stamp
+    demoted: bool = False  # a copy whose map evidence ranks below a rival original's (unless it supersedes it)
+    vetted: bool = True  # starred enough (``AUTO_MIN_STARS``) to be installed on the map's word alone
+    moved_from: str | None = None  # the stamp named the pack's former repository, as the catalog records it
+    named_after: bool = False  # the pack's repository is named after the node (``comfy-audio-duration``)
+
+    @property
+    def confidence(self) -> float:
+        return EVIDENCE[self.reason][1]
+
+    def explain(self) -> str:
+        what = {
+            "cnr_id": "the workflow names this registry pack for the node",
+            "aux_id": "the workflow names this repository for the node",
+            "preemption": "the pack claims this node name in ComfyUI-Manager's map",
+            "exact": "listed in ComfyUI-Manager's node map",
+            "pattern": "matches the pack's node-name pattern",
+            "registry": "the Comfy Registry lists the node in this pack",
+            "git": "the workflow names this repository for the node; the catalogs do not list it (install from git)",
+            "stamp_name": "the workflow's registry id for the node is this pack's repository name",
+            "manager_id": "the workflow's registry id for the node is ComfyUI-Manager's id for this pack",
+            "registry_id": "the workflow names this registry id for the node; the catalogs do not know it",
+            "frontend": "a node this pack implements in the editor only",
+            "same_name": "same repository name as the workflow's stamp under another owner: a fork or a rename?",
+            "name_hint": "the node's name carries this pack's name, or begins like many of its nodes; "
+            "the catalogs do not list the node",
+            "suspect_stamp": "the workflow's stamp, which looks re-stamped by a tool (see warnings)",
+        }[self.reason]
+        copy_of = self.pack.copy_of
+        extra = [
+            f"the workflow names {self.moved_from.removeprefix('https://github.com/')}, which ComfyUI-Manager "
+            f"records as this pack's author: the repository moved" if self.moved_from else None,
+            "claims the name, but copies an older pack that wrote it, so the claim is not trusted"
+            if self.claim_ignored else None,
+            "ComfyUI-Manager's map lists the node here" if self.listed and self.reason not in MAP_REASONS else None,
+            "already installed" if self.installed else None,
+            "needed anyway for another missing node and provides all the others" if self.supersedes
+            else "needed anyway for another missing node" if self.needed else None,
+            "the repository is named after the node" if self.named_after else None,
+            f"provides {self.covers} of the missing types" if self.covers > 1 else None,
+            f"wrote {self.authored} of them" if self.reason not in ("cnr_id", "aux_id") and self.covers > 1
+            and self.authored < self.covers else None,
+            f"most of its nodes are also in {copy_of.repository}" if copy_of else None,
+            f"{self.pack.stars}★" if self.pack.stars else None,
+            f"fewer than {AUTO_MIN_STARS}★: asked, not installed on the map's word alone"
+            if not self.vetted and self.reason == "exact" else None,
+        ]
+        return "; ".join([what, *[e for e in extra if e]])
+
+    def to_json(self) -> dict:
+        return {
+            "pack": self.pack.to_json(),
+            "reason": self.reason,
+            "explanation": self.explain(),
+            "confidence": self.confidence,
+            "installed": self.installed,
+            "covers": self.covers,
+            "authored": self.authored,
+            "needed": self.needed,
+            "listed": self.listed,
+            "version": self.version,
+            "install": self.install or install_plan(
+                self.pack, self.version if self.reason in STAMP_REASONS else None, self.stamp_id),
+        }
+
+
+@dataclass
+class MissingNode:
+    type: str
+    node_ids: list[str] = field(default_factory=list)
+    inactive: bool = True  # every instance is muted or bypassed
+    cnr_id: str | None = None
+    aux_id: str | None = None
+    ver: str | None = None
+    core: bool = False  # a core ComfyUI node this server lacks: update ComfyUI or its dependencies
+    needs_comfyui: str | None = None  # the ComfyUI version the workflow's ``comfy-core`` stamp names
+    suspect: bool = False  # the node's stamp looks re-stamped by a tool (``stamps.suspect_stamps``)
+    split: bool = False  # the map puts this type and its namesake (``Foo``, ``FooGuide``) in two packs
+    candidates: list[NodeCandidate] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if not self.candidates:
+            return "unknown"
+        return "auto" if self.auto else "ambiguous"
+
+    @property
+    def auto(self) -> bool:
+        """Certain: a stamp the catalogs confirm, an owner's claim, or the one pack the map lists; never a guess."""
+        if not self.candidates:
+            return False
+        top, rivals = self.candidates[0], self.candidates[1:]
+        if any(c.reason in STAMP_REASONS for c in rivals):
+            return False  # the node's stamps name two packs (cnr_id and aux_id disagree): ask
+        if top.reason in ("cnr_id", "aux_id"):
+            return True
+        if top.reason in ("stamp_name", "manager_id"):  # a registry id matched by name: sure if nothing else bears it
+            return top.listed and not any(c.reason in ("stamp_name", "manager_id") for c in rivals)
+        if top.reason == "preemption":
+            return True
+        return top.reason == "exact" and not rivals and top.vetted and not self.split
+
+    @property
+    def note(self) -> str | None:
+        """What to do when no pack is the answer: a core node needs a newer ComfyUI."""
+        if self.core and not any(not c.pack.is_core for c in self.candidates):
+            version = f" ≥ {self.needs_comfyui}" if self.needs_comfyui else " (newer)"
+            return f"a core ComfyUI node this ComfyUI lacks: needs ComfyUI{version}"
+        return None
+
+    def to_json(self) -> dict:
+        return {
+            "type": self.type,
+            "node_ids": self.node_ids,
+            "inactive": self.inactive,
+            "cnr_id": self.cnr_id,
+            "aux_id": self.aux_id,
+            "ver": self.ver,
+            "core": self.core,
+            "needs_comfyui": self.needs_comfyui,
+            "note": self.note,
+            "status": self.status,
+            "auto": self.auto,
+            "candidates": [c.to_json() for c in self.candidates],
+        }
+
+
+def missing_nodes(
+    nodes: Iterable[WorkflowNode], installed: set[str], suspect: set[str] = frozenset()
+) -> dict[str, MissingNode]:
+    """Group the workflow's nodes whose type the server lacks, keeping the workflow's pack hints."""
+    missing: dict[str, MissingNode] = {}
+    for node in nodes:
+        if node.type in installed or node.type in FRONTEND_ONLY_TYPES:
+            continue
+        entry = missing.setdefault(node.type, MissingNode(type=node.type))
+        entry.node_ids.append(node.id)
+        entry.inactive = entry.inactive and (node.muted or node.bypassed)
+        if node.cnr_id == CORE_ID:
+            entry.core = True
+            entry.needs_comfyui = _newer(entry.needs_comfyui, node.ver)
+            continue
+        if node.cnr_id and not entry.cnr_id:
+            entry.cnr_id, entry.ver = node.cnr_id, node.ver or entry.ver
+        if node.aux_id and not entry.aux_id:
+            entry.aux_id, entry.ver = node.aux_id, entry.ver or node.ver
+        entry.suspect = entry.suspect or bool({node.cnr_id, node.aux_id} & suspect)
+    return missing
+
+
+def resolve_missing(
+    nodes: Iterable[WorkflowNode],
+    installed: set[str],
+    node_map: NodeMap,
+    installed_repos: set[str],
+    registry_hits: Mapping[str, Pack] | None = None,
+) -> tuple[dict[str, MissingNode], list[ReportWarning]]:
+    """Check the stamps, group what is missing, rank its candidates; with the warnings all that said.
+
+    An editor-only node of a pack that is installed is not missing (the server never lists those).
+    """
+    nodes, warnings = checked_stamps(nodes)
+    nodes = paired_stamps(nodes)
+    suspect, said = suspect_stamps(nodes, node_map, node_map.core_types())
+    missing = missing_nodes(nodes, installed, suspect)
+    rank_candidates(missing, node_map, installed_repos, registry_hits)
+    for node_type, entry in list(missing.items()):
+        top = entry.candidates[0] if entry.candidates else None
+        if top is not None and top.reason == "frontend" and top.installed:
+            del missing[node_type]
+    return missing, [*warnings, *said]
+
+
+def _newer(a: str | None, b: str | None) -> str | None:
+    def key(v: str) -> tuple:
+        return tuple(int(p) if p.isdigit() else 0 for p in v.lstrip("v").split(".")[:4])
+
+    if not a or not b:
+        return a or b
+    return b if key(b) > key(a) else a
+
+
+def rank_candidates(
+    missing: Mapping[str, MissingNode],
+    node_map: NodeMap,
+    installed_repos: set[str],
+    registry_hits: Mapping[str, Pack] | None = None,
+) -> None:
+    """Fill and order ``candidates`` of every missing node type, in place."""
+    found: dict[str, list[tuple[Pack, str]]] = {}
+    for node_type, entry in missing.items():
+        found[node_type] = _evidence(entry, node_map, (registry_hits or {}).get(node_type))
+        if any(p.is_core for p, _ in found[node_type]):
+            entry.core = True
+    covered: dict[int, set[str]] = {}  # id(pack) -> the missing types it provides
+    authored: dict[int, int] = {}
+    needed: set[int] = set()
+    for node_type, hits in found.items():
+        origin = node_map.origin(node_type)
+        for pack, _ in hits:
+            covered.setdefault(id(pack), set()).add(node_type)
+            if origin is None or origin is pack:
+                authored[id(pack)] = authored.get(id(pack), 0) + 1
+        if len(hits) == 1:
+            needed.add(id(hits[0][0]))
+    stars_known = any(p.stars for p in node_map.packs.values())
+    for node_type, entry in missing.items():
+        hits = found[node_type]
+        listers = {id(p) for p in (node_map.preempted_by(node_type), *node_map.exact(node_type),
+                                    *node_map.by_pattern(node_type)) if p is not None}
+        candidates = []
+        for pack, reason in hits:
+            mine = covered[id(pack)]
+            candidate = NodeCandidate(
+                pack, reason, _is_installed(pack, installed_repos), len(mine), entry.ver, authored.get(id(pack), 0),
+                needed=id(pack) in needed, listed=id(pack) in listers,
+            )
+            candidate.supersedes = candidate.needed and all(covered[id(q)] <= mine for q, _ in hits)
+            candidate.vetted = not stars_known or pack.stars >= AUTO_MIN_STARS
+            candidate.named_after = name_key(pack.repo_name) == name_key(node_type)
+            if reason in ("cnr_id", "stamp_name", "registry_id"):  # not manager_id: that id is Manager's too
+                candidate.stamp_id = entry.cnr_id
+            if reason == "aux_id" and entry.aux_id:
+                former = f"https://github.com/{entry.aux_id}".lower()
+                candidate.moved_from = former if former in pack.moved_from else None
+            if reason == "preemption" and node_map.origin(node_type) not in (None, pack):
+                candidate.reason, candidate.claim_ignored = "exact", True
+            candidates.append(candidate)
+        originals = [c for c in candidates if c.listed and not c.pack.is_copy]
+        for c in candidates:
+            c.demoted = c.reason in MAP_REASONS and c.pack.is_copy and bool(originals) and not c.supersedes
+        candidates.sort(key=_rank_key)
+        entry.candidates = candidates
+    _split_pairs(missing)
+
+
+#: a missing type whose name begins with another's whole name (at least this long) is likely of the same pack
+PAIR_MIN = 6
+
+
+def _split_pairs(missing: Mapping[str, MissingNode]) -> None:
+    """Mark types the map splits from their namesake: ``LTXDirector`` and ``LTXDirectorGuide`` in one workflow are
+    one pack's pair, so a map that lists each in a different pack, neither in both, is stale or a copy: ask."""
+    names = sorted(t for t, e in missing.items() if e.candidates and e.candidates[0].reason == "exact")
+    for i, short in enumerate(names):
+        if len(short) < PAIR_MIN:
+            continue
+        for long in names[i + 1:]:
+            if not long.startswith(short):
+                break
+            a, b = missing[short].candidates[0].pack, missing[long].candidates[0].pack
+            if a is not b and short not in b.node_types and long not in a.node_types:
+                missing[short].split = missing[long].split = True
+
+
+def _is_installed(pack: Pack, installed_repos: set[str]) -> bool:
+    return pack.repository in installed_repos or bool(pack.aliases & installed_repos)
+
+
+def _rank_key(c: NodeCandidate) -> tuple:
+    return (c.demoted, EVIDENCE[c.reason][0], not c.listed, not c.pack.is_core, not c.installed, not c.supersedes,
+            not c.named_after, -c.authored, -c.covers, c.pack.is_copy, -c.pack.stars, c.pack.order, c.pack.repository)
+
+
+def _evidence(entry: MissingNode, node_map: NodeMap, registry_pack: Pack | None) -> list[tuple[Pack, str]]:
+    hits: list[tuple[Pack, str]] = []
+    seen: set[str] = set()
+
+    def add(pack: Pack | None, reason: str) -> None:
+        if pack is not None and pack.repository not in seen:
+            seen.add(pack.repository)
+            hits.append((pack, reason))
+
+    stamps: list[tuple[Pack, str]] = []
+    if entry.aux_id:
+        stamps += _aux_evidence(entry.aux_id, node_map)
+    if entry.cnr_id:
+        stamps += _cnr_evidence(entry.cnr_id, node_map, named_owner=bool(entry.aux_id))
+    if entry.suspect:
+        stamps = [(pack, "suspect_stamp") for pack, _ in stamps]
+    for pack, reason in stamps:
+        if reason != "suspect_stamp":
+            add(pack, reason)
+    add(node_map.preempted_by(entry.type), "preemption")
+    for pack in node_map.exact(entry.type):
+        add(pack, "exact")
+    for pack in node_map.by_pattern(entry.type):
+        add(pack, "pattern")
+    add(frontend_pack(entry.type, node_map), "frontend")
+    add(registry_pack, "registry")
+    for pack, reason in stamps:
+        if reason == "suspect_stamp":
+            add(pack, reason)
+    if not hits:
+        for pack in name_hint_packs(entry.type, node_map) or family_packs(entry.type, node_map):
+            add(pack, "name_hint")
+    return hits
+
+
+def _aux_evidence(aux_id: str, node_map: NodeMap) -> list[tuple[Pack, str]]:
+    """An ``owner/repo``: the catalogs' pack when they list that very repository, else a git install of it;
+    catalog packs of the same repository name under other owners beside it (a fork or a renamed owner)."""
+    url = f"https://github.com/{aux_id}".lower()
+    listed = node_map.pack_by_url(url)
+    if listed is not None and url in listed.aliases:
+        return [(listed, "aux_id")]
+    return [(_github_pack(aux_id), "git"), *((p, "same_name") for p in node_map.family_packs(aux_id.split("/")[1]))]
+
+
+def _cnr_evidence(cnr_id: str, node_map: NodeMap, *, named_owner: bool) -> list[tuple[Pack, str]]:
+    """A registry id: the catalogs' pack with that id; else the packs whose repository bears the name (when the
+    node's ``aux_id`` names the owner, only as a fork or rename of it); else the registry by id."""
+    pack = node_map.pack_by_registry_id(cnr_id)
+    if pack is not None:
+        return [(pack, "cnr_id")]
+    family = node_map.family_packs(cnr_id) or packs_named(cnr_id, node_map)
+    # Manager's list ``id`` is its own, not the registry's ("vhs" for comfyui-videohelpersuite), but when it
+    # equals the stamp it is evidence of which pack the stamp means (never sent to the registry as an id)
+    managed = node_map.pack_by_manager_id(cnr_id)
+    if named_owner:
+        return [(p, "same_name") for p in family]
+    if not family:
+        if managed is not None:
+            return [(managed, "manager_id")]
+        return [(_registry_only_pack(cnr_id), "registry_id")]
+    return [(p, "stamp_name") for p in family]
+
+
+def _registry_only_pack(cnr_id: str) -> Pack:
+    """A registry pack the catalogs do not list: installable by id all the same."""
+    return Pack(repository=f"registry:{cnr_id}", title=cnr_id, id=cnr_id, install_type="cnr")
+
+
+def _github_pack(aux_id: str) -> Pack:
+    url = f"https://github.com/{aux_id}".lower()
+    return Pack(repository=url, title=aux_id.rsplit("/", 1)[-1], aliases={url})

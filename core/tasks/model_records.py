@@ -1,0 +1,52 @@
+"""Every model Mend downloads joins the manifest: one listener on the task manager, whoever asked.
+
+The panel's ``POST /mend/models/download``, the CLI's ``mend resolve`` and a sync all end in a
+completed ``download`` task; recording it here (not in each caller) keeps ``freeze`` and ``sync``
+honest about where every file came from. The manifest write runs in a thread, never on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from .manager import EVENT
+
+log = logging.getLogger(__name__)
+
+
+class ModelRecorder:
+    """A task-manager listener; ``drain()`` waits for the records still being written."""
+
+    def __init__(self, manifest: Any) -> None:
+        self.manifest = manifest
+        self._pending: set[asyncio.Future] = set()
+
+    def __call__(self, event: str, data: Mapping[str, Any], client_id: str | None = None) -> None:
+        if event != EVENT or data.get("kind") != "download" or data.get("state") != "completed":
+            return
+        result, params = data.get("result") or {}, data.get("params") or {}
+        folder, relpath = result.get("folder") or params.get("folder"), result.get("relpath") or params.get("relpath")
+        if not folder or not relpath:
+            return
+        entry = {"size": result.get("size"), "sha256": result.get("sha256"),
+                 "sources": [params["url"]] if params.get("url") else []}
+        try:
+            future = asyncio.get_running_loop().run_in_executor(None, self._record, folder, relpath, entry)
+        except RuntimeError:  # not on a loop (a thread of a CLI run): record right here
+            self._record(folder, relpath, entry)
+            return
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+
+    def _record(self, folder: str, relpath: str, entry: dict) -> None:
+        try:
+            self.manifest.record_model(folder, relpath, **entry)
+        except Exception:  # a manifest problem must not fail the download that succeeded
+            log.warning("mend: could not record %s/%s in the manifest", folder, relpath, exc_info=True)
+
+    async def drain(self) -> None:
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
