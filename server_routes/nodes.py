@@ -36,6 +36,14 @@ from ..core.services import Mend
 from .http import handler, json_response, read_json
 
 
+def body_folder(body: object, what: str) -> str:
+    """The ``folder`` a pack route acts on, or a named 400 (it names an existing folder, checked later)."""
+    folder = body.get("folder") if isinstance(body, dict) else None
+    if not isinstance(folder, str) or not folder:
+        raise InvalidField(f"folder must name {what}", field="folder")
+    return folder
+
+
 def routes(mend: Mend) -> list[web.RouteDef]:
     install_runner(mend)  # registered before the task journal is replayed
 
@@ -70,18 +78,12 @@ def routes(mend: Mend) -> list[web.RouteDef]:
 
     @handler
     async def rollback(request: web.Request) -> web.Response:
-        body = await read_json(request)
-        folder = body.get("folder") if isinstance(body, dict) else None
-        if not isinstance(folder, str) or not folder:
-            raise InvalidField("folder must name a pack Mend installed", field="folder")
+        folder = body_folder(await read_json(request), "a pack Mend installed")
         return json_response(await rollback_pack(mend, install_runner(mend), folder))
 
     @handler
     async def enable(request: web.Request) -> web.Response:
-        body = await read_json(request)
-        folder = body.get("folder") if isinstance(body, dict) else None
-        if not isinstance(folder, str) or not folder:
-            raise InvalidField("folder must name the disabled pack's folder", field="folder")
+        folder = body_folder(await read_json(request), "the disabled pack's folder")
         install_runner(mend).policy.check_remote_risk(mend.host.listen_addresses())  # enabling runs its code
         done = await asyncio.to_thread(enable_pack, list(mend.host.custom_nodes_dirs()), folder)
         mark_restart_required(mend, {"action": "enable", "folder": done["enabled"]})

@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from mend.core.catalog.registry import RegistryClient
 from mend.core.install.pack_task import InstallRunner
 from mend.core.install.pip_deps import PipDeps
 from mend.core.install.policy import InstallPolicy
 from mend.core.tasks.task_context import run_in_thread
+from mend.server_routes import setup
 
 from .git_server import GitServer
 from .registry_server import RegistryServer
@@ -141,6 +143,15 @@ async def registry_env(tmp_path, comfy_dir, small_catalog, mend_for, aiohttp_ser
     use_registry(registry.base_url)
     return e
 
+
+
+@pytest.fixture(name="app")
+async def registry_app(registry_env, aiohttp_client):
+    """``registry_env`` with Mend's routes served: ``app.client`` is an aiohttp test client."""
+    application = web.Application()
+    setup(application, registry_env.mend)
+    registry_env.client = await aiohttp_client(application)
+    return registry_env
 
 
 async def install(env, body: dict):

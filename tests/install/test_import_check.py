@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import subprocess
 
-import pytest
-from aiohttp import web
-
 import mend.core.install.import_check as import_check
 from mend.core.install.import_check import LoadState, import_error
-from mend.server_routes import setup
 
 from ..git_server import make_pack_repo, node_pack_files
-from ..install_support import install, registry, registry_env, venv_python, wheelhouse  # noqa: F401 (fixtures)
+from ..install_support import install, registry, registry_app, registry_env, venv_python, wheelhouse  # noqa: F401 (fixtures)
 
 COMFY_LOG = """Starting server
 Traceback (most recent call last):
@@ -42,14 +38,6 @@ def test_the_error_comes_from_comfyuis_log():
 def pip_has(python: str, name: str) -> bool:
     out = subprocess.run([python, "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True).stdout
     return any(line.lower().startswith(name + "==") for line in out.splitlines())
-
-
-@pytest.fixture
-async def app(registry_env, aiohttp_client):
-    application = web.Application()
-    setup(application, registry_env.mend)
-    registry_env.client = await aiohttp_client(application)
-    return registry_env
 
 
 async def test_loaded_or_failed_after_the_restart_and_rollback(app, venv_python, monkeypatch):

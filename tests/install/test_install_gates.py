@@ -11,22 +11,12 @@ import sys
 import types
 
 import pytest
-from aiohttp import web
 
 from mend.core.catalog.pack_compat import MachineFacts, conflicts, satisfies
 from mend.core.install.manager import manager_loaded
-from mend.server_routes import setup
 
 from ..git_server import make_pack_repo, node_pack_files
-from ..install_support import install, registry, registry_env, venv_python, wheelhouse  # noqa: F401 (fixtures)
-
-
-@pytest.fixture
-async def app(registry_env, aiohttp_client):
-    application = web.Application()
-    setup(application, registry_env.mend)
-    registry_env.client = await aiohttp_client(application)
-    return registry_env
+from ..install_support import install, registry, registry_app, registry_env, venv_python, wheelhouse  # noqa: F401 (fixtures)
 
 
 def test_version_ranges_and_fields():
