@@ -1,6 +1,6 @@
 """``GET /mend/openapi.json``: the description of every Mend route (``openapi.json`` beside this file).
 
-Kept in the repository and served, so clients and the route fuzz suite (``tests/test_routes_fuzz.py``)
+Kept in the repository and served, so clients and the route fuzz suite (``tests/routes/test_routes_fuzz.py``)
 work from the same description; a test checks that it names exactly the routes Mend serves.
 """
 
