@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..git_server import make_pack_repo, node_pack_files
 from ..registry_server import RegistryServer
-from .browser import CHROMIUM, CHROMIUM_ARGS, launch, open_editor, watch
+from .browser import CHROMIUM, launch, open_editor, watch
 from .comfyui_process import ComfyUI, comfyui_python, free_port, prepare_base
 from .conftest import comfyui_path
 from .test_install_e2e import finished, node_info, static_server, wait_for  # noqa: F401 (fixture)
@@ -80,7 +80,7 @@ def install_from_the_panel(server: ComfyUI, node_type: str, label: str) -> dict:
                 "nodes": [{"id": 1, "type": node_type, "pos": [300, 200], "size": [260, 80], "flags": {}, "order": 0,
                            "mode": 0, "inputs": [], "outputs": [], "properties": {}, "widgets_values": []}]}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch(pw)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             errors: list[str] = []

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import shutil
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, DOCS, OUTPUT, open_editor, sync_playwright
+from .browser import DOCS, OUTPUT, launch, open_editor, sync_playwright
 from .comfyui_process import ComfyUI
 
 COUNT = 8
@@ -102,7 +102,7 @@ def test_two_tabs_each_see_only_their_own_prompts_text(comfyui: ComfyUI):
                                              "Comfy.Workflow.ShowMissingNodesWarning": False})
     assert status == 200
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch(pw)
         try:
             errors: list[str] = []
             a, b = open_tab(browser, comfyui, "A", errors), open_tab(browser, comfyui, "B", errors)

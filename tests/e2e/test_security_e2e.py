@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from .browser import launch, sync_playwright
 from .comfyui_process import ComfyUI, comfyui_python, free_port, prepare_base
 from .conftest import comfyui_path
 
 EVIL = "https://evil.example"
-CHROMIUM = Path(os.environ.get("MEND_CHROMIUM", "/usr/bin/chromium"))
 HIGH_RISK = [
     ("/mend/nodes/install", {"repository": "https://github.com/alice/ComfyUI-Alpha"}),
     ("/api/mend/nodes/install", {"id": "comfyui-alpha"}),
@@ -108,11 +106,8 @@ def test_the_servers_own_requests_pass(cors_comfyui: ComfyUI):
 
 def test_the_editor_still_works_with_cors_enabled(cors_comfyui: ComfyUI):
     """The real editor page loads, Mend's panel script starts, and its own fetches are answered."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+    with sync_playwright() as pw:
+        browser = launch(pw)
         try:
             page = browser.new_page()
             errors: list[str] = []
