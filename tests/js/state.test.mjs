@@ -21,7 +21,10 @@ test("an analysis replaces the report; a new workflow forgets the old decisions"
   assert.deepEqual(Object.keys(s.decisions), ["model:4/ckpt_name"]); // same workflow: kept
   s = reduce(s, { type: "analysis/done", workflow: { key: "other.json", name: "other.json" }, report: report() });
   assert.deepEqual(s.decisions, {});
-  assert.equal(reduce(s, { type: "analysis/error", error: "boom" }).error, "boom");
+  const failed = reduce(s, { type: "analysis/error", error: "boom", code: "analysis_too_long" });
+  assert.deepEqual(failed.analysisError, { message: "boom", code: "analysis_too_long" }); // shown with Retry
+  assert.equal(failed.error, null);
+  assert.equal(reduce(failed, { type: "analysis/start", workflow: WORKFLOW }).analysisError, null);
 });
 
 test("a decision is shown at once, confirmed when saved, rolled back when the POST fails", () => {

@@ -70,7 +70,6 @@ const controller = createController({
   },
   workflowRef: () => workflowRef(),
   clientId: () => api.clientId ?? api.initialClientId ?? null,
-  confirm: (message) => window.confirm(`${message}\n\nContinue?`), // an incompatible pack version
 });
 
 /** What the panel's buttons call: the controller, plus what needs the page itself. */
@@ -85,6 +84,9 @@ const actions = {
   installPackFirst: controller.installPackFirst,
   confirmDownload: controller.confirmDownload,
   declineDownload: controller.declineDownload,
+  confirmInstall: controller.confirmInstall,
+  declineInstall: controller.declineInstall,
+  stopRetrying: controller.stopRetrying,
   pickFolder: controller.pickFolder,
   setIncludeInactive: controller.setIncludeInactive,
   clearFinished: controller.clearFinished,

@@ -9,7 +9,7 @@
  */
 
 export class MendApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, retryAfter = null) {
     const err = body?.error || {};
     super(err.message || `HTTP ${status}`);
     this.name = "MendApiError";
@@ -17,7 +17,17 @@ export class MendApiError extends Error {
     this.code = err.code || `http_${status}`;
     this.field = err.field ?? null;
     this.body = body;
+    this.retryAfter = retryAfter; // seconds, from a 429's Retry-After header (null without one)
   }
+}
+
+/** Seconds a `Retry-After` header asks to wait (a number of seconds or an HTTP date); null if absent or unreadable. */
+export function retryAfterSeconds(value, nowMs = Date.now()) {
+  const text = String(value ?? "").trim();
+  if (!text) return null;
+  if (/^\d+$/.test(text)) return Number(text);
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - nowMs) / 1000));
 }
 
 export function createClient(fetchApi) {
@@ -35,7 +45,7 @@ export function createClient(fetchApi) {
     } catch {
       data = { error: { message: text.slice(0, 200) } };
     }
-    if (!response.ok) throw new MendApiError(response.status, data);
+    if (!response.ok) throw new MendApiError(response.status, data, retryAfterSeconds(response.headers?.get?.("Retry-After")));
     return data;
   }
   const enc = encodeURIComponent;

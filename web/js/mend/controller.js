@@ -9,6 +9,7 @@
  * (`itemErrors`), never only in a line at the top of the panel.
  */
 
+import { analysisErrorText, busyDelaySeconds } from "./messages.js";
 import { itemId } from "./state.js";
 import { chosenCandidate, groupNodes, viewModel } from "./view.js";
 import { decisionBody, decisionsFromServer } from "./wire.js";
@@ -24,15 +25,23 @@ export function fileNameFromUrl(url) {
   }
 }
 
+/** A busy server (429) is asked again after its `Retry-After`, waiting at most this long at a time... */
+export const BUSY_WAIT_CAP_S = 30;
+/** ...and at most this many times in all before the panel says so and offers Retry. */
+export const BUSY_TRIES = 10;
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 export function createController({
   client, getState, dispatch, applyModel = () => null, now = () => Date.now(),
-  confirm = () => false, // a yes/no the server asks for an install (an incompatible pack version)
+  sleep = pause, // waits between asks of a busy server (tests pass one that returns at once)
   workflowRef = () => getState().workflow, // {key, graph?}: how POST /mend/decisions names the workflow
   clientId = () => null, // ComfyUI's websocket client id: tasks remember who started them
   markModified = () => null, // the open workflow now differs from its last save (a rewritten file too)
 }) {
   const applied = new Set(); // "<item id>@<task id>": widgets already pointed at a finished download
   let searchPromise = null;
+  let analysisRun = 0; // counts analyses: a newer one, or Stop, ends an older one's retries
 
   function workflowKey() {
     return getState().workflow?.key ?? "";
@@ -95,19 +104,25 @@ export function createController({
     }
   }
 
-  /** Start an item's task; a pickle download waits for the user's yes in the panel; errors stay at the item. */
-  async function startTask(item, start, params) {
+  /**
+   * Start an item's task; errors stay at the item. What the server wants confirmed first is asked at the
+   * item, in the panel: a pickle download, a pack that does not fit this machine (`items`: the node
+   * types decided for that install, which Cancel makes open again).
+   */
+  async function startTask(item, start, params, items = [item]) {
     try {
       const task = await start(params);
       if (task) dispatch({ type: "task/event", task: task.task || task, now: now() });
       return task;
     } catch (error) {
       if (error.code === "confirmation_required" && !params.confirm_pickle) {
-        dispatch({ type: "confirm/ask", id: item.id, message: error.message, params });
+        dispatch({ type: "confirm/ask", id: item.id, question: "pickle", message: error.message, params });
         return null;
       }
-      if (error.code === "incompatible" && !params.confirm_incompatible && confirm(error.message)) {
-        return startTask(item, start, { ...params, confirm_incompatible: true });
+      if (error.code === "incompatible" && !params.confirm_incompatible) {
+        dispatch({ type: "confirm/ask", id: item.id, question: "incompatible", message: error.message, params,
+          conflicts: error.body?.error?.conflicts || [], items: items.map((i) => ({ id: i.id, kind: i.kind, key: i.key })) });
+        return null;
       }
       if (error.code === "conflict") return null; // the same file or pack is already being worked on
       failItem(item, error);
@@ -143,7 +158,7 @@ export function createController({
     }
     const repository = /^https?:\/\//.test(pack.repository || "") ? pack.repository : undefined;
     const body = plan?.body || { id: (pack.cnr_id ?? pack.id) || undefined, repository };
-    return startTask(items[0], client.installPack, { ...body, client_id: clientId() || undefined });
+    return startTask(items[0], client.installPack, { ...body, client_id: clientId() || undefined }, items);
   }
 
   async function choose(item, index) {
@@ -326,6 +341,26 @@ export function createController({
       dispatch({ type: "confirm/clear", id: item.id });
       return undo(item);
     },
+    /** A pack that does not fit this machine, answered in the panel: "Install anyway" resends with confirm_incompatible. */
+    async confirmInstall(item) {
+      const pending = getState().confirmations[item.id];
+      dispatch({ type: "confirm/clear", id: item.id });
+      if (!pending) return;
+      const decided = pending.items?.length ? pending.items : [item];
+      await startTask(item, client.installPack, { ...pending.params, confirm_incompatible: true }, decided);
+    },
+    /** "Cancel": nothing is installed, and the node types decided for it are open again. */
+    async declineInstall(item) {
+      const pending = getState().confirmations[item.id];
+      dispatch({ type: "confirm/clear", id: item.id });
+      for (const decided of pending?.items?.length ? pending.items : [item]) await undo(decided);
+    },
+    /** Stop asking a busy server again: the analysis ends here, with Retry. */
+    stopRetrying() {
+      if (!getState().busy) return;
+      analysisRun += 1;
+      dispatch({ type: "analysis/error", error: "The server was busy; Mend stopped asking. Retry when you like.", code: "stopped" });
+    },
     pickFolder(item, folder) {
       dispatch({ type: "folder/picked", id: item.id, folder });
     },
@@ -405,16 +440,34 @@ export function createController({
         if (error.status !== 404) fail(error);
       }
     },
-    /** Analyse a serialised workflow; resolves to the report (or null on failure). The search follows. */
+    /**
+     * Analyse a serialised workflow; resolves to the report, or null on failure (said in the panel, with
+     * Retry) or when a newer analysis or Stop took over. A busy server (429) is asked again after its
+     * `Retry-After` (at most BUSY_WAIT_CAP_S at a time, BUSY_TRIES in all), counting down in the panel.
+     */
     async analyze(workflow, info) {
+      const run = ++analysisRun;
+      const current = () => run === analysisRun;
       dispatch({ type: "analysis/start", workflow: info });
-      try {
-        const report = await client.analyze(workflow);
-        dispatch({ type: "analysis/done", workflow: info, report });
-        return report;
-      } catch (error) {
-        dispatch({ type: "analysis/error", error: `analysis failed: ${error.message}` });
-        return null;
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          const report = await client.analyze(workflow);
+          if (!current()) return null;
+          dispatch({ type: "analysis/done", workflow: info, report });
+          return report;
+        } catch (error) {
+          if (!current()) return null;
+          if (error.status !== 429 || attempt >= BUSY_TRIES) {
+            dispatch({ type: "analysis/error", error: analysisErrorText(error), code: error.code ?? null });
+            return null;
+          }
+          for (let left = busyDelaySeconds(error.retryAfter, BUSY_WAIT_CAP_S); left > 0; left -= 1) {
+            dispatch({ type: "analysis/busy", seconds: left, attempt, tries: BUSY_TRIES });
+            await sleep(1000);
+            if (!current()) return null;
+          }
+          dispatch({ type: "analysis/busy", seconds: 0, attempt, tries: BUSY_TRIES }); // asking again now
+        }
       }
     },
   };

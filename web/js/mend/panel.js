@@ -10,6 +10,7 @@
 
 import { catalogWarning, describeCandidate } from "./format.js";
 import { h, keyed, setText } from "./dom.js";
+import { incompatibleQuestion } from "./messages.js";
 import { chosenCandidate, headline, itemStatus } from "./view.js";
 
 const STATE_WORDS = {
@@ -30,6 +31,7 @@ export const CONTROLS = [
   "fix-all", "reanalyze", "include-inactive", "restart", "reload-page",
   "group-install", "candidate", "url-input", "use-url", "optional", "skip", "undo",
   "item-retry", "item-search", "item-install-pack", "item-folder", "confirm-download", "decline-download",
+  "confirm-install", "decline-install", "analysis-stop", "analysis-retry",
   "task-cancel", "task-pause", "task-resume", "task-retry", "clear-finished", "jobs-all-clients", "rollback-pack",
   "toast-resolve", "toast-close",
 ];
@@ -39,6 +41,7 @@ export function createPanel(doc, actions) {
   const header = el("div", { class: "mend-header" });
   const banner = el("div", { class: "mend-banner", role: "status", hidden: true });
   const errorLine = el("div", { class: "mend-error", role: "alert" });
+  const analysisLine = createAnalysisLine();
   const importFailures = el("div", { class: "mend-banner mend-import-failures", role: "alert", hidden: true });
   const decisions = el("div", { class: "mend-decisions" });
   const tasksList = el("div", { class: "mend-rows", role: "list", "aria-label": "Downloads and installs" });
@@ -61,12 +64,15 @@ export function createPanel(doc, actions) {
       el("label", { class: "mend-switch", title: "Also show other tabs' and clients' prompts, read-only" },
         followAll, "All clients")),
     jobsEmpty, jobsList);
-  const root = el("div", { class: "mend-panel" }, header, banner, importFailures, errorLine, decisions, tasksSection, jobsSection);
+  const root = el("div", { class: "mend-panel" }, header, analysisLine.root, banner, importFailures, errorLine, decisions,
+    tasksSection, jobsSection);
   let decisionsSignature = null;
   let headerSignature = null;
+  let asked = new Set(); // items whose question (pickle, incompatible pack) was shown in the last render
 
   function render(vm) {
     renderHeader(vm);
+    analysisLine.update(vm);
     renderBanner(vm);
     renderImportFailures(vm);
     setText(errorLine, vm.error || "");
@@ -74,14 +80,7 @@ export function createPanel(doc, actions) {
     const signature = decisionSignature(vm);
     if (signature !== decisionsSignature) {
       decisionsSignature = signature;
-      const focusKey = doc.activeElement?.dataset?.focus;
-      const drafts = [...decisions.querySelectorAll("input[data-focus]")].map((i) => [i.dataset.focus, i.value]);
-      decisions.replaceChildren(...renderDecisions(vm));
-      for (const [key, value] of drafts) {
-        const input = decisions.querySelector(`input[data-focus="${CSS.escape(key)}"]`);
-        if (input) input.value = value;
-      }
-      if (focusKey) decisions.querySelector(`[data-focus="${CSS.escape(focusKey)}"]`)?.focus();
+      renderDecisionsKeepingFocus(vm);
     }
     updateMiniBars(vm);
     tasksSection.hidden = vm.tasks.length === 0;
@@ -89,6 +88,68 @@ export function createPanel(doc, actions) {
     followAll.checked = !!vm.followAll;
     jobsEmpty.hidden = vm.jobs.length > 0;
     keyed(jobsList, vm.jobs, (j) => j.id, createJobRow, updateJobRow);
+  }
+
+  /**
+   * Rebuild the decision part; the focus stays where it was (the same control, else a control of the
+   * same item), and a question that just appeared takes it (its safe answer) if the focus was in the
+   * panel or nowhere, so a keyboard user lands on it.
+   */
+  function renderDecisionsKeepingFocus(vm) {
+    const active = doc.activeElement;
+    const focusKey = active?.dataset?.focus;
+    const focusItem = active?.closest?.("[data-item]")?.dataset.item;
+    const ours = !active || active === doc.body || root.contains(active);
+    const drafts = [...decisions.querySelectorAll("input[data-focus]")].map((i) => [i.dataset.focus, i.value]);
+    decisions.replaceChildren(...renderDecisions(vm));
+    for (const [key, value] of drafts) {
+      const input = decisions.querySelector(`input[data-focus="${CSS.escape(key)}"]`);
+      if (input) input.value = value;
+    }
+    const items = [...vm.nodeGroups.flatMap((g) => g.items), ...vm.models, ...vm.inactive];
+    const questions = items.filter((i) => i.confirmation).map((i) => i.id);
+    const fresh = questions.find((id) => !asked.has(id));
+    asked = new Set(questions);
+    const find = (selector) => decisions.querySelector(selector);
+    const target = (fresh && ours && find(`[data-focus="${CSS.escape(`${fresh}:decline`)}"]`))
+      || (focusKey && find(`[data-focus="${CSS.escape(focusKey)}"]`))
+      || (focusItem && [...decisions.querySelectorAll(`[data-item="${CSS.escape(focusItem)}"] button`)].find((b) => !b.disabled));
+    if (target && (target !== active || !active?.isConnected)) target.focus();
+  }
+
+  /**
+   * The analysis, when it is not a report: a busy server counting down to its next ask (with Stop), or
+   * why it failed (with Retry). Built once and updated in place, so a focused button keeps its focus
+   * while the seconds tick.
+   */
+  function createAnalysisLine() {
+    const busyText = el("span", { class: "mend-busy-text mend-num" });
+    const stop = el("button", { class: "mend-btn", "data-control": "analysis-stop",
+      title: "Stop asking the busy server; Retry asks again", onclick: () => actions.stopRetrying() }, "Stop");
+    const busy = el("div", { class: "mend-busy", role: "status" }, busyText, stop);
+    const errorText = el("span", { class: "mend-item-error-text" });
+    const retry = el("button", { class: "mend-btn", "data-control": "analysis-retry", onclick: () => actions.reanalyze() },
+      "Retry");
+    const failed = el("div", { class: "mend-item-error mend-analysis-error", role: "alert" }, errorText, retry);
+    const line = el("div", { class: "mend-analysis-line", tabindex: "-1" }, busy, failed);
+    return {
+      root: line,
+      update(vm) {
+        const hadFocus = line.contains(doc.activeElement);
+        const b = vm.busy;
+        busy.hidden = !b;
+        if (b) {
+          const next = `try ${b.attempt + 1} of ${b.tries}`;
+          setText(busyText, b.seconds > 0 ? `Server busy, retrying in ${b.seconds} s (${next})` : `Server busy, asking again (${next})…`);
+        }
+        failed.hidden = !!b || !vm.analysisError;
+        setText(errorText, vm.analysisError?.message || "");
+        line.hidden = busy.hidden && failed.hidden;
+        if (hadFocus && (doc.activeElement === doc.body || doc.activeElement?.closest("[hidden]"))) {
+          (!busy.hidden ? stop : !failed.hidden ? retry : header.querySelector("button:not([disabled])") || line).focus();
+        }
+      },
+    };
   }
 
   function renderHeader(vm) {
@@ -204,6 +265,7 @@ export function createPanel(doc, actions) {
         `node${item.node_ids.length === 1 ? "" : "s"} ${item.node_ids.join(", ")}`,
         item.inactive ? el("span", { class: "mend-inactive-mark" }, ` · ${item.mark || "bypassed or muted"}: not blocking`) : null),
       candidateList(item),
+      itemConfirmation(item),
       itemError(item),
       itemActions(item, false),
       miniBar(item));
@@ -275,17 +337,45 @@ export function createPanel(doc, actions) {
         onclick: () => actions.retryItem(item) }, "Retry"));
   }
 
-  /** A pickle file waits for a yes, asked here in words rather than in a browser dialog. */
+  /**
+   * What the server wants confirmed, asked here in words at the item rather than in a browser dialog:
+   * a pickle download, or a pack that does not fit this machine. Escape answers no; the focus lands on
+   * the "no" when the question appears.
+   */
   function itemConfirmation(item) {
-    if (!item.confirmation) return null;
-    const name = item.confirmation.params?.relpath || item.value;
-    return el("div", { class: "mend-confirm", role: "alert" },
-      el("p", {}, `${name} is a pickle file: loading it can run code someone put in it. Download it only if you trust where it comes from.`),
-      el("div", { class: "mend-item-actions" },
-        el("button", { class: "mend-btn mend-btn-primary", "data-control": "confirm-download", "data-focus": `${item.id}:confirm`,
-          onclick: () => actions.confirmDownload(item) }, "Download anyway"),
-        el("button", { class: "mend-btn", "data-control": "decline-download", "data-focus": `${item.id}:decline`,
-          onclick: () => actions.declineDownload(item) }, "Don't download")));
+    const c = item.confirmation;
+    if (!c) return null;
+    const incompatible = c.question === "incompatible";
+    const no = () => (incompatible ? actions.declineInstall(item) : actions.declineDownload(item));
+    const yesAttrs = { class: "mend-btn", "data-focus": `${item.id}:confirm` };
+    const noAttrs = { class: "mend-btn mend-btn-primary", "data-focus": `${item.id}:decline`, onclick: no };
+    const buttons = incompatible
+      ? [el("button", { ...yesAttrs, "data-control": "confirm-install", onclick: () => actions.confirmInstall(item) }, "Install anyway"),
+        el("button", { ...noAttrs, "data-control": "decline-install" }, "Cancel")]
+      : [el("button", { ...yesAttrs, "data-control": "confirm-download", onclick: () => actions.confirmDownload(item) },
+        "Download anyway"),
+      el("button", { ...noAttrs, "data-control": "decline-download" }, "Don't download")];
+    const text = incompatible ? incompatibleText(item, c) : [el("p", {}, `${c.params?.relpath || item.value} is a pickle file: `
+      + "loading it can run code someone put in it. Download it only if you trust where it comes from.")];
+    return el("div", { class: `mend-confirm mend-confirm-${incompatible ? "incompatible" : "pickle"}`, role: "group",
+      "aria-label": incompatible ? "Install a pack that does not fit this machine?" : "Download a pickle file?",
+      onkeydown: (e) => {
+        if (e.key !== "Escape") return;
+        e.stopPropagation(); // the floating panel closes on Escape: here it only answers no
+        no();
+      } },
+    el("div", { role: "alert" }, ...text),
+    el("div", { class: "mend-item-actions" }, ...buttons));
+  }
+
+  function incompatibleText(item, confirmation) {
+    const pack = item.candidates?.find((c) => c.pack)?.pack;
+    const { title, reasons } = incompatibleQuestion(confirmation, pack?.title || pack?.id || "This pack");
+    return [
+      el("p", { class: "mend-confirm-title" }, `${title}:`),
+      el("ul", { class: "mend-confirm-reasons" }, ...reasons.map((r) => el("li", {}, r))),
+      el("p", {}, "Installed anyway, it may fail to load or stop ComfyUI from starting. Cancel installs nothing."),
+    ];
   }
 
   function candidateList(item) {
@@ -450,7 +540,7 @@ export function decisionSignature(vm) {
     vm.reportSeq, vm.workflow?.key, vm.nodeGroups.map((g) => g.key),
     items.map((i) => [i.id, i.decision, i.pending, i.task?.id, i.task?.state, i.task?.interruptedReason,
       i.candidates?.map((c) => [c.reason, c.size, c.url]), i.error, i.confirmation, i.picked, !!i.waitsFor, i.searching]),
-    vm.inactive.map((i) => [i.id, i.decision, i.pending, i.task?.id, i.task?.state, i.error, i.candidates?.length]),
+    vm.inactive.map((i) => [i.id, i.decision, i.pending, i.task?.id, i.task?.state, i.error, i.confirmation, i.candidates?.length]),
     vm.includeInactive, vm.folders,
   ]);
 }

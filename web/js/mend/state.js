@@ -31,6 +31,8 @@ export function initialState() {
     report: null, // POST /mend/analyze's answer
     reportSeq: 0, // counts analyses, so views know the report changed
     analyzing: false,
+    busy: null, // { seconds, attempt, tries }: the server answered 429; the analysis is asked again in `seconds`
+    analysisError: null, // { message, code }: why the last analysis failed (shown with Retry)
     error: null,
     decisions: {}, // itemId -> decision, itemId = "node:<type>" | "model:<key>"
     pendingDecisions: {}, // itemId -> true while the POST is in flight
@@ -39,7 +41,9 @@ export function initialState() {
     rates: {}, // id -> rateSample state
     restart: "none", // "none" | "required" | "restarting" | "refreshing" | "reload" (the page must reload)
     itemErrors: {}, // itemId -> why the last action on that item failed (shown at the item, with Retry)
-    confirmations: {}, // itemId -> { message, params }: a download that waits for the user's yes (pickle)
+    // itemId -> { question: "pickle" | "incompatible", message, params, conflicts?, items? }: a download or
+    // an install that waits for the user's answer, asked at the item (`items`: what Cancel undoes)
+    confirmations: {},
     searching: false, // POST /mend/models/search runs in the background for models without a certain source
     searchedSeq: -1, // the reportSeq the last search answered for
     folders: [], // ComfyUI's model folders (GET /models): the folder picker's choices
@@ -143,8 +147,14 @@ function updatePrompt(state, promptId, change, create = true) {
 
 export function reduce(state, action) {
   switch (action.type) {
-    case "analysis/start":
-      return { ...state, workflow: action.workflow ?? state.workflow, analyzing: true, error: null };
+    case "analysis/start": {
+      // Another workflow: the last one's report goes at once (a busy server may keep the new one waiting).
+      const other = action.workflow && state.workflow && action.workflow.key !== state.workflow.key;
+      return { ...state, workflow: action.workflow ?? state.workflow, analyzing: true, error: null, busy: null, analysisError: null,
+        ...(other ? { report: null, decisions: {}, pendingDecisions: {}, itemErrors: {}, confirmations: {} } : {}) };
+    }
+    case "analysis/busy":
+      return { ...state, busy: { seconds: action.seconds, attempt: action.attempt, tries: action.tries } };
     case "search/start":
       return { ...state, searching: true };
     case "search/done":
@@ -173,8 +183,10 @@ export function reduce(state, action) {
       return { ...state, itemErrors: { ...state.itemErrors, [action.id]: action.error } };
     case "item/clear_error":
       return { ...state, itemErrors: without(state.itemErrors, action.id) };
-    case "confirm/ask":
-      return { ...state, confirmations: { ...state.confirmations, [action.id]: { message: action.message, params: action.params } } };
+    case "confirm/ask": {
+      const { question = "pickle", message, params, conflicts = [], items = [] } = action;
+      return { ...state, confirmations: { ...state.confirmations, [action.id]: { question, message, params, conflicts, items } } };
+    }
     case "confirm/clear":
       return { ...state, confirmations: without(state.confirmations, action.id) };
     case "analysis/done": {
@@ -190,12 +202,14 @@ export function reduce(state, action) {
         report: carried,
         reportSeq: state.reportSeq + 1,
         analyzing: false,
+        busy: null,
+        analysisError: null,
         error: null,
         decisions,
       };
     }
     case "analysis/error":
-      return { ...state, analyzing: false, error: action.error };
+      return { ...state, analyzing: false, busy: null, analysisError: { message: action.error, code: action.code ?? null } };
     case "decisions/loaded": {
       const decisions = {};
       for (const d of action.decisions || []) decisions[itemId(d.kind, d.key)] = d;

@@ -52,7 +52,8 @@ export const CSS = `
   display: flex; gap: 8px; align-items: center; justify-content: space-between; margin: 8px 0; padding: 8px 10px;
   border: 1px solid var(--mend-accent); border-radius: 6px; background: var(--mend-bg2);
 }
-.mend-banner[hidden], .mend-error[hidden], .mend-section[hidden], .mend-mini[hidden], .mend-btn[hidden] { display: none; }
+.mend-banner[hidden], .mend-error[hidden], .mend-section[hidden], .mend-mini[hidden], .mend-btn[hidden],
+.mend-analysis-line[hidden], .mend-busy[hidden], .mend-analysis-error[hidden] { display: none; }
 .mend-error { color: var(--mend-bad); margin: 6px 0; }
 .mend-section { margin-top: 14px; }
 .mend-section h3 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: var(--mend-muted); margin-bottom: 6px; }
@@ -84,6 +85,15 @@ code.mend-name { font-family: var(--p-font-family-mono, ui-monospace, monospace)
   margin: 4px 0 6px; padding: 6px 8px; border: 1px solid var(--mend-accent); border-radius: 6px; background: var(--mend-bg2);
 }
 .mend-confirm p { margin: 0 0 6px; }
+.mend-confirm-title { font-weight: 600; }
+.mend-confirm-reasons { margin: 0 0 6px; padding-left: 18px; }
+.mend-analysis-line { margin: 0 0 8px; }
+.mend-analysis-line:focus { outline: none; }
+.mend-busy {
+  display: flex; gap: 8px; align-items: center; justify-content: space-between; padding: 6px 8px;
+  border: 1px solid var(--mend-accent); border-radius: 6px; background: var(--mend-bg2); color: var(--mend-fg);
+}
+.mend-busy .mend-btn, .mend-analysis-error .mend-btn { flex: none; }
 .mend-waits { display: flex; flex-direction: column; gap: 6px; align-items: flex-start; }
 .mend-folder-pick { display: flex; gap: 6px; align-items: center; margin: 0 0 6px; font-size: 12px; color: var(--mend-muted); }
 .mend-select { font: inherit; color: var(--mend-fg); background: var(--mend-input); border: 1px solid var(--mend-border); border-radius: 6px; padding: 2px 6px; }

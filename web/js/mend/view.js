@@ -216,8 +216,9 @@ export function isFailed(item) {
 
 /** The header's one line: what still blocks a run, what does not, what got fixed, what waits, what failed. */
 export function headline(vm) {
+  if (vm.busy) return "Analysing: the server is busy…";
   if (vm.analyzing) return "Analysing…";
-  if (!vm.report) return "No analysis yet.";
+  if (!vm.report) return vm.analysisError ? "The analysis failed." : "No analysis yet.";
   if (vm.total === 0) return "Nothing is missing.";
   if (vm.fixed === vm.total) return `All ${vm.total} fixed.`;
   const blocking = missingSummary(vm.unfixed);
@@ -239,6 +240,8 @@ export function viewModel(state) {
     workflow: state.workflow,
     analyzing: state.analyzing,
     searching: state.searching,
+    busy: state.busy,
+    analysisError: state.analysisError,
     error: state.error,
     report: state.report,
     reportSeq: state.reportSeq,
