@@ -8,7 +8,7 @@
    beside its two helper processes), and two ``POST /mend/analyze`` whose bodies arrive only when the test
    says so hold both places, so the panel's own analysis is answered 429 with ``Retry-After``. The panel
    says "Server busy, retrying in N s", Stop ends that with Retry, Retry asks again, and once a place is
-   free the report comes by itself.
+   free the report comes by itself; a decision made while the server is busy shows "saving…" until it is.
 
 Every page error and console error fails a test, except the refusals each test declares.
 """
@@ -16,6 +16,7 @@ Every page error and console error fails a test, except the refusals each test d
 from __future__ import annotations
 
 import json
+import select
 import socket
 from collections.abc import Iterator
 
@@ -70,7 +71,8 @@ def page(server: ComfyUI):
             pg = browser.new_page(viewport={"width": 1400, "height": 900})
             pg.watch = watch(pg)
             open_editor(pg, server)
-            settle(pg, "!s.analyzing && !s.searching")  # the editor's default graph, analysed on load
+            # the editor's default graph, analysed on load and searched: no analysis of Mend's own runs after this
+            settle(pg, "s.report && !s.analyzing && !s.searching && s.searchedSeq === s.reportSeq")
             yield pg
             assert pg.watch.unexpected() == []
         finally:
@@ -148,6 +150,8 @@ class HeldAnalysis:
         head = (f"POST /api/mend/analyze HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(HELD_BODY)}\r\nConnection: close\r\n\r\n")
         self.sock.sendall(head.encode() + HELD_BODY[:1])
+        # admitted and waiting for the rest of its body: no answer (a 429 would come at once)
+        assert not select.select([self.sock], [], [], 0.5)[0], self.sock.recv(200)
 
     def release(self) -> bytes:
         self.sock.sendall(HELD_BODY[1:])
@@ -207,6 +211,20 @@ def test_busy_server_is_retried_stopped_and_retried(page, server: ComfyUI, hub):
         settle(page, "!s.busy && !s.analyzing && !s.analysisError")
         assert not page.locator(".mend-busy").is_visible() and not failed.is_visible()
         assert "1 model missing" in page.inner_text(".mend-summary")
+
+        # A decision while both places are taken again: "saving…" until one frees up, then saved.
+        searched(page)
+        held.append(HeldAnalysis(server))
+        assert server.post("/api/mend/analyze", {"workflow": {"nodes": [], "links": []}})[0] == 429
+        page.watch.expect_refusal("/api/mend/decisions", 429)
+        model = "model:1/ckpt_name"
+        item(page, model).locator("[data-control='optional']").click()
+        page.wait_for_timeout(2500)  # refused at least once meanwhile, asked again after Retry-After
+        page.evaluate("() => window.__mend.flush()")
+        assert item(page, model).locator(".mend-chip").inner_text() == "saving…"
+        assert held.pop().release().startswith(b"HTTP/1.1 200")
+        wait_status(page, model, "optional")
+        assert not item(page, model).locator(".mend-item-error").count()
     finally:
         for h in held:
             h.release()

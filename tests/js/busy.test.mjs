@@ -122,3 +122,29 @@ test("while another workflow waits for a busy server, the last one's items are n
   assert.equal(headline(during), "Analysing: the server is busy…");
   assert.equal(t.state.report.format, "ui");
 });
+
+test("a decision refused by a busy server is posted again after Retry-After; the item shows it saving meanwhile", async () => {
+  let state = reduce(initialState(), { type: "analysis/done", workflow: WORKFLOW, report: report() });
+  const posted = [];
+  const slept = [];
+  let refusals = 2;
+  let pendingWhileWaiting = null;
+  const controller = createController({
+    client: {
+      decide: async (d) => {
+        posted.push(d);
+        if (refusals-- > 0) throw busy(3);
+        return { decision: d };
+      },
+    },
+    getState: () => state, dispatch: (a) => (state = reduce(state, a)), now: () => 0,
+    sleep: async (ms) => { slept.push(ms); pendingWhileWaiting = { ...state.pendingDecisions }; },
+  });
+  const model = viewModel(state).models[0];
+  assert.equal(await controller.optional(model), true);
+  assert.equal(posted.length, 3);
+  assert.deepEqual(slept, [3000, 3000]);
+  assert.deepEqual(pendingWhileWaiting, { [model.id]: true });
+  assert.deepEqual(state.itemErrors, {});
+  assert.equal(state.decisions[model.id].action, "optional");
+});

@@ -43,6 +43,22 @@ export function createController({
   let searchPromise = null;
   let analysisRun = 0; // counts analyses: a newer one, or Stop, ends an older one's retries
 
+  /**
+   * POST a decision; a busy server (429: each decision's analysis takes one of the server's analysis
+   * places, so "Install (12)" can outnumber them) is asked again after its Retry-After, the item
+   * showing "saving…" meanwhile, up to BUSY_TRIES times.
+   */
+  async function postDecision(body) {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await client.decide(body);
+      } catch (error) {
+        if (error.status !== 429 || attempt >= BUSY_TRIES) throw error;
+        await sleep(busyDelaySeconds(error.retryAfter, BUSY_WAIT_CAP_S) * 1000);
+      }
+    }
+  }
+
   function workflowKey() {
     return getState().workflow?.key ?? "";
   }
@@ -76,7 +92,7 @@ export function createController({
       const ref = workflowRef() || { key: workflowKey() };
       let fileChanged = null;
       for (const key of refKeys(item)) {
-        const answer = await client.decide(decisionBody({ ...decision, key }, ref));
+        const answer = await postDecision(decisionBody({ ...decision, key }, ref));
         if (answer?.workflow_file_changed && answer.stored?.path) fileChanged = answer.stored.path;
       }
       dispatch({ type: "decision/saved", decision });
@@ -96,7 +112,7 @@ export function createController({
     try {
       const ref = workflowRef() || { key: workflowKey() };
       for (const key of refKeys(item)) {
-        await client.decide(decisionBody({ kind: item.kind, key, action: "undo" }, ref));
+        await postDecision(decisionBody({ kind: item.kind, key, action: "undo" }, ref));
       }
       dispatch({ type: "decision/undone", kind: item.kind, key: item.key });
     } catch (error) {
