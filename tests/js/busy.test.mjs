@@ -148,3 +148,26 @@ test("a decision refused by a busy server is posted again after Retry-After; the
   assert.deepEqual(state.itemErrors, {});
   assert.equal(state.decisions[model.id].action, "optional");
 });
+
+test("the background search of a busy server is asked again, not dropped", async () => {
+  let state = reduce(initialState(), { type: "analysis/done", workflow: WORKFLOW, report: report() });
+  let refusals = 1;
+  const slept = [];
+  const controller = createController({
+    client: {
+      searchModels: async () => {
+        if (refusals-- > 0) throw busy(2);
+        const searched = report();
+        searched.missing_models[0].candidates[0].size = 42;
+        return searched;
+      },
+    },
+    getState: () => state, dispatch: (a) => (state = reduce(state, a)), now: () => 0,
+    sleep: async (ms) => { slept.push(ms); },
+  });
+  await controller.searchInBackground({});
+  assert.deepEqual(slept, [2000]);
+  assert.equal(state.searching, false);
+  assert.equal(state.searchedSeq, state.reportSeq);
+  assert.equal(state.report.missing_models[0].candidates[0].size, 42);
+});

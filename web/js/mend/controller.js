@@ -44,20 +44,22 @@ export function createController({
   let analysisRun = 0; // counts analyses: a newer one, or Stop, ends an older one's retries
 
   /**
-   * POST a decision; a busy server (429: each decision's analysis takes one of the server's analysis
-   * places, so "Install (12)" can outnumber them) is asked again after its Retry-After, the item
-   * showing "saving…" meanwhile, up to BUSY_TRIES times.
+   * `call()`, asked again after the server's Retry-After while it answers 429, up to BUSY_TRIES times:
+   * each decision's and each search's analysis takes one of the server's analysis places, so
+   * "Install (12)" can outnumber them. The item shows "saving…" (or the search line) meanwhile.
    */
-  async function postDecision(body) {
+  async function unlessBusy(call) {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await client.decide(body);
+        return await call();
       } catch (error) {
         if (error.status !== 429 || attempt >= BUSY_TRIES) throw error;
         await sleep(busyDelaySeconds(error.retryAfter, BUSY_WAIT_CAP_S) * 1000);
       }
     }
   }
+
+  const postDecision = (body) => unlessBusy(() => client.decide(body));
 
   function workflowKey() {
     return getState().workflow?.key ?? "";
@@ -325,7 +327,7 @@ export function createController({
       return null;
     }
     dispatch({ type: "search/start" });
-    searchPromise = client.searchModels({ workflow })
+    searchPromise = unlessBusy(() => client.searchModels({ workflow }))
       .then((report) => dispatch({ type: "search/done", reportSeq: seq, report }))
       .catch(() => dispatch({ type: "search/error", reportSeq: seq })); // the first report stands
     return searchPromise;
