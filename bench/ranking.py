@@ -1,7 +1,7 @@
 """Right pack on workflows users really share: prints, never asserts.
 
     python bench/ranking.py [--shared ../shared] [--collections bench/user_collections.tsv] [--misses 40]
-                            [--examples EVAL_DIR]
+                            [--examples EVAL_DIR] [--catalog-dir DIR] [--registry URL]
 
 Cases: ``corpus/user-workflows`` of the shared folder (66 workflows from six public collections, exactly
 as published, with ``labels.tsv``: the pack each labelled node type belongs to, derived from its stamps),
@@ -11,28 +11,41 @@ A row is one (workflow, labelled node type). Printed, stamps stripped first (onl
 workflows refused (their rows all count as wrong), top-1 strict (same owner/repo), top-1 counting a
 same-code fork or rename (same repository name under another owner; each such pair is listed), the
 precision of ``auto`` and wrong ``auto`` picks as a share of all rows; then the same with stamps kept;
-then every miss grouped by class. The pack-example cases (``ranking_examples``) follow when present.
+then every miss grouped by class. Rows whose type the bare ComfyUI has (class "not missing") stay in every
+denominator; beside the headline a second figure counts only the rows that are actually missing and says
+how many were set aside. The pack-example cases (``ranking_examples``) follow when present.
+
+``--catalog-dir`` reads the catalogs from a folder in Mend's ``--catalog-dir`` layout (Manager's other
+channels under ``node_db/<channel>/``) instead of the shared folder's; ``--registry URL`` asks that Comfy
+Registry's node look-up for types no catalog lists, as analysis does (``core/resolve/registry_hits``).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import json
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from ranking_labels import Case, load_collections, load_shared_cases
 
 from mend.core.catalog.node_map import NodeMap, Pack
+from mend.core.catalog.registry import RegistryClient
 from mend.core.catalog.store import CatalogStore
 from mend.core.errors import MendError
 from mend.core.resolve.nodes import MissingNode, resolve_missing
+from mend.core.resolve.registry_hits import RegistryHits
 from mend.core.workflow.reader import read_workflow
 
 HERE = Path(__file__).resolve().parent
 SHARED_DEFAULTS = (HERE.parent.parent / "shared", HERE.parent.parent.parent / "shared")
+NOT_MISSING = "not missing (the bare ComfyUI has the type)"
+#: node types no catalog placed -> the registry's pack for each (``registry_lookup``)
+Lookup = Callable[[list[str], NodeMap], dict[str, Pack]]
 
 
 @dataclasses.dataclass
@@ -46,6 +59,7 @@ class Outcome:
     auto_wrong: int = 0
     auto_wrong_not_fork: int = 0  # wrong auto even when a same-name fork/rename counts as right
     refused_workflows: int = 0
+    present: int = 0  # rows whose type the bare ComfyUI has: nothing is missing, no pack is named
     misses: dict[str, list[str]] = dataclasses.field(default_factory=lambda: defaultdict(list))
     forks: Counter = dataclasses.field(default_factory=Counter)
     moved: Counter = dataclasses.field(default_factory=Counter)  # strict only by a former URL the catalog records
@@ -57,6 +71,9 @@ class Outcome:
         print(f"{label}")
         print(f"  workflows refused                 {self.refused_workflows}")
         print(f"  top-1 strict (same owner/repo)    {pct(self.strict, self.rows)}")
+        if self.present:
+            print(f"    rows actually missing           {pct(self.strict, self.rows - self.present)}: {self.present}"
+                  f" rows set aside, their type is in the bare ComfyUI (no pack is missing; kept in every figure)")
         print(f"  top-1 counting forks/renames      {pct(self.strict + self.fork, self.rows)}")
         print(f"  auto precision                    {pct(self.auto - self.auto_wrong, self.auto)}")
         print(f"  wrong auto, share of all rows     {pct(self.auto_wrong, self.rows)}")
@@ -85,7 +102,7 @@ def same_name_other_owner(pack: Pack, truth: str) -> bool:
 def miss_class(entry: MissingNode | None, truth: str, node_map: NodeMap) -> str:
     """Why the top pick is not the truth, in words that name a class of cause, not an example."""
     if entry is None:
-        return "not missing (the bare ComfyUI has the type)"
+        return NOT_MISSING
     if not entry.candidates:
         return "no candidate (type unknown to the map, no stamp)"
     top = entry.candidates[0]
@@ -100,7 +117,15 @@ def miss_class(entry: MissingNode | None, truth: str, node_map: NodeMap) -> str:
     return f"truth ranked {rank + 1}, beaten by {top.reason} evidence"
 
 
-def evaluate(cases: list[Case], node_map: NodeMap, installed: set[str], *, strip: bool) -> Outcome:
+def registry_lookup(url: str) -> Lookup:
+    """Analysis's registry look-up (answers kept across workflows, as a running server keeps them)."""
+    hits = RegistryHits(RegistryClient(url))
+    return lambda node_types, node_map: asyncio.run(hits.lookup(node_types, node_map))
+
+
+def evaluate(cases: list[Case], node_map: NodeMap, installed: set[str], *, strip: bool,
+             lookup: Lookup | None = None) -> Outcome:
+    """Rank every case; with ``lookup``, types nothing placed are asked of the registry and ranked again."""
     out = Outcome()
     for case in cases:
         out.rows += len(case.labels)
@@ -114,8 +139,14 @@ def evaluate(cases: list[Case], node_map: NodeMap, installed: set[str], *, strip
         if strip:
             nodes = [dataclasses.replace(n, cnr_id=None, aux_id=None, ver=None) for n in nodes]
         missing, _ = resolve_missing(nodes, installed, node_map, set())
+        unknown = [t for t, e in missing.items() if not e.candidates]
+        if lookup is not None and unknown:
+            hits = lookup(unknown, node_map)
+            if hits:
+                missing, _ = resolve_missing(nodes, installed, node_map, set(), hits)
         for node_type, truth in case.labels.items():
             entry = missing.get(node_type)
+            out.present += entry is None
             top = entry.candidates[0] if entry and entry.candidates else None
             strict = top is not None and is_pack(top.pack, truth)
             fork = top is not None and not strict and same_name_other_owner(top.pack, truth)
@@ -146,6 +177,17 @@ def core_types(node_map: NodeMap, shared: Path) -> set[str]:
     return types
 
 
+def print_sources(store: CatalogStore, registry: str | None) -> None:
+    """Which catalogs this run read (a missing optional channel says so) and whether the registry was asked."""
+    print(f"catalogs from {store.catalog_dir}:")
+    for status in store.provenance():
+        where = f"missing: {status.reason}" if status.source == "missing" else status.source
+        print(f"  {status.name:40s} {where}")
+    used = f"used, {registry}" if registry else "not used (offline run; --registry URL to use it)"
+    print(f"registry look-up: {used}")
+    print()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", type=Path, default=next((d for d in SHARED_DEFAULTS if d.is_dir()), SHARED_DEFAULTS[0]))
@@ -154,12 +196,17 @@ def main() -> int:
                     help="where fetched snapshots of the listed collections lie (owner+name/...)")
     ap.add_argument("--misses", type=int, default=40, help="print up to N misses per class")
     ap.add_argument("--examples", type=Path, default=Path("/opt/mend-eval"), help="pack-example cases (optional)")
+    ap.add_argument("--catalog-dir", type=Path, help="catalogs from this folder (default: the shared folder's)")
+    ap.add_argument("--registry", metavar="URL", help="ask this Comfy Registry for types no catalog lists")
     args = ap.parse_args()
-    catalog = args.shared / "catalog"
+    catalog = args.catalog_dir or args.shared / "catalog"
     if not (catalog / "extension-node-map.json").is_file():
         print(f"ranking bench skipped: no catalogs in {catalog}")
         return 0
-    node_map = CatalogStore(catalog_dir=catalog).node_map()
+    store = CatalogStore(catalog_dir=catalog)
+    node_map = store.node_map()
+    lookup = registry_lookup(args.registry) if args.registry else None
+    print_sources(store, args.registry)
     installed = core_types(node_map, args.shared)
     sets = [("shared corpus/user-workflows", load_shared_cases(args.shared / "corpus" / "user-workflows"))]
     if args.collections.is_file():
@@ -173,9 +220,9 @@ def main() -> int:
             continue
         rows = sum(len(c.labels) for c in cases)
         print(f"== {label}: {len(cases)} workflows, {rows} labelled (workflow, node type) rows")
-        stripped = evaluate(cases, node_map, installed, strip=True)
+        stripped = evaluate(cases, node_map, installed, strip=True, lookup=lookup)
         stripped.print("stamps stripped (only Mend's evidence)")
-        kept = evaluate(cases, node_map, installed, strip=False)
+        kept = evaluate(cases, node_map, installed, strip=False, lookup=lookup)
         kept.print("stamps kept")
         if label == "all user workflows" or len(sets) == 2:
             for name, outcome in (("stripped", stripped), ("kept", kept)):

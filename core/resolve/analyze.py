@@ -13,27 +13,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
-
 from ..catalog.hashing import HashCache
 from ..catalog.model_index import ModelIndex
-from ..catalog.node_map import NodeMap, Pack
+from ..catalog.node_map import Pack
 from ..catalog.pack_compat import BANNED, MachineFacts, conflicts, describe, machine_facts
 from ..catalog.provenance import ESSENTIAL, CatalogStatus, catalog_warnings
 from ..catalog.registry import RegistryClient
 from ..catalog.store import CatalogStore
 from ..host import Host
-from ..installed_packs import InstalledPack, normalise_repo_url
+from ..installed_packs import InstalledPack
 from ..workflow.model_refs import ModelRef, model_refs
 from ..workflow.reader import Workflow, read_workflow
 from ..workflow.report_warning import ReportWarning
 from .models import MissingModel, is_present, rank
 from .nodes import MissingNode, resolve_missing
+from .registry_hits import RegistryHits
 from .report_items import MARKS, ModelFile, mark, model_files
-
-REGISTRY_LOOKUPS = 8  # at most this many registry look-ups at once
-REGISTRY_HIT_TTL = 24 * 3600  # a node type the registry placed in a pack is not asked again for a day
-REGISTRY_MISS_TTL = 600  # nor one it did not know (or could not answer for) for ten minutes
 
 
 @dataclass
@@ -131,7 +126,7 @@ class Analyzer:
         self.hashes = hashes
         self._index: ModelIndex | None = None
         self._machine: MachineFacts | None = None
-        self._registry_seen: dict[str, tuple[float, dict | None]] = {}  # node type -> (when, the registry's answer)
+        self._registry_hits = RegistryHits(registry) if registry is not None else None
 
     def model_index(self) -> ModelIndex:
         """The model index, rescanned incrementally on every call (cheap when nothing changed)."""
@@ -197,32 +192,12 @@ class Analyzer:
         """Analyse; with ``workflow_id`` (see ``core/resolve/target.py``) decided items carry their decision."""
         report = await asyncio.to_thread(self.analyze_sync, data, None, workflow_id)
         unknown = [n.type for n in report.missing_nodes if not n.candidates]
-        if not (use_registry and unknown and self.registry and self.registry.enabled):
+        if not (use_registry and unknown and self._registry_hits and self._registry_hits.enabled):
             return report
-        hits = await self._registry_lookups(unknown)
+        hits = await self._registry_hits.lookup(unknown, self.catalogs.node_map())
         if not hits:
             return report
         return await asyncio.to_thread(self.analyze_sync, report.workflow, hits, workflow_id)
-
-    async def _registry_lookups(self, node_types: list[str]) -> dict[str, Pack]:
-        """The registry's pack for each type, each answer kept (``REGISTRY_HIT_TTL``/``REGISTRY_MISS_TTL``)."""
-        assert self.registry is not None
-        now = time.monotonic()
-        seen = self._registry_seen
-        ask = [t for t in node_types if t not in seen or now - seen[t][0] > (
-            REGISTRY_HIT_TTL if seen[t][1] else REGISTRY_MISS_TTL)]
-        if ask:
-            limit = asyncio.Semaphore(REGISTRY_LOOKUPS)
-            async with aiohttp.ClientSession() as session:
-
-                async def one(node_type: str) -> tuple[str, dict | None]:
-                    async with limit:
-                        return node_type, await self.registry.pack_for_node_type(session, node_type)
-
-                for node_type, info in await asyncio.gather(*(one(t) for t in ask)):
-                    seen[node_type] = (now, info)
-        node_map = self.catalogs.node_map()
-        return {t: _pack_from_registry(seen[t][1], node_map) for t in node_types if seen[t][1]}
 
 
 def offer_enable(missing: Iterable[MissingNode], disabled: list[InstalledPack]) -> None:
@@ -262,27 +237,6 @@ def _with_decision(item: dict, decision: dict | None) -> dict:
     if decision is not None:
         item["decision"] = decision
     return item
-
-
-def _pack_from_registry(info: dict, node_map: NodeMap) -> Pack:
-    """The catalogs' pack when the registry's repository (or id) is one they list, else a pack of its own."""
-    repository = str(info.get("repository") or "")
-    known = node_map.pack_by_registry_id(str(info["id"]))
-    if known is None and repository.startswith(("http://", "https://")):
-        found = node_map.pack_by_url(repository)
-        known = found if found is not None and normalise_repo_url(repository) in found.aliases else None
-    if known is not None:
-        return known
-    repository = repository or f"registry:{info['id']}"
-    return Pack(
-        repository=repository.lower().rstrip("/"),
-        title=str(info.get("name") or info["id"]),
-        id=str(info["id"]),
-        author=(info.get("publisher") or {}).get("name") if isinstance(info.get("publisher"), dict) else None,
-        description=info.get("description"),
-        install_type="cnr",
-        stars=int(info.get("github_stars") or 0),
-    )
 
 
 def node_decision(value: Any) -> dict:
