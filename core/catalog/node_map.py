@@ -77,6 +77,8 @@ class Pack:
     registry: dict | None = None  # the registry's record: status, latest version, compatibility fields
     url: str | None = None  # the repository URL as the catalog spells it (case, scheme): what git clones
     moved_from: set[str] = field(default_factory=set)  # former URLs the catalog records (``_record_moves``)
+    channel: str = "default"  # ``dev``/``legacy``: only that channel of ComfyUI-Manager lists it (``channels``)
+    replaces: dict[str, str] = field(default_factory=dict)  # deprecated URL -> its legacy title (``channels``)
 
     @property
     def repo_name(self) -> str:
@@ -129,6 +131,9 @@ class NodeMap:
         self._preempted: dict[str, Pack] = {}
         self._patterns: list[Pack] = []
         self._origin: dict[str, Pack] = {}  # names listed by several packs -> the likely author
+        self.dev: NodeMap | None = None  # ComfyUI-Manager's dev channel, a map of its own (``channels``)
+        self.legacy: dict[str, Pack] = {}  # URL -> a retired pack only the legacy channel lists
+        self.replaced: dict[str, Pack] = {}  # a deprecated pack's URL -> the default pack that replaces it
 
     @classmethod
     def from_data(
@@ -284,6 +289,10 @@ class NodeMap:
         if pack is None and key.startswith("https://github.com/") and key.count("/") == 4:
             pack = self.family_head(key.rsplit("/", 1)[-1])
         return pack
+
+    def pack_at(self, url: str) -> Pack | None:
+        """The pack known by exactly this URL (no fallback to a same-name fork)."""
+        return self._by_url.get(_norm(url))
 
     def pack_by_id(self, pack_id: str) -> Pack | None:
         """A registry id (``comfyui-kjnodes``) or a repository name, case-insensitive (never Manager's id)."""

@@ -8,6 +8,11 @@ Order of preference for each file (``extension-node-map.json``, ``custom-node-li
 3. the public channel ComfyUI-Manager uses, fetched with ``If-None-Match`` and cached;
 4. a stale cache, then an installed ComfyUI-Manager's own copy (offline use).
 
+ComfyUI-Manager's other channels (``channels``: ``dev``, packs in development; ``legacy``, retired packs)
+are optional catalogs found the same ways, in Manager's own layout ``node_db/<channel>/<file>`` (under the
+pinned folder, the cache, the channel's base URL, an installed Manager's checkout). A missing one is
+listed as missing in the provenance, but is no ``catalog_missing`` warning.
+
 The Comfy Registry's pack list (``registry-nodes.json``, see ``registry_index``) is fetched from the
 registry itself and always cached in Mend's cache folder (a pinned folder may also hold one); it gives
 packs their registry ids.
@@ -30,6 +35,7 @@ import aiohttp
 from .. import constants
 from ..atomic_files import replace_atomic
 from ..errors import UpstreamError
+from .channels import attach_dev, record_legacy
 from .model_list import ModelList
 from .node_map import NodeMap, paused_gc
 from .provenance import CatalogStatus
@@ -43,6 +49,16 @@ NODE_LIST = "custom-node-list.json"
 STATS = "github-stats.json"
 MODEL_LIST = "model-list.json"
 ALL_FILES = (NODE_MAP, NODE_LIST, STATS, MODEL_LIST)
+#: ComfyUI-Manager's other channels and the files of each that Mend reads (legacy's node map is empty)
+CHANNEL_FILES = {"dev": (NODE_MAP, NODE_LIST, STATS), "legacy": (NODE_LIST,)}
+
+
+def channel_file(channel: str, name: str) -> str:
+    """Where a channel's file lies, under the channel's base URL and in a catalog folder (Manager's layout)."""
+    return f"node_db/{channel}/{name}"
+
+
+OPTIONAL_FILES = tuple(channel_file(c, n) for c, names in CHANNEL_FILES.items() for n in names)
 
 
 def manager_dirs(custom_nodes_dirs: list[Path], user_dir: Path | None = None) -> list[Path]:
@@ -58,12 +74,16 @@ def manager_dirs(custom_nodes_dirs: list[Path], user_dir: Path | None = None) ->
 
 
 def _manager_copy(directory: Path, name: str) -> Path | None:
-    """Manager's copy of ``name``: plain, or in its cache as ``<hash>_<name>`` (newest first)."""
+    """Manager's copy of ``name``: plain, or in its cache as ``<hash>_<name>`` (newest first).
+
+    A channel's file (``node_db/dev/...``) only as its checkout holds it: its cache names files by their
+    last path part, so a cached ``extension-node-map.json`` does not say which channel it came from.
+    """
     for candidate in (directory / name, directory / "cache" / name):
         if candidate.is_file():
             return candidate
     cache = directory / "cache"
-    if not cache.is_dir():
+    if "/" in name or not cache.is_dir():
         return None
     hashed = [p for pattern in (f"*_{name}", f"*_{name}.json") for p in cache.glob(pattern) if p.is_file()]
     return max(hashed, key=lambda p: p.stat().st_mtime) if hashed else None
@@ -124,17 +144,17 @@ class CatalogStore:
         error = self.fetch_errors.get(name)
         if path is None:
             return CatalogStatus(name, "missing", reason=self._missing_reason(name, error))
-        if self.catalog_dir is not None and path.parent == self.catalog_dir:
+        if self.catalog_dir is not None and path.is_relative_to(self.catalog_dir):
             source = "pinned"
         else:
-            source = "cache" if path.parent == self.cache_dir else "manager"
+            source = "cache" if path.is_relative_to(self.cache_dir) else "manager"
         age = max(0, int(time.time() - path.stat().st_mtime))
         stale = source != "pinned" and age >= self.max_age and (error is not None or self.offline)
         reason = (error or "offline (MEND_OFFLINE)") if stale else None
         return CatalogStatus(name, source, str(path), age, stale, reason)
 
     def provenance(self) -> list[CatalogStatus]:
-        return [self.status(name) for name in (*ALL_FILES, REGISTRY_NODES)]
+        return [self.status(name) for name in (*ALL_FILES, REGISTRY_NODES, *OPTIONAL_FILES)]
 
     def _missing_reason(self, name: str, error: str | None) -> str:
         if self.catalog_dir is not None and name != REGISTRY_NODES:
@@ -159,7 +179,20 @@ class CatalogStore:
                 registry = self._load(REGISTRY_NODES, {}).get("nodes", [])
             self._node_map = NodeMap.from_data(node_map, node_list, stats)
             self._node_map.attach_registry(r for r in registry if isinstance(r, dict))
+            self._attach_channels(self._node_map)
         return self._node_map
+
+    def _attach_channels(self, node_map: NodeMap) -> None:
+        def load(channel: str, name: str, empty: Any) -> Any:
+            return self._load(channel_file(channel, name), empty)
+
+        with paused_gc():
+            dev_map = load("dev", NODE_MAP, {})
+            if dev_map:
+                dev_list = load("dev", NODE_LIST, {}).get("custom_nodes", [])
+                attach_dev(node_map, NodeMap.from_data(dev_map, dev_list, load("dev", STATS, {})))
+            legacy = load("legacy", NODE_LIST, {}).get("custom_nodes", [])
+            record_legacy(node_map, (e for e in legacy if isinstance(e, dict)))
 
     def model_list(self) -> ModelList:
         if self._model_list is None:
@@ -183,7 +216,8 @@ class CatalogStore:
         """Fetch stale catalogs from the channel; returns the names that changed. Never raises on network errors."""
         if self.offline:
             return []
-        stale = [] if self.catalog_dir is not None else [n for n in ALL_FILES if force or not self.is_fresh(n)]
+        wanted = (*ALL_FILES, *OPTIONAL_FILES)
+        stale = [] if self.catalog_dir is not None else [n for n in wanted if force or not self.is_fresh(n)]
         registry_stale = self.registry.enabled and (force or not self.is_fresh(REGISTRY_NODES))
         if not stale and not registry_stale:
             return []
@@ -208,7 +242,9 @@ class CatalogStore:
         """Remember why ``name`` was not refreshed, and log whether a cached copy is used or none exists."""
         self.fetch_errors[name] = why
         path = self.path_of(name)
-        if path is None:
+        if path is None and name in OPTIONAL_FILES:
+            log.info("mend: optional catalog %s could not be downloaded (%s)", name, why)
+        elif path is None:
             log.warning("mend: catalog %s could not be downloaded (%s) and nothing is cached", name, why)
         else:
             log.info("mend: catalog %s not refreshed (%s); using the copy in %s", name, why, path)
