@@ -33,6 +33,7 @@ from pathlib import Path
 
 from ranking_labels import Case, load_collections, load_shared_cases
 
+from mend.core.catalog.channels import dev_pack
 from mend.core.catalog.node_map import NodeMap, Pack
 from mend.core.catalog.registry import RegistryClient
 from mend.core.catalog.store import CatalogStore
@@ -63,6 +64,7 @@ class Outcome:
     misses: dict[str, list[str]] = dataclasses.field(default_factory=lambda: defaultdict(list))
     forks: Counter = dataclasses.field(default_factory=Counter)
     moved: Counter = dataclasses.field(default_factory=Counter)  # strict only by a former URL the catalog records
+    replaced: Counter = dataclasses.field(default_factory=Counter)  # strict only as a deprecated pack's replacement
 
     def print(self, label: str) -> None:
         def pct(a: int, b: int) -> str:
@@ -81,6 +83,9 @@ class Outcome:
         for (truth, pick), n in self.moved.most_common():
             print(f"    counted as strict (the catalog records {truth} as this pack's former repository): {pick}"
                   f" ({n} rows)")
+        for (truth, pick), n in self.replaced.most_common():
+            print(f"    counted as strict (ComfyUI-Manager's legacy channel lists {truth} as deprecated, replaced by"
+                  f" this pack): {pick} ({n} rows)")
         for (truth, pick), n in self.forks.most_common():
             print(f"    counted as fork/rename (same repository name; same code not checked): {pick} for {truth}"
                   f" ({n} rows)")
@@ -93,6 +98,11 @@ def repo_of(pack: Pack) -> str:
 def is_pack(pack: Pack, truth: str) -> bool:
     url = f"https://github.com/{truth}"
     return pack.repository == url or url in pack.aliases
+
+
+def replaces(pack: Pack, truth: str) -> bool:
+    """The pack replaces the deprecated pack the stamp names (``core/catalog/channels``)."""
+    return f"https://github.com/{truth}" in pack.replaces
 
 
 def same_name_other_owner(pack: Pack, truth: str) -> bool:
@@ -108,9 +118,11 @@ def miss_class(entry: MissingNode | None, truth: str, node_map: NodeMap) -> str:
     top = entry.candidates[0]
     rank = next((i for i, c in enumerate(entry.candidates) if is_pack(c.pack, truth)), None)
     if rank is None:
-        truth_pack = node_map.pack_by_url(f"https://github.com/{truth}")
+        url = f"https://github.com/{truth}"
+        truth_pack = node_map.pack_by_url(url)
         if truth_pack is None or not is_pack(truth_pack, truth):
-            return "truth not in the catalogs"
+            listed = dev_pack(node_map, url) or node_map.legacy.get(url.lower())
+            return f"truth only in the {listed.channel} channel" if listed else "truth not in the catalogs"
         return "truth in the catalogs but not a candidate (map does not list the type there)"
     if top.pack.copy_of is not None and is_pack(top.pack.copy_of, truth):
         return f"a copy beat its original ({top.reason})"
@@ -149,12 +161,16 @@ def evaluate(cases: list[Case], node_map: NodeMap, installed: set[str], *, strip
             out.present += entry is None
             top = entry.candidates[0] if entry and entry.candidates else None
             strict = top is not None and is_pack(top.pack, truth)
+            replaced = top is not None and not strict and replaces(top.pack, truth)
+            strict = strict or replaced
             fork = top is not None and not strict and same_name_other_owner(top.pack, truth)
             out.strict += strict
             out.fork += fork
             if fork:
                 out.forks[(truth, repo_of(top.pack))] += 1
-            if strict and top.pack.repository != f"https://github.com/{truth}":
+            if replaced:
+                out.replaced[(truth, repo_of(top.pack))] += 1
+            elif strict and top.pack.repository != f"https://github.com/{truth}":
                 out.moved[(truth, repo_of(top.pack))] += 1
             if entry is not None and entry.auto:
                 out.auto += 1

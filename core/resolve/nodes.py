@@ -2,12 +2,14 @@
 
 Evidence, strongest first. The workflow's own stamps (checked in ``stamps``): a ``cnr_id`` that is a
 registry id the catalogs know, an ``aux_id`` (``owner/repo``) they list, an ``aux_id`` they do not list
-(install from git), a ``cnr_id`` they do not know (its repository name, else the registry by id); a
-catalog pack of the same repository name under another owner than the stamp says is offered beside it
-(a fork, a renamed owner), never as the pack. Then the node map: the pack that preempts the name
-(unless it is itself a copy of another), exact hits, ``nodename_pattern`` hits; editor-only nodes of
-known packs; the Comfy Registry; a pack whose name the type carries (``node_hints``); last, a stamp a
-re-stamping tool put on many nodes. A copy's map evidence ranks below a rival original's, whatever its
+(install from git; when ComfyUI-Manager's legacy channel lists it as deprecated, the default pack that
+replaces it first, the original beside it), a ``cnr_id`` they do not know (its repository name, else the
+registry by id); a catalog pack of the same repository name under another owner than the stamp says is
+offered beside it (a fork, a renamed owner), never as the pack. Then the node map: the pack that preempts
+the name (unless it is itself a copy of another), exact hits, ``nodename_pattern`` hits; editor-only nodes
+of known packs; the Comfy Registry; ComfyUI-Manager's dev channel (packs in development, see
+``catalog/channels``); a pack whose name the type carries (``node_hints``); last, a stamp a re-stamping
+tool put on many nodes. A copy's map evidence ranks below a rival original's, whatever its
 kind. Among packs with the same evidence, in this order:
 
 1. an installed pack (it only needs an update);
@@ -21,8 +23,9 @@ kind. Among packs with the same evidence, in this order:
 4. plain coverage of the missing types; a pack that is not a copy; stars; registration order.
 
 ``auto`` means the pick cannot reasonably be wrong: a stamp the catalogs confirm (and no other stamp
-of the node names another pack), an owner's preemption, or the one pack the map lists; anything else is
-a question for the user.
+of the node names another pack), an owner's preemption, or the one pack the default channel's map lists
+(a dev-channel listing beside it does not count; a dev listing itself is never ``auto``); anything else
+is a question for the user.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ..catalog.channels import dev_pack, dev_packs_for
 from ..catalog.install_plan import install_plan
 from ..catalog.node_map import NodeMap, Pack
 from ..workflow.reader import WorkflowNode
@@ -52,10 +56,12 @@ EVIDENCE = {
     "exact": (3, 0.9),
     "pattern": (4, 0.7),
     "frontend": (4, 0.8),
+    "replacement": (0, 0.85),  # the default pack that replaces the deprecated pack a stamp names
     "registry": (5, 0.8),
-    "same_name": (6, 0.5),  # same repository name as a stamp, another owner: a fork or a rename
-    "name_hint": (7, 0.4),
-    "suspect_stamp": (8, 0.3),
+    "dev": (6, 0.6),  # listed in ComfyUI-Manager's dev channel only: below any default-channel listing
+    "same_name": (7, 0.5),  # same repository name as a stamp, another owner: a fork or a rename
+    "name_hint": (8, 0.4),
+    "suspect_stamp": (9, 0.3),
 }
 #: a pack the map alone names is ``auto`` only with this many GitHub stars (when the catalogs know stars): the
 #: map is most often stale or ambiguous for small packs, and installing unvetted code deserves a question
@@ -81,6 +87,7 @@ class NodeCandidate:
     demoted: bool = False  # a copy whose map evidence ranks below a rival original's (unless it supersedes it)
     vetted: bool = True  # starred enough (``AUTO_MIN_STARS``) to be installed on the map's word alone
     moved_from: str | None = None  # the stamp named the pack's former repository, as the catalog records it
+    replaced: str | None = None  # the stamp named this deprecated repository, which the pack replaces
     named_after: bool = False  # the pack's repository is named after the node (``comfy-audio-duration``)
 
     @property
@@ -95,6 +102,9 @@ class NodeCandidate:
             "exact": "listed in ComfyUI-Manager's node map",
             "pattern": "matches the pack's node-name pattern",
             "registry": "the Comfy Registry lists the node in this pack",
+            "dev": "listed in ComfyUI-Manager's dev channel (packs in development)",
+            "replacement": f"the workflow names {_repo(self.replaced)}, which ComfyUI-Manager lists as deprecated "
+            f"({self.pack.replaces.get(self.replaced or '', '')}); this pack replaces it",
             "git": "the workflow names this repository for the node; the catalogs do not list it (install from git)",
             "stamp_name": "the workflow's registry id for the node is this pack's repository name",
             "manager_id": "the workflow's registry id for the node is ComfyUI-Manager's id for this pack",
@@ -109,6 +119,10 @@ class NodeCandidate:
         extra = [
             f"the workflow names {self.moved_from.removeprefix('https://github.com/')}, which ComfyUI-Manager "
             f"records as this pack's author: the repository moved" if self.moved_from else None,
+            f"ComfyUI-Manager lists it in its {self.pack.channel} channel only ({self.pack.title})"
+            if self.pack.channel != "default" and self.reason != "dev" else None,
+            f"replaces {', '.join(_repo(u) for u in sorted(self.pack.replaces))}, deprecated in ComfyUI-Manager"
+            if self.pack.replaces and self.reason != "replacement" else None,
             "claims the name, but copies an older pack that wrote it, so the claim is not trusted"
             if self.claim_ignored else None,
             "ComfyUI-Manager's map lists the node here" if self.listed and self.reason not in MAP_REASONS else None,
@@ -141,6 +155,10 @@ class NodeCandidate:
             "install": self.install or install_plan(
                 self.pack, self.version if self.reason in STAMP_REASONS else None, self.stamp_id),
         }
+
+
+def _repo(url: str | None) -> str:
+    return (url or "").removeprefix("https://github.com/")
 
 
 @dataclass
@@ -177,7 +195,9 @@ class MissingNode:
             return top.listed and not any(c.reason in ("stamp_name", "manager_id") for c in rivals)
         if top.reason == "preemption":
             return True
-        return top.reason == "exact" and not rivals and top.vetted and not self.split
+        # a pack in development (dev channel) that lists the name too is no rival to the default channel's one pack
+        listed_rivals = [c for c in rivals if c.reason != "dev"]
+        return top.reason == "exact" and not listed_rivals and top.vetted and not self.split
 
     @property
     def note(self) -> str | None:
@@ -302,6 +322,8 @@ def rank_candidates(
             if reason == "aux_id" and entry.aux_id:
                 former = f"https://github.com/{entry.aux_id}".lower()
                 candidate.moved_from = former if former in pack.moved_from else None
+            if reason == "replacement" and entry.aux_id:
+                candidate.replaced = f"https://github.com/{entry.aux_id}".lower()
             if reason == "preemption" and node_map.origin(node_type) not in (None, pack):
                 candidate.reason, candidate.claim_ignored = "exact", True
             candidates.append(candidate)
@@ -367,6 +389,8 @@ def _evidence(entry: MissingNode, node_map: NodeMap, registry_pack: Pack | None)
         add(pack, "pattern")
     add(frontend_pack(entry.type, node_map), "frontend")
     add(registry_pack, "registry")
+    for pack in dev_packs_for(node_map, entry.type):
+        add(pack, "dev")
     for pack, reason in stamps:
         if reason == "suspect_stamp":
             add(pack, reason)
@@ -383,7 +407,10 @@ def _aux_evidence(aux_id: str, node_map: NodeMap) -> list[tuple[Pack, str]]:
     listed = node_map.pack_by_url(url)
     if listed is not None and url in listed.aliases:
         return [(listed, "aux_id")]
-    return [(_github_pack(aux_id), "git"), *((p, "same_name") for p in node_map.family_packs(aux_id.split("/")[1]))]
+    original = dev_pack(node_map, url) or node_map.legacy.get(url) or _github_pack(aux_id)
+    replacement = node_map.replaced.get(url)
+    found = [(replacement, "replacement")] if replacement is not None else []
+    return [*found, (original, "git"), *((p, "same_name") for p in node_map.family_packs(aux_id.split("/")[1]))]
 
 
 def _cnr_evidence(cnr_id: str, node_map: NodeMap, *, named_owner: bool) -> list[tuple[Pack, str]]:
