@@ -53,7 +53,7 @@ def figures(name: str, rows: dict[str, list[dict] | None]) -> Counter:
             count["rows"] += 1
             count["blocking"] += row["blocking"]
             count["unknown folder (?/)"] += row["file"].startswith("?/")
-            count["guessed folder"] += row["source"] == "guess"
+            count["guessed folder"] += row["source"] in ("node_hint", "guess")
             count["fetched by pack"] += row["fetched_by_pack"]
     print(f"{name:<24}" + "  ".join(f"{k}: {v}" for k, v in count.items()))
     return count

@@ -90,9 +90,12 @@ def render_table(report: AnalysisReport) -> str:
             top = m.candidates[0] if m.candidates else None
             where = (top.path or top.url or "") if top else "no known source"
             nodes = _ids([x.ref.node_id + _marked(MARKS.get(x.ref.mode)) for x in f.models]) + f" {m.ref.node_type}"
-            rows.append((f.key + _marked(f.mark), nodes, _status(m, report.model_decision(m)),
-                         f"{top.reason}: {where}" if top else where))
+            status = "fetched by pack" if f.fetched_by_pack else _status(m, report.model_decision(m)) + (
+                " (folder guessed)" if f.folder_guessed and m.ref.folder else "")
+            rows.append((f.key + _marked(f.mark), nodes, status, f"{top.reason}: {where}" if top else
+                         "the pack downloads it on first use" if f.fetched_by_pack else where))
         lines += _table(rows)
+        lines += _folder_legend(files)
     if report.missing_nodes or files:
         lines.append(f"{report.blocking} blocking: a run of this workflow fails until "
                      + ("they are" if report.blocking != 1 else "it is") + " resolved (mend resolve)"
@@ -113,6 +116,18 @@ def render_warnings(report: AnalysisReport) -> list[str]:
     lines += [f"  {w.code}" + (f" (node {w.node_id})" if w.node_id else "") + f": {w.message}"
               for w in report.warnings]
     return [*lines, ""]
+
+
+def _folder_legend(files: list) -> list[str]:
+    """Say what ``?/`` and ``(folder guessed)`` mean, once, when a row shows one."""
+    out = []
+    if any(f.primary.ref.folder is None and not f.fetched_by_pack for f in files):
+        out.append("  ?/ = folder unknown: no schema, table or catalog names it; pick one (mend resolve asks,"
+                   " the panel offers ComfyUI's folders)")
+    if any(f.folder_guessed and f.primary.ref.folder and not f.fetched_by_pack for f in files):
+        out.append("  (folder guessed) = the folder comes from the node's or the file's name, not from the loader"
+                   " itself: check it")
+    return [*out, ""] if out else []
 
 
 def _marked(mark: str | None) -> str:

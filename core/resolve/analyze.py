@@ -22,9 +22,10 @@ from ..catalog.registry import RegistryClient
 from ..catalog.store import CatalogStore
 from ..host import Host
 from ..installed_packs import InstalledPack
-from ..workflow.model_refs import ModelRef, model_refs
+from ..workflow.model_refs import ModelRef, model_refs, placeholder_warning
 from ..workflow.reader import Workflow, read_workflow
 from ..workflow.report_warning import ReportWarning
+from .file_folders import settle_folders
 from .models import MissingModel, is_present, rank
 from .nodes import MissingNode, resolve_missing
 from .registry_hits import RegistryHits
@@ -180,7 +181,9 @@ class Analyzer:
 
         index = self.model_index()
         model_list = self.catalogs.model_list()
-        for ref in model_refs(workflow, self.host.node_schemas()):
+        if (unfilled := placeholder_warning(workflow)) is not None:
+            report.warnings.append(unfilled)
+        for ref in settle_folders(model_refs(workflow, self.host.node_schemas()), model_list):
             if is_present(ref, index):
                 report.present_models.append(ref)
             else:

@@ -51,6 +51,16 @@ class ModelFile:
         return mark(m.ref.mode for m in self.models)
 
     @property
+    def fetched_by_pack(self) -> bool:
+        """Every node naming it is a loader whose pack downloads it on first use (``pack_fetched``)."""
+        return all(m.ref.fetched_by_pack for m in self.models)
+
+    @property
+    def folder_guessed(self) -> bool:
+        """The folder is a hint or a guess from names, not a schema, metadata or a catalog."""
+        return self.primary.ref.folder_guessed
+
+    @property
     def node_ids(self) -> list[str]:
         return [m.ref.node_id for m in self.models]
 
@@ -61,13 +71,16 @@ class ModelFile:
     def blocking(self, decision: Callable[[MissingModel], dict | None]) -> bool:
         """A node that runs needs it and no decision settled it (optional, or a file already chosen)."""
         settled = ("optional", "resolved")
-        return self.mark is None and any((decision(m) or {}).get("status") not in settled for m in self.models)
+        return self.mark is None and not self.fetched_by_pack and any(
+            (decision(m) or {}).get("status") not in settled for m in self.models)
 
     def to_json(self, decision: Callable[[MissingModel], dict | None]) -> dict:
         primary = self.primary
         out = {
             "file": self.key,
             "folder": primary.ref.folder,
+            "folder_source": primary.ref.folder_source,
+            "folder_guessed": self.folder_guessed,
             "value": primary.ref.value,
             "refs": self.refs,
             "nodes": [{"key": m.ref.key, "node_id": m.ref.node_id, "node_type": m.ref.node_type,
@@ -76,6 +89,7 @@ class ModelFile:
             "mark": self.mark,
             "inactive": self.mark is not None,
             "blocking": self.blocking(decision),
+            "fetched_by_pack": self.fetched_by_pack,
             "status": primary.status,
             "auto": primary.auto,
             "candidates": [c.to_json() for c in primary.candidates],

@@ -167,7 +167,8 @@ def graph_id(graph: Any) -> str:
 def open_items(report: AnalysisReport, *, include_skipped: bool = False) -> list[OpenItem]:
     """Every missing node type and model file with a reference not decided yet, nodes first.
 
-    A file several nodes name is one item (its first open reference that runs carries the question).
+    A file several nodes name is one item (its first open reference that runs carries the question); a file
+    the loader's pack downloads on first use (``fetched_by_pack``) is nobody's question.
     """
     def is_open(decided: dict | None) -> bool:
         return decided is None or (include_skipped and decided.get("status") == "skipped")
@@ -177,6 +178,8 @@ def open_items(report: AnalysisReport, *, include_skipped: bool = False) -> list
         if is_open(report.node_decision(node)):
             items.append(OpenItem("node", node.type, node, mark=report.node_mark(node)))
     for file in report.model_files():
+        if file.fetched_by_pack:
+            continue
         still = [m for m in file.models if is_open(report.model_decision(m))]
         if still:
             first = next((m for m in still if m.ref.mode not in MARKS), still[0])

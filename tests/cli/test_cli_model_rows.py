@@ -44,3 +44,61 @@ def test_core_audio_nodes_are_core_and_their_loaders_read_checkpoints(comfy_dir)
     assert by_ref["LTXVAudioVAELoader"]["folder"] == "checkpoints"
     assert by_ref["LTXVAudioVAELoader"]["folder_source"] == "schema"
     assert by_ref["LTXAVTextEncoderLoader"]["folder_source"] == "schema"
+
+
+def test_pack_loaders_take_their_folder_from_the_node_not_the_file_name(comfy_dir):
+    """153: every WanVideoLoraSelect file is a LoRA (the file names say "i2v", "14B": no longer diffusion_models);
+    111: UltralyticsDetectorProvider's ``segm/…`` is under ``ultralytics``, SAMLoader's file under ``sams``."""
+    files = check_json(user_workflow("153"), comfy_dir)["model_files"]
+    loras = [f for f in files if {n["node_type"] for n in f["nodes"]} == {"WanVideoLoraSelect"}]
+    assert loras and all(f["folder"] == "loras" and f["folder_source"] == "loader_table" for f in loras)
+    files = check_json(user_workflow("111"), comfy_dir)["model_files"]
+    by_type = {n["node_type"]: f for f in files for n in f["nodes"]}
+    assert by_type["UltralyticsDetectorProvider"]["file"].startswith(("ultralytics/segm/", "ultralytics/bbox/"))
+    assert by_type["SAMLoader"]["folder"] == "sams"
+    assert not any(f["file"].startswith("?/") for f in files)
+
+
+def test_files_a_pack_fetches_itself_do_not_block_and_are_said_so(comfy_dir):
+    """156: RIFE VFI's rife49.pth and DownloadAndLoadSAM2Model's weights appear on first run."""
+    report = check_json(user_workflow("156"), comfy_dir)
+    fetched = [f for f in report["model_files"] if f["fetched_by_pack"]]
+    assert {n["node_type"] for f in fetched for n in f["nodes"]} == {"RIFE VFI", "DownloadAndLoadSAM2Model"}
+    assert not any(f["blocking"] for f in fetched)
+    table = check(user_workflow("156"), comfy_dir).stdout
+    rife = next(line for line in table.splitlines() if "rife" in line)
+    assert "fetched by pack" in rife and "the pack downloads it on first use" in rife
+
+
+def test_one_file_named_by_a_core_loader_and_an_unknown_node_is_one_row(comfy_dir):
+    """195: ltx-2.3-22b-dev-fp8 is named by CheckpointLoaderSimple, the LTX audio loaders and GemmaAPITextEncode
+    (unknown, whose file-name guess said diffusion_models): one row, in checkpoints, one question."""
+    files = check_json(user_workflow("195"), comfy_dir)["model_files"]
+    rows = [f for f in files if f["value"].endswith("ltx-2.3-22b-dev-fp8.safetensors")]
+    assert [f["file"] for f in rows] == ["checkpoints/ltx-2.3-22b-dev-fp8.safetensors"]
+    assert "GemmaAPITextEncode" in {n["node_type"] for n in rows[0]["nodes"]}
+
+
+def test_urls_labels_placeholders_and_shown_text_are_no_model_files(tmp_path, comfy_dir):
+    """Shapes seen in shared workflows (Hugging Face Download Model's URL, TIPO's menu label, easy showAnything's
+    text, a template's ``{{checkpoint}}``): none is a missing file; the template is said once, as a warning;
+    a guessed folder and ``?/`` are explained under the table."""
+    wf = {"nodes": [
+        {"id": 1, "type": "Hugging Face Download Model", "mode": 0,
+         "widgets_values": ["https://huggingface.co/Comfy-Org/x/blob/main/split_files/vae/wan_vae.safetensors", "vae"]},
+        {"id": 2, "type": "TIPO", "mode": 0, "widgets_values": ["KBlueLeaf/TIPO-200M-ft2 | TIPO-200M-ft2-F16.gguf"]},
+        {"id": 3, "type": "easy showAnything", "mode": 0,
+         "widgets_values": ["Krea2\\krea2_turbo_fp8_scaled.safetensors"]},
+        {"id": 4, "type": "CheckpointLoaderSimple", "mode": 0, "widgets_values": ["{{checkpoint}}"]},
+        {"id": 5, "type": "SomePackLoader", "mode": 0, "widgets_values": ["mystery_weights.safetensors"]},
+        {"id": 6, "type": "Efficient Lora Stack", "mode": 0, "widgets_values": ["style_i2v_14B.safetensors", 1.0]},
+    ], "links": []}
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps(wf))
+    report = check_json(path, comfy_dir)
+    assert [f["file"] for f in report["model_files"]] == [
+        "?/mystery_weights.safetensors", "loras/style_i2v_14B.safetensors"]
+    assert [w["code"] for w in report["warnings"]].count("template_placeholders") == 1
+    table = check(path, comfy_dir).stdout
+    assert "?/ = folder unknown" in table and "(folder guessed) = " in table
+    assert "unknown (folder guessed)" in next(line for line in table.splitlines() if "style_i2v" in line)

@@ -211,3 +211,22 @@ test("the server's model_files make the items: one per file, its nodes and marks
   assert.deepEqual([bypassed.key, bypassed.mark], ["12:9/lora_name", "bypassed"]);
   assert.equal(vm.blockingCount, 3);
 });
+
+test("a file the loader's pack fetches on first use is listed apart; a folder from the node's name is a guess", () => {
+  const r = report();
+  const rife = { key: "30/#0", node_id: "30", node_type: "RIFE VFI", input: null, widget_index: 0, value: "rife49.pth",
+    folder: null, folder_source: "unknown", fetched_by_pack: true, status: "unknown", auto: false, candidates: [] };
+  const lora = { key: "31/#0", node_id: "31", node_type: "CR LoRA Stack", input: null, widget_index: 0,
+    value: "style.safetensors", folder: "loras", folder_source: "node_hint", status: "unknown", auto: false, candidates: [] };
+  const node = (m) => ({ key: m.key, node_id: m.node_id, node_type: m.node_type, input: null, widget_index: 0, mode: 0, mark: null });
+  const files = [
+    { file: "?/rife49.pth", nodes: [node(rife)], mark: null, inactive: false, fetched_by_pack: true, blocking: false },
+    { file: "loras/style.safetensors", nodes: [node(lora)], mark: null, inactive: false, fetched_by_pack: false },
+  ];
+  const s = reduce(initialState(), { type: "analysis/done", workflow: WORKFLOW,
+    report: { ...r, missing_models: [rife, lora], model_files: files } });
+  const vm = viewModel(s);
+  assert.deepEqual(vm.models.map((m) => [m.key, m.guessed]), [["31/#0", true]]);
+  const fetched = vm.inactive.find((i) => i.kind === "model");
+  assert.deepEqual([fetched.key, fetched.fetchedByPack], ["30/#0", true]);
+});

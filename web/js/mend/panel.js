@@ -225,7 +225,9 @@ export function createPanel(doc, actions) {
     }
     if (vm.inactive.length) {
       out.push(el("section", { class: "mend-section mend-inactive", "aria-labelledby": "mend-inactive-h" },
-        el("h3", { id: "mend-inactive-h" }, "Not blocking: used only by bypassed or muted nodes"),
+        el("h3", { id: "mend-inactive-h" }, vm.inactive.some((i) => i.fetchedByPack)
+          ? "Not blocking: used only by bypassed or muted nodes, or fetched by their pack on first use"
+          : "Not blocking: used only by bypassed or muted nodes"),
         el("label", { class: "mend-check" },
           el("input", { type: "checkbox", checked: vm.includeInactive, "data-control": "include-inactive",
             "data-focus": "include-inactive", onchange: (e) => actions.setIncludeInactive(e.target.checked) }),
@@ -312,7 +314,9 @@ export function createPanel(doc, actions) {
       el("div", { class: "mend-sub" }, `${refLine(item)} → `,
         el("span", { class: "mend-folder" }, item.picked || item.folder || "folder unknown"),
         item.guessed && !item.picked ? el("span", { class: "mend-guess" }, " (guessed)") : null,
-        item.inactive ? el("span", { class: "mend-inactive-mark" }, ` · ${item.mark || "bypassed or muted"}: not blocking, its nodes do not run`) : null),
+        item.fetchedByPack && !item.mark
+          ? el("span", { class: "mend-inactive-mark" }, " · fetched by its pack on first use: not blocking")
+          : item.inactive ? el("span", { class: "mend-inactive-mark" }, ` · ${item.mark || "bypassed or muted"}: not blocking, its nodes do not run`) : null),
       folderLine(item),
       candidateList(item),
       itemConfirmation(item),

@@ -90,6 +90,9 @@ function refsOf(m) {
     mode: m.mode ?? 0 }];
 }
 
+/** Folder sources that come from names (the node's, the file's), not the loader: shown as a guess, with a picker. */
+const GUESSED_SOURCES = new Set(["node_hint", "guess", "unknown"]);
+
 /** The file a model reference names, so references to one file form one item. */
 export function fileKey(m) {
   return `${m.folder ?? "?"}/${String(m.value || "").replace(/\\/g, "/").replace(/^\/+/, "")}`;
@@ -108,7 +111,9 @@ function modelItems(state) {
     for (const f of state.report.model_files) {
       const primary = f.nodes?.find((n) => !n.mark) || f.nodes?.[0];
       const m = byKey.get(primary?.key);
-      if (m) byFile.set(f.file, { ...m, refs: f.nodes, inactive: !!f.inactive, mark: f.mark ?? null });
+      // A file the loader's pack downloads on first use is listed apart, like one no running node needs.
+      if (m) byFile.set(f.file, { ...m, refs: f.nodes, inactive: !!f.inactive || !!f.fetched_by_pack,
+        mark: f.mark ?? null, fetchedByPack: !!f.fetched_by_pack });
     }
   } else {
     for (const m of state.report?.missing_models || []) {
@@ -125,7 +130,7 @@ function modelItems(state) {
     item.inactive = m.inactive ?? item.refs.every((r) => INACTIVE_MODES.has(r.mode ?? 0));
     item.picked = state.folderChoice[item.id] || null;
     item.folders = state.folders || [];
-    item.guessed = m.folder_source === "guess" || m.folder_source === "unknown" || !m.folder;
+    item.guessed = GUESSED_SOURCES.has(m.folder_source) || !m.folder;
     const loader = missingTypes.get(m.node_type);
     const folderKnown = !!(item.picked || (m.folder && (!known.size || known.has(m.folder))));
     // A loader of a pack not installed yet: its folder exists only once the pack is loaded.
