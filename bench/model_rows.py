@@ -2,8 +2,9 @@
 
 A row is one missing model *file* (``AnalysisReport.model_files``), analysed as ``mend check`` does on an
 empty ComfyUI (core schemas only, the shared catalogs, no registry). For each set it prints rows,
-blocking rows, rows whose folder is unknown (``?/``), rows whose folder is a guess from the file name,
-and rows a pack fetches itself on first use. ``--dump FILE`` writes one line per row (workflow, file,
+blocking rows, rows whose folder is unknown (``?/``), rows whose folder is a guess from a name (the node's
+or the file's), and rows a pack fetches itself on first use (not counted as ``?/``: nobody picks their
+folder). ``--dump FILE`` writes one line per row (workflow, file,
 folder source, status, blocking, node types) so two runs can be compared with ``diff``.
 
     python bench/model_rows.py [--shared ../shared] [--eval /work/eval/wf] [--dump rows.tsv]
@@ -48,11 +49,13 @@ def rows_of(mend: Mend, path: Path) -> list[dict] | None:
 
 def figures(name: str, rows: dict[str, list[dict] | None]) -> Counter:
     count: Counter = Counter(workflows=len(rows), refused=sum(r is None for r in rows.values()))
+    for key in ("rows", "blocking", "unknown folder (?/)", "guessed folder", "fetched by pack"):
+        count[key] = 0  # printed in this order, zeros included
     for found in rows.values():
         for row in found or []:
             count["rows"] += 1
             count["blocking"] += row["blocking"]
-            count["unknown folder (?/)"] += row["file"].startswith("?/")
+            count["unknown folder (?/)"] += row["file"].startswith("?/") and not row["fetched_by_pack"]
             count["guessed folder"] += row["source"] in ("node_hint", "guess")
             count["fetched by pack"] += row["fetched_by_pack"]
     print(f"{name:<24}" + "  ".join(f"{k}: {v}" for k, v in count.items()))
@@ -79,7 +82,7 @@ def main() -> None:
                 print(f"{name:<24}{folder} is absent")
                 continue
             rows = {p.name: rows_of(mend, p) for p in workflow_files(folder)}
-            total += figures(name, rows)
+            total.update(figures(name, rows))
             for wf, found in rows.items():
                 for row in found or []:
                     dump.append("\t".join([name, wf, row["file"], row["source"], row["status"],
