@@ -3,8 +3,9 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { MendApiError, createClient, retryAfterSeconds } from "../../web/js/mend/client.js";
-import { BUSY_TRIES, BUSY_WAIT_CAP_S, createController } from "../../web/js/mend/controller.js";
-import { analysisErrorText, busyDelaySeconds } from "../../web/js/mend/messages.js";
+import { BUSY_TRIES, BUSY_WAIT_CAP_S, busyDelaySeconds } from "../../web/js/mend/busy.js";
+import { createController } from "../../web/js/mend/controller.js";
+import { analysisErrorText } from "../../web/js/mend/messages.js";
 import { initialState, reduce } from "../../web/js/mend/state.js";
 import { headline, viewModel } from "../../web/js/mend/view.js";
 import { WORKFLOW, report } from "./fixtures.mjs";

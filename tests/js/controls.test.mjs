@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { CONTROLS } from "../../web/js/mend/panel.js";
 
-const source = ["../../web/js/mend/panel.js", "../../web/js/mend.js"]
+const source = ["../../web/js/mend/panel.js", "../../web/js/mend/asks.js", "../../web/js/mend.js"]
   .map((f) => readFileSync(new URL(f, import.meta.url), "utf8")).join("\n");
 
 test("every data-control the panel and toast render is listed in CONTROLS, and nothing else", () => {

@@ -9,7 +9,7 @@
  * (`itemErrors`), never only in a line at the top of the panel.
  */
 
-import { analysisErrorText, busyDelaySeconds } from "./messages.js";
+import { createAnalyses, pause, unlessBusy } from "./busy.js";
 import { itemId } from "./state.js";
 import { chosenCandidate, groupNodes, viewModel } from "./view.js";
 import { decisionBody, decisionsFromServer } from "./wire.js";
@@ -25,13 +25,6 @@ export function fileNameFromUrl(url) {
   }
 }
 
-/** A busy server (429) is asked again after its `Retry-After`, waiting at most this long at a time... */
-export const BUSY_WAIT_CAP_S = 30;
-/** ...and at most this many times in all before the panel says so and offers Retry. */
-export const BUSY_TRIES = 10;
-
-const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 export function createController({
   client, getState, dispatch, applyModel = () => null, now = () => Date.now(),
   sleep = pause, // waits between asks of a busy server (tests pass one that returns at once)
@@ -41,25 +34,11 @@ export function createController({
 }) {
   const applied = new Set(); // "<item id>@<task id>": widgets already pointed at a finished download
   let searchPromise = null;
-  let analysisRun = 0; // counts analyses: a newer one, or Stop, ends an older one's retries
+  const analyses = createAnalyses({ client, dispatch, getState, sleep });
 
-  /**
-   * `call()`, asked again after the server's Retry-After while it answers 429, up to BUSY_TRIES times:
-   * each decision's and each search's analysis takes one of the server's analysis places, so
-   * "Install (12)" can outnumber them. The item shows "saving…" (or the search line) meanwhile.
-   */
-  async function unlessBusy(call) {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await call();
-      } catch (error) {
-        if (error.status !== 429 || attempt >= BUSY_TRIES) throw error;
-        await sleep(busyDelaySeconds(error.retryAfter, BUSY_WAIT_CAP_S) * 1000);
-      }
-    }
-  }
-
-  const postDecision = (body) => unlessBusy(() => client.decide(body));
+  // Each decision's and each search's analysis takes one of the server's analysis places too, so
+  // "Install (12)" can outnumber them: a 429 is asked again (the item shows "saving…" meanwhile).
+  const postDecision = (body) => unlessBusy(() => client.decide(body), sleep);
 
   function workflowKey() {
     return getState().workflow?.key ?? "";
@@ -327,7 +306,7 @@ export function createController({
       return null;
     }
     dispatch({ type: "search/start" });
-    searchPromise = unlessBusy(() => client.searchModels({ workflow }))
+    searchPromise = unlessBusy(() => client.searchModels({ workflow }), sleep)
       .then((report) => dispatch({ type: "search/done", reportSeq: seq, report }))
       .catch(() => dispatch({ type: "search/error", reportSeq: seq })); // the first report stands
     return searchPromise;
@@ -374,11 +353,7 @@ export function createController({
       for (const decided of pending?.items?.length ? pending.items : [item]) await undo(decided);
     },
     /** Stop asking a busy server again: the analysis ends here, with Retry. */
-    stopRetrying() {
-      if (!getState().busy) return;
-      analysisRun += 1;
-      dispatch({ type: "analysis/error", error: "The server was busy; Mend stopped asking. Retry when you like.", code: "stopped" });
-    },
+    stopRetrying: () => analyses.stop(),
     pickFolder(item, folder) {
       dispatch({ type: "folder/picked", id: item.id, folder });
     },
@@ -458,35 +433,7 @@ export function createController({
         if (error.status !== 404) fail(error);
       }
     },
-    /**
-     * Analyse a serialised workflow; resolves to the report, or null on failure (said in the panel, with
-     * Retry) or when a newer analysis or Stop took over. A busy server (429) is asked again after its
-     * `Retry-After` (at most BUSY_WAIT_CAP_S at a time, BUSY_TRIES in all), counting down in the panel.
-     */
-    async analyze(workflow, info) {
-      const run = ++analysisRun;
-      const current = () => run === analysisRun;
-      dispatch({ type: "analysis/start", workflow: info });
-      for (let attempt = 1; ; attempt += 1) {
-        try {
-          const report = await client.analyze(workflow);
-          if (!current()) return null;
-          dispatch({ type: "analysis/done", workflow: info, report });
-          return report;
-        } catch (error) {
-          if (!current()) return null;
-          if (error.status !== 429 || attempt >= BUSY_TRIES) {
-            dispatch({ type: "analysis/error", error: analysisErrorText(error), code: error.code ?? null });
-            return null;
-          }
-          for (let left = busyDelaySeconds(error.retryAfter, BUSY_WAIT_CAP_S); left > 0; left -= 1) {
-            dispatch({ type: "analysis/busy", seconds: left, attempt, tries: BUSY_TRIES });
-            await sleep(1000);
-            if (!current()) return null;
-          }
-          dispatch({ type: "analysis/busy", seconds: 0, attempt, tries: BUSY_TRIES }); // asking again now
-        }
-      }
-    },
+    /** Analyse a serialised workflow (busy.js: a busy server is asked again); the search follows. */
+    analyze: (workflow, info) => analyses.analyze(workflow, info),
   };
 }

@@ -37,12 +37,6 @@ export function incompatibleQuestion(confirmation, fallbackName = "This pack") {
   return { title, reasons };
 }
 
-/** How long the panel waits before asking a busy server again: its `Retry-After`, at least 1 s, at most `cap`. */
-export function busyDelaySeconds(retryAfter, cap) {
-  const asked = Number.isFinite(retryAfter) ? retryAfter : 2;
-  return Math.min(cap, Math.max(1, Math.ceil(asked)));
-}
-
 function sentence(text) {
   const t = String(text).trim();
   return t ? `${t[0].toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? "" : "."}` : "";

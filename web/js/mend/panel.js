@@ -10,7 +10,7 @@
 
 import { catalogWarning, describeCandidate } from "./format.js";
 import { h, keyed, setText } from "./dom.js";
-import { incompatibleQuestion } from "./messages.js";
+import { createAnalysisLine, itemQuestion } from "./asks.js";
 import { chosenCandidate, headline, itemStatus } from "./view.js";
 
 const STATE_WORDS = {
@@ -24,7 +24,8 @@ const STATE_WORDS = {
 };
 
 /**
- * Every control Mend renders, by its `data-control` name (the toast's two live in mend.js). The
+ * Every control Mend renders, by its `data-control` name (the toast's two live in mend.js, the questions'
+ * and the analysis line's in asks.js). The
  * browser suite clicks each one at least once and checks this list against what it clicked.
  */
 export const CONTROLS = [
@@ -41,7 +42,7 @@ export function createPanel(doc, actions) {
   const header = el("div", { class: "mend-header" });
   const banner = el("div", { class: "mend-banner", role: "status", hidden: true });
   const errorLine = el("div", { class: "mend-error", role: "alert" });
-  const analysisLine = createAnalysisLine();
+  const analysisLine = createAnalysisLine(el, doc, actions, () => header);
   const importFailures = el("div", { class: "mend-banner mend-import-failures", role: "alert", hidden: true });
   const decisions = el("div", { class: "mend-decisions" });
   const tasksList = el("div", { class: "mend-rows", role: "list", "aria-label": "Downloads and installs" });
@@ -115,41 +116,6 @@ export function createPanel(doc, actions) {
       || (focusKey && find(`[data-focus="${CSS.escape(focusKey)}"]`))
       || (focusItem && [...decisions.querySelectorAll(`[data-item="${CSS.escape(focusItem)}"] button`)].find((b) => !b.disabled));
     if (target && (target !== active || !active?.isConnected)) target.focus();
-  }
-
-  /**
-   * The analysis, when it is not a report: a busy server counting down to its next ask (with Stop), or
-   * why it failed (with Retry). Built once and updated in place, so a focused button keeps its focus
-   * while the seconds tick.
-   */
-  function createAnalysisLine() {
-    const busyText = el("span", { class: "mend-busy-text mend-num" });
-    const stop = el("button", { class: "mend-btn", "data-control": "analysis-stop",
-      title: "Stop asking the busy server; Retry asks again", onclick: () => actions.stopRetrying() }, "Stop");
-    const busy = el("div", { class: "mend-busy", role: "status" }, busyText, stop);
-    const errorText = el("span", { class: "mend-item-error-text" });
-    const retry = el("button", { class: "mend-btn", "data-control": "analysis-retry", onclick: () => actions.reanalyze() },
-      "Retry");
-    const failed = el("div", { class: "mend-item-error mend-analysis-error", role: "alert" }, errorText, retry);
-    const line = el("div", { class: "mend-analysis-line", tabindex: "-1" }, busy, failed);
-    return {
-      root: line,
-      update(vm) {
-        const hadFocus = line.contains(doc.activeElement);
-        const b = vm.busy;
-        busy.hidden = !b;
-        if (b) {
-          const next = `try ${b.attempt + 1} of ${b.tries}`;
-          setText(busyText, b.seconds > 0 ? `Server busy, retrying in ${b.seconds} s (${next})` : `Server busy, asking again (${next})…`);
-        }
-        failed.hidden = !!b || !vm.analysisError;
-        setText(errorText, vm.analysisError?.message || "");
-        line.hidden = busy.hidden && failed.hidden;
-        if (hadFocus && (doc.activeElement === doc.body || doc.activeElement?.closest("[hidden]"))) {
-          (!busy.hidden ? stop : !failed.hidden ? retry : header.querySelector("button:not([disabled])") || line).focus();
-        }
-      },
-    };
   }
 
   function renderHeader(vm) {
@@ -267,7 +233,7 @@ export function createPanel(doc, actions) {
         `node${item.node_ids.length === 1 ? "" : "s"} ${item.node_ids.join(", ")}`,
         item.inactive ? el("span", { class: "mend-inactive-mark" }, ` · ${item.mark || "bypassed or muted"}: not blocking`) : null),
       candidateList(item),
-      itemConfirmation(item),
+      itemQuestion(el, item, actions),
       itemError(item),
       itemActions(item, false),
       miniBar(item));
@@ -319,7 +285,7 @@ export function createPanel(doc, actions) {
           : item.inactive ? el("span", { class: "mend-inactive-mark" }, ` · ${item.mark || "bypassed or muted"}: not blocking, its nodes do not run`) : null),
       folderLine(item),
       candidateList(item),
-      itemConfirmation(item),
+      itemQuestion(el, item, actions),
       itemError(item),
       itemActions(item, true),
       miniBar(item));
@@ -339,47 +305,6 @@ export function createPanel(doc, actions) {
       el("span", { class: "mend-item-error-text" }, message),
       el("button", { class: "mend-btn", "data-control": "item-retry", "data-focus": `${item.id}:retry`,
         onclick: () => actions.retryItem(item) }, "Retry"));
-  }
-
-  /**
-   * What the server wants confirmed, asked here in words at the item rather than in a browser dialog:
-   * a pickle download, or a pack that does not fit this machine. Escape answers no; the focus lands on
-   * the "no" when the question appears.
-   */
-  function itemConfirmation(item) {
-    const c = item.confirmation;
-    if (!c) return null;
-    const incompatible = c.question === "incompatible";
-    const no = () => (incompatible ? actions.declineInstall(item) : actions.declineDownload(item));
-    const yesAttrs = { class: "mend-btn", "data-focus": `${item.id}:confirm` };
-    const noAttrs = { class: "mend-btn mend-btn-primary", "data-focus": `${item.id}:decline`, onclick: no };
-    const buttons = incompatible
-      ? [el("button", { ...yesAttrs, "data-control": "confirm-install", onclick: () => actions.confirmInstall(item) }, "Install anyway"),
-        el("button", { ...noAttrs, "data-control": "decline-install" }, "Cancel")]
-      : [el("button", { ...yesAttrs, "data-control": "confirm-download", onclick: () => actions.confirmDownload(item) },
-        "Download anyway"),
-      el("button", { ...noAttrs, "data-control": "decline-download" }, "Don't download")];
-    const text = incompatible ? incompatibleText(item, c) : [el("p", {}, `${c.params?.relpath || item.value} is a pickle file: `
-      + "loading it can run code someone put in it. Download it only if you trust where it comes from.")];
-    return el("div", { class: `mend-confirm mend-confirm-${incompatible ? "incompatible" : "pickle"}`, role: "group",
-      "aria-label": incompatible ? "Install a pack that does not fit this machine?" : "Download a pickle file?",
-      onkeydown: (e) => {
-        if (e.key !== "Escape") return;
-        e.stopPropagation(); // the floating panel closes on Escape: here it only answers no
-        no();
-      } },
-    el("div", { role: "alert" }, ...text),
-    el("div", { class: "mend-item-actions" }, ...buttons));
-  }
-
-  function incompatibleText(item, confirmation) {
-    const pack = item.candidates?.find((c) => c.pack)?.pack;
-    const { title, reasons } = incompatibleQuestion(confirmation, pack?.title || pack?.id || "This pack");
-    return [
-      el("p", { class: "mend-confirm-title" }, `${title}:`),
-      el("ul", { class: "mend-confirm-reasons" }, ...reasons.map((r) => el("li", {}, r))),
-      el("p", {}, "Installed anyway, it may fail to load or stop ComfyUI from starting. Cancel installs nothing."),
-    ];
   }
 
   function candidateList(item) {
