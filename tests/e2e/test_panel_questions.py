@@ -113,6 +113,11 @@ def test_incompatible_pack_is_asked_in_the_panel(page, server: ComfyUI):
     assert "confirm_incompatible" not in text  # the API's field name is no user's business
     page.wait_for_function("() => document.activeElement?.dataset?.control === 'decline-install'")
     assert contrast(page, ".mend-confirm-incompatible li") >= 4.5
+    page.evaluate("() => window.app.extensionManager.setting.set('Comfy.ColorPalette', 'light')")
+    page.wait_for_timeout(500)
+    assert contrast(page, ".mend-confirm-incompatible li") >= 4.5  # the light palette too
+    page.evaluate("() => window.app.extensionManager.setting.set('Comfy.ColorPalette', 'dark')")
+    page.locator("[data-control='decline-install']").focus()
 
     # Cancel, by keyboard: nothing installed, no task, the item open again.
     page.keyboard.press("Enter")
