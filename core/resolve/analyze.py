@@ -23,10 +23,11 @@ from ..catalog.store import CatalogStore
 from ..host import Host
 from ..installed_packs import InstalledPack
 from ..workflow.model_refs import ModelRef, model_refs, placeholder_warning
+from ..workflow.named_urls import urls_by_file_name
 from ..workflow.reader import Workflow, read_workflow
 from ..workflow.report_warning import ReportWarning
 from .file_folders import settle_folders
-from .models import MissingModel, is_present, rank
+from .models import MissingModel, is_present, rank, workflow_url_candidates
 from .nodes import MissingNode, resolve_missing
 from .registry_hits import RegistryHits
 from .report_items import MARKS, ModelFile, mark, model_files
@@ -183,11 +184,13 @@ class Analyzer:
         model_list = self.catalogs.model_list()
         if (unfilled := placeholder_warning(workflow)) is not None:
             report.warnings.append(unfilled)
+        links = urls_by_file_name(workflow)
         for ref in settle_folders(model_refs(workflow, self.host.node_schemas()), model_list):
             if is_present(ref, index):
                 report.present_models.append(ref)
             else:
-                report.missing_models.append(rank(ref, index, self.hashes, model_list))
+                report.missing_models.append(rank(ref, index, self.hashes, model_list,
+                                                  workflow_url_candidates(ref, links)))
         report.elapsed_ms = (time.perf_counter() - started) * 1000
         return report
 

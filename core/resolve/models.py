@@ -2,7 +2,8 @@
 
 Local files first (nothing to download): the same name under another subfolder of the loader's
 folder, the same name in another case, a file with the same sha256 elsewhere, the same name in
-another folder. Then remote sources: the workflow's own ``models`` link, ComfyUI-Manager's model
+another folder. Then remote sources: the workflow's own ``models`` link, a download link in the
+workflow's own widgets ending in the file's name (``workflow_url``), ComfyUI-Manager's model
 list, then any ``extra`` sources (Hugging Face search, pasted URLs) given by the caller.
 A unique certain match is ``auto``; pickle formats never are.
 """
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from ..catalog.hashing import HashCache
+from ..catalog.huggingface import parse_hf_url
 from ..catalog.model_index import ModelFile, ModelIndex
 from ..catalog.model_list import ModelList
 from ..workflow.model_refs import PICKLE_EXTENSIONS, ModelRef
@@ -26,6 +28,8 @@ CONFIDENCE = {
     "same_name_other_folder": 0.85,
     "workflow_metadata": 0.9,
     "manager_model_list": 0.85,
+    # a download link elsewhere in the same workflow (a downloader node) ending in this file's name
+    "workflow_url": 0.85,
     "huggingface": 0.75,
     "url": 0.9,
     # a workflow or catalog link the hub says no longer exists (kept, but behind any other source)
@@ -184,6 +188,23 @@ def remote_candidates(ref: ModelRef, model_list: ModelList | None) -> list[Model
             )
         )
     return out
+
+
+def workflow_url_candidates(ref: ModelRef, urls: dict[str, list[str]]) -> list[ModelCandidate]:
+    """Links the workflow itself carries (``workflow.named_urls``) that end in this file's name; a Hugging Face
+    ``blob`` page becomes the file's ``resolve`` link."""
+    name = normalise_value(ref.value).rsplit("/", 1)[-1].lower()
+    return [ModelCandidate("download", "workflow_url", ref.folder, normalise_value(ref.value), url=_file_link(url),
+                           source="workflow", details={"original_url": url} if _file_link(url) != url else {})
+            for url in urls.get(name, [])]
+
+
+def _file_link(url: str) -> str:
+    parsed = parse_hf_url(url, "https://huggingface.co")
+    if parsed is None:
+        return url
+    repo, revision, path = parsed
+    return f"https://huggingface.co/{repo}/resolve/{quote(revision, safe='')}/{quote(path)}"
 
 
 def rank(

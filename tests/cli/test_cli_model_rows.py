@@ -81,7 +81,8 @@ def test_one_file_named_by_a_core_loader_and_an_unknown_node_is_one_row(comfy_di
 
 def test_urls_labels_placeholders_and_shown_text_are_no_model_files(tmp_path, comfy_dir):
     """Shapes seen in shared workflows (Hugging Face Download Model's URL, TIPO's menu label, easy showAnything's
-    text, a template's ``{{checkpoint}}``): none is a missing file; the template is said once, as a warning;
+    text, a template's ``{{checkpoint}}``): none is a missing file, though the link is a source for the file it
+    ends in; the template is said once, as a warning;
     a guessed folder and ``?/`` are explained under the table."""
     wf = {"nodes": [
         {"id": 1, "type": "Hugging Face Download Model", "mode": 0,
@@ -92,12 +93,17 @@ def test_urls_labels_placeholders_and_shown_text_are_no_model_files(tmp_path, co
         {"id": 4, "type": "CheckpointLoaderSimple", "mode": 0, "widgets_values": ["{{checkpoint}}"]},
         {"id": 5, "type": "SomePackLoader", "mode": 0, "widgets_values": ["mystery_weights.safetensors"]},
         {"id": 6, "type": "Efficient Lora Stack", "mode": 0, "widgets_values": ["style_i2v_14B.safetensors", 1.0]},
+        {"id": 7, "type": "VAELoader", "mode": 0, "widgets_values": ["wan_vae.safetensors"]},
     ], "links": []}
     path = tmp_path / "wf.json"
     path.write_text(json.dumps(wf))
     report = check_json(path, comfy_dir)
     assert [f["file"] for f in report["model_files"]] == [
-        "?/mystery_weights.safetensors", "loras/style_i2v_14B.safetensors"]
+        "?/mystery_weights.safetensors", "loras/style_i2v_14B.safetensors", "vae/wan_vae.safetensors"]
+    # the downloader's link is no file, but it is a source for the file it ends in (its blob page made a file link)
+    top = report["model_files"][2]["candidates"][0]
+    assert (top["reason"], top["url"]) == (
+        "workflow_url", "https://huggingface.co/Comfy-Org/x/resolve/main/split_files/vae/wan_vae.safetensors")
     assert [w["code"] for w in report["warnings"]].count("template_placeholders") == 1
     table = check(path, comfy_dir).stdout
     assert "?/ = folder unknown" in table and "(folder guessed) = " in table

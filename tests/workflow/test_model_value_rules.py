@@ -10,14 +10,15 @@ import pytest
 
 from mend.core.host_standalone import load_core_schemas
 from mend.core.resolve import file_folders
-from mend.core.workflow import folder_hints, model_refs, not_model_values, pack_fetched
+from mend.core.workflow import folder_hints, model_refs, named_urls, not_model_values, pack_fetched
 from mend.core.workflow.model_refs import model_refs as refs_of
 from mend.core.workflow.reader import read_workflow
 
 from ..conftest import shared_path
 
 
-@pytest.mark.parametrize("module", [folder_hints, not_model_values, pack_fetched, model_refs, file_folders])
+@pytest.mark.parametrize("module", [folder_hints, not_model_values, pack_fetched, model_refs, named_urls,
+                                    file_folders])
 def test_the_rules_examples_hold(module):
     assert doctest.testmod(module).failed == 0
 
