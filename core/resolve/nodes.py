@@ -66,6 +66,9 @@ EVIDENCE = {
 #: a pack the map alone names is ``auto`` only with this many GitHub stars (when the catalogs know stars): the
 #: map is most often stale or ambiguous for small packs, and installing unvetted code deserves a question
 AUTO_MIN_STARS = 10
+#: a rival that copies the top pack (``Pack.copy_of``) and has at most 1/COPY_STARS_LEAD of its stars does not
+#: make the top pick uncertain: people install the original (VideoHelperSuite, 1,772★, beside a 4★ copy of it)
+COPY_STARS_LEAD = 10
 STAMP_REASONS = frozenset({"cnr_id", "aux_id", "git", "stamp_name", "manager_id", "registry_id"})
 MAP_REASONS = frozenset({"preemption", "exact", "pattern"})
 
@@ -89,6 +92,7 @@ class NodeCandidate:
     moved_from: str | None = None  # the stamp named the pack's former repository, as the catalog records it
     replaced: str | None = None  # the stamp named this deprecated repository, which the pack replaces
     named_after: bool = False  # the pack's repository is named after the node (``comfy-audio-duration``)
+    copied_by: int = 0  # rivals that are far less starred copies of this pack (see ``COPY_STARS_LEAD``)
 
     @property
     def confidence(self) -> float:
@@ -127,6 +131,8 @@ class NodeCandidate:
             if self.claim_ignored else None,
             "ComfyUI-Manager's map lists the node here" if self.listed and self.reason not in MAP_REASONS else None,
             "already installed" if self.installed else None,
+            f"also listed by {self.copied_by} cop{'ies' if self.copied_by > 1 else 'y'} of this pack with "
+            f"under 1/{COPY_STARS_LEAD} of its stars" if self.copied_by else None,
             "needed anyway for another missing node and provides all the others" if self.supersedes
             else "needed anyway for another missing node" if self.needed else None,
             "the repository is named after the node" if self.named_after else None,
@@ -183,7 +189,8 @@ class MissingNode:
 
     @property
     def auto(self) -> bool:
-        """Certain: a stamp the catalogs confirm, an owner's claim, or the one pack the map lists; never a guess."""
+        """Certain: a stamp the catalogs confirm, an owner's claim, or the one pack the map lists (besides far less
+        starred copies of it); never a guess."""
         if not self.candidates:
             return False
         top, rivals = self.candidates[0], self.candidates[1:]
@@ -195,9 +202,10 @@ class MissingNode:
             return top.listed and not any(c.reason in ("stamp_name", "manager_id") for c in rivals)
         if top.reason == "preemption":
             return True
-        # a pack in development (dev channel) that lists the name too is no rival to the default channel's one pack
+        # a pack in development (dev channel) that lists the name too is no rival to the default channel's one pack,
+        # nor is a far less starred copy of it
         listed_rivals = [c for c in rivals if c.reason != "dev"]
-        return top.reason == "exact" and not listed_rivals and top.vetted and not self.split
+        return top.reason == "exact" and top.copied_by == len(listed_rivals) and top.vetted and not self.split
 
     @property
     def note(self) -> str | None:
@@ -331,6 +339,9 @@ def rank_candidates(
         for c in candidates:
             c.demoted = c.reason in MAP_REASONS and c.pack.is_copy and bool(originals) and not c.supersedes
         candidates.sort(key=_rank_key)
+        top = candidates[0] if candidates else None
+        if top is not None:
+            top.copied_by = sum(_lesser_copy(c.pack, top.pack) for c in candidates[1:] if c.reason != "dev")
         entry.candidates = candidates
     _split_pairs(missing)
 
@@ -352,6 +363,11 @@ def _split_pairs(missing: Mapping[str, MissingNode]) -> None:
             a, b = missing[short].candidates[0].pack, missing[long].candidates[0].pack
             if a is not b and short not in b.node_types and long not in a.node_types:
                 missing[short].split = missing[long].split = True
+
+
+def _lesser_copy(pack: Pack, of: Pack) -> bool:
+    """``pack`` copies ``of`` (most of its names come from it) and has under 1/COPY_STARS_LEAD of its stars."""
+    return pack.copy_of is of and of.stars >= COPY_STARS_LEAD * max(pack.stars, 1)
 
 
 def _is_installed(pack: Pack, installed_repos: set[str]) -> bool:
