@@ -38,7 +38,7 @@ from ..catalog.install_plan import install_plan
 from ..catalog.node_map import NodeMap, Pack
 from ..workflow.reader import WorkflowNode
 from ..workflow.report_warning import ReportWarning
-from .node_hints import family_packs, frontend_pack, name_hint_packs, name_key, packs_named
+from .node_hints import frontend_pack, name_hints, name_key, packs_named
 from .stamps import CORE_ID, checked_stamps, paired_stamps, suspect_stamps
 
 #: node types the editor itself implements (never sent to the server, never "missing")
@@ -93,6 +93,7 @@ class NodeCandidate:
     replaced: str | None = None  # the stamp named this deprecated repository, which the pack replaces
     named_after: bool = False  # the pack's repository is named after the node (``comfy-audio-duration``)
     copied_by: int = 0  # rivals that are far less starred copies of this pack (see ``COPY_STARS_LEAD``)
+    hint: str | None = None  # for ``name_hint``: what in the node's name points at this pack (``NameHint.how``)
 
     @property
     def confidence(self) -> float:
@@ -115,8 +116,7 @@ class NodeCandidate:
             "registry_id": "the workflow names this registry id for the node; the catalogs do not know it",
             "frontend": "a node this pack implements in the editor only",
             "same_name": "same repository name as the workflow's stamp under another owner: a fork or a rename?",
-            "name_hint": "the node's name carries this pack's name, or begins like many of its nodes; "
-            "the catalogs do not list the node",
+            "name_hint": f"{self.hint or 'its name resembles this pack'}; the catalogs do not list the node",
             "suspect_stamp": "the workflow's stamp, which looks re-stamped by a tool (see warnings)",
         }[self.reason]
         copy_of = self.pack.copy_of
@@ -295,8 +295,10 @@ def rank_candidates(
 ) -> None:
     """Fill and order ``candidates`` of every missing node type, in place."""
     found: dict[str, list[tuple[Pack, str]]] = {}
+    hints: dict[str, dict[Pack, str]] = {}
     for node_type, entry in missing.items():
-        found[node_type] = _evidence(entry, node_map, (registry_hits or {}).get(node_type))
+        hints[node_type] = {}
+        found[node_type] = _evidence(entry, node_map, (registry_hits or {}).get(node_type), hints[node_type])
         if any(p.is_core for p, _ in found[node_type]):
             entry.core = True
     covered: dict[int, set[str]] = {}  # id(pack) -> the missing types it provides
@@ -325,6 +327,7 @@ def rank_candidates(
             candidate.supersedes = candidate.needed and all(covered[id(q)] <= mine for q, _ in hits)
             candidate.vetted = not stars_known or pack.stars >= AUTO_MIN_STARS
             candidate.named_after = name_key(pack.repo_name) == name_key(node_type)
+            candidate.hint = hints[node_type].get(pack)
             if reason in ("cnr_id", "stamp_name", "registry_id"):  # not manager_id: that id is Manager's too
                 candidate.stamp_id = entry.cnr_id
             if reason == "aux_id" and entry.aux_id:
@@ -379,7 +382,10 @@ def _rank_key(c: NodeCandidate) -> tuple:
             not c.named_after, -c.authored, -c.covers, c.pack.is_copy, -c.pack.stars, c.pack.order, c.pack.repository)
 
 
-def _evidence(entry: MissingNode, node_map: NodeMap, registry_pack: Pack | None) -> list[tuple[Pack, str]]:
+def _evidence(entry: MissingNode, node_map: NodeMap, registry_pack: Pack | None,
+              hints: dict[Pack, str]) -> list[tuple[Pack, str]]:
+    """The packs that may provide ``entry``'s type, each with its evidence kind, strongest first; ``hints`` gets
+    what in the name points at each ``name_hint`` pack."""
     hits: list[tuple[Pack, str]] = []
     seen: set[str] = set()
 
@@ -411,8 +417,9 @@ def _evidence(entry: MissingNode, node_map: NodeMap, registry_pack: Pack | None)
         if reason == "suspect_stamp":
             add(pack, reason)
     if not hits:
-        for pack in name_hint_packs(entry.type, node_map) or family_packs(entry.type, node_map):
-            add(pack, "name_hint")
+        for hint in name_hints(entry.type, node_map):
+            add(hint.pack, "name_hint")
+            hints.setdefault(hint.pack, hint.how)
     return hits
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .test_resolve_nodes import load, rank, real_map, repos, write_catalog  # noqa: F401 (real_map is a fixture)
 
 
-def test_videohelpersuite_beside_its_copy_is_certain(real_map):  # noqa: F811
+def test_videohelpersuite_beside_its_copy_is_certain(real_map):
     """VHS_VideoCombine: VideoHelperSuite (1,772★) and olduvai-jp/ComfyUI-S3-IO, a 4★ copy of it, list it."""
     entry = rank(real_map, "VHS_VideoCombine", "VHS_LoadVideo")["VHS_VideoCombine"]
     top, *rivals = entry.candidates
