@@ -13,16 +13,19 @@ from ..registry_server import RegistryServer
 WORKFLOW = "107_pjecuacion__comfyui_workflows__workflows_ltx-2-camera-control-loras_video_ltx2_3_ia2v_working.json"
 
 
-def one_workflow_corpus(tmp_path: Path) -> Path:
-    """A shared folder holding one real user workflow, its real labels and the real catalogs."""
+def one_workflow_corpus(tmp_path: Path, *extra_labels: str) -> Path:
+    """A shared folder holding one real user workflow, its real labels (and ``extra_labels`` rows), the real
+    catalogs and the object_info of a bare ComfyUI 0.8.0."""
     corpus = shared_path("corpus", "user-workflows")
     shared = tmp_path / "shared"
     (shared / "corpus" / "user-workflows" / "wf").mkdir(parents=True)
     shutil.copy(corpus / "wf" / WORKFLOW, shared / "corpus" / "user-workflows" / "wf" / WORKFLOW)
     lines = (corpus / "labels.tsv").read_text(encoding="utf-8").splitlines()
     mine = [line for line in lines[1:] if line.startswith(WORKFLOW + "\t")]
-    (shared / "corpus" / "user-workflows" / "labels.tsv").write_text("\n".join([lines[0], *mine]) + "\n")
+    (shared / "corpus" / "user-workflows" / "labels.tsv").write_text("\n".join([lines[0], *mine, *extra_labels]) + "\n")
     (shared / "catalog").symlink_to(shared_path("catalog"))
+    info = "object_info-comfyui-0.8.0.json"
+    (shared / "corpus" / info).symlink_to(shared_path("corpus", info))
     return shared
 
 
@@ -57,3 +60,15 @@ async def test_the_registry_look_up_is_off_unless_asked_and_said_when_used(tmp_p
     assert "CacheDiT_LTX2_Optimizer" in offline.split("misses, stamps stripped")[1].split("stamps kept")[0]
     assert "CacheDiT_LTX2_Optimizer" not in online.split("misses, stamps stripped")[1].split("stamps kept")[0]
     assert strict_line(offline) != strict_line(online)
+
+
+async def test_rows_whose_type_is_not_missing_stay_counted_and_are_said(tmp_path):
+    """A stamp can name a pack for a type the bare ComfyUI has (``PrimitiveInt`` labelled cg-use-everywhere in a
+    held-out collection): such a row stays in the denominator, and a second figure sets it aside, saying so."""
+    shared = one_workflow_corpus(tmp_path, f"{WORKFLOW}\tPrimitiveInt\tchrisgoringe/cg-use-everywhere\t\t\tstamp")
+    out = await run_bench(shared)
+    rows = int(next(line for line in out.splitlines() if line.startswith("== shared")).split(", ")[1].split()[0])
+    strict = strict_line(out)
+    assert f"/{rows})" in strict  # every row in the headline's denominator
+    aside = next(line for line in out.splitlines() if "rows actually missing" in line)
+    assert f"/{rows - 1})" in aside and "1 rows set aside, their type is in the bare ComfyUI" in aside
