@@ -31,7 +31,8 @@ def add_comfyui_options(parser: argparse.ArgumentParser, *, comfyui_required: bo
     parser.add_argument("--object-info", type=Path, metavar="FILE",
                         help="a saved GET /object_info of this ComfyUI (node schemas of its custom nodes)")
     parser.add_argument("--catalog-dir", type=Path, metavar="DIR",
-                        help="read ComfyUI-Manager's catalog files from DIR instead of the cache/network")
+                        help="read ComfyUI-Manager's catalog files from DIR instead of the cache/network "
+                        "(its dev and legacy channels, optional, under DIR/node_db/<channel>/)")
     parser.add_argument("--manifest", type=Path, metavar="FILE",
                         help="the manifest (default: $MEND_MANIFEST or <user dir>/mend/pyproject.toml)")
     parser.add_argument("--no-registry", action="store_true", help="do not ask the Comfy Registry")
