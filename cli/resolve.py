@@ -179,7 +179,9 @@ def render_question(item: OpenItem, number: int, total: int) -> str:
     else:
         ref = item.item.ref
         nodes = ", ".join(item.node_ids)
-        head = f"[{number}/{total}] missing model {ref.value} ({ref.folder or 'folder unknown'}) in " \
+        folder = f"{ref.folder}, folder guessed from a name" if ref.folder and ref.folder_guessed else (
+            ref.folder or "folder unknown")
+        head = f"[{number}/{total}] missing model {ref.value} ({folder}) in " \
                f"node{'s' * (len(item.node_ids) > 1)} {nodes} {ref.node_type}"
     if item.mark:
         head += f" — only {item.mark} nodes use it (a run does not need it)"

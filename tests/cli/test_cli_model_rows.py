@@ -108,3 +108,18 @@ def test_urls_labels_placeholders_and_shown_text_are_no_model_files(tmp_path, co
     table = check(path, comfy_dir).stdout
     assert "?/ = folder unknown" in table and "(folder guessed) = " in table
     assert "unknown (folder guessed)" in next(line for line in table.splitlines() if "style_i2v" in line)
+
+
+def test_resolve_says_a_guessed_folder_and_never_asks_about_a_file_the_pack_fetches(tmp_path, comfy_dir):
+    wf = {"nodes": [
+        {"id": 1, "type": "CR LoRA Stack", "mode": 0, "widgets_values": ["On", "ink_style.safetensors", 1.0, 1.0]},
+        {"id": 2, "type": "RIFE VFI", "mode": 0, "widgets_values": ["rife49.pth", 10, 2, True, True, 1.0]},
+    ], "links": []}
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps(wf))
+    done = subprocess.run(
+        [str(MEND), "resolve", str(path), "--comfyui", str(comfy_dir), "--catalog-dir", str(shared_path("catalog")),
+         "--no-registry", "--no-fetch", "--manifest", str(tmp_path / "state" / "pyproject.toml")],
+        capture_output=True, text=True, timeout=180, input="s\n" * 5)  # skip every question asked
+    assert "missing model ink_style.safetensors (loras, folder guessed from a name)" in done.stdout
+    assert "rife49.pth" not in done.stdout + done.stderr
