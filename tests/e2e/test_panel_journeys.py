@@ -445,10 +445,13 @@ def test_community_workflow_packs_models_and_restart(page, server: ComfyUI, hub:
     other.locator("[data-control='skip']").click()
     wait_status(page, other.get_attribute("data-item"), "skipped")
 
-    # RIFE's model waits for its pack; its folder is not known yet: a guess, with a picker.
+    # RIFE's model waits for its pack; its folder is not known yet: a guess, with a picker. The pack downloads it
+    # on first use, so it is listed as not blocking, and says so.
     rife = page.locator(".mend-item", has_text="rife49.pth")
     rife_id = rife.get_attribute("data-item")
     assert status_of(page, rife_id) == "waits for pack"
+    assert "fetched by its pack on first use" in rife.inner_text()
+    assert page.locator(".mend-inactive .mend-item", has_text="rife49.pth").count() == 1
     page.evaluate("(id) => document.querySelector(`[data-item='${id}']`).scrollIntoView({ block: 'center' })", rife_id)
     shot(page, "panel-community.png")
     item(page, rife_id).locator("[data-control='item-install-pack']").click()

@@ -310,7 +310,9 @@ export function createPanel(doc, actions) {
   function candidateList(item) {
     if (!item.candidates?.length) {
       const text = item.searching ? "Searching Hugging Face…"
-        : item.note || "No source known: search the hub, paste a URL, or mark it optional.";
+        : item.note || (item.fetchedByPack
+          ? "Its pack downloads this file the first time the node runs: nothing to do, unless you want to place it yourself."
+          : "No source known: search the hub, paste a URL, or mark it optional.");
       return el("p", { class: "mend-sub mend-none" }, text);
     }
     const chosen = chosenCandidate(item, item.decision);
