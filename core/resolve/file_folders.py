@@ -14,6 +14,10 @@ Two steps after ``model_refs`` (which knows only the workflow and the schemas):
     ...         ModelRef("2", "Custom", "a\\\\x.safetensors", None, folder_source="unknown")]
     >>> [(r.folder, r.folder_source) for r in settle_folders(refs, None)]
     [('loras', 'schema'), ('loras', 'schema')]
+    >>> refs = [ModelRef("3", "PrimitiveNode", "w.gguf", "diffusion_models", folder_source="guess"),
+    ...         ModelRef("4", "WanVideoModelLoader", "w.gguf", "diffusion_models", folder_source="loader_table")]
+    >>> [r.folder_source for r in settle_folders(refs, None)]  # a guess that agrees is no longer a guess
+    ['loader_table', 'loader_table']
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ def settle_folders(refs: list[ModelRef], model_list: ModelList | None) -> list[M
     out = []
     for ref in refs:
         strongest = best[normalise_value(ref.value)]
-        if _rank(ref) > _rank(strongest) and ref.folder != strongest.folder:
+        if _rank(ref) > _rank(strongest):  # the same folder too: it is then as known as the strongest says
             ref = replace(ref, folder=strongest.folder, folder_source=strongest.folder_source)
         out.append(ref)
     return out
