@@ -163,3 +163,38 @@ class NoEmbeddedWorkflow(BadRequest):
     """An image, audio or video file without the ``workflow``/``prompt`` metadata ComfyUI writes."""
 
     code = "no_embedded_workflow"
+
+
+class UnusableLink(MendError):
+    """A link whose server says a download cannot work (asked before any byte): nothing was stored or started.
+
+    Each outcome of the link probe (``core/catalog/link_probe.py``) has its own code; ``probe`` carries
+    what the server said (host, status, the token setting that would open it).
+    """
+
+    status = 422
+    code = "unusable_link"
+
+
+class LinkNeedsLogin(UnusableLink):
+    code = "link_needs_login"
+
+
+class LinkNotFound(UnusableLink):
+    code = "link_not_found"
+
+
+class LinkIsWebPage(UnusableLink):
+    code = "link_web_page"
+
+
+class LinkWrongKind(UnusableLink):
+    code = "link_wrong_kind"
+
+
+class LinkUnreachable(UnusableLink):
+    code = "link_unreachable"
+
+
+class LinkRejected(UnusableLink):
+    code = "link_rejected"

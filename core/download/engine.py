@@ -2,7 +2,10 @@
 
 ``DownloadRunner`` is the task manager's runner of kind ``"download"`` (see ``task_api``). One run:
 
-1. checks the request against the policy (folder, path, host, https, pickle confirmation, remote risk);
+1. checks the request against the policy (folder, path, host, https, pickle confirmation, remote risk),
+   and, on its first attempt, asks a link that is not Hugging Face's what it would send
+   (``core/catalog/link_check.py``): a login page, a 404, a web page or a file of the wrong kind ends
+   the task at once with that named error instead of being retried;
 2. resumes from the ``.part`` file's size (HTTP ``Range`` + ``If-Range``) only when the part's recorded
    provenance matches (``part_provenance``: source, validators, size, first bytes), else starts over;
    the part's bytes are hashed once, then the rest is hashed while it streams;
@@ -35,6 +38,7 @@ from typing import Any
 
 from ..atomic_files import fsync_dir
 from ..catalog.hashing import HashCache, sha256_prefix
+from ..catalog.link_check import LinkChecker
 from ..catalog.source_policy import DownloadPolicy, check_relpath, target_path
 from ..errors import InvalidField, MendError
 from ..host import Host
@@ -149,10 +153,12 @@ class DownloadRunner:
         chunk_size: int = CHUNK,
         hash_while_streaming: bool = True,
         free_space: Callable[[Path], int] | None = None,
+        links: LinkChecker | None = None,
     ) -> None:
         self.host = host
         self.hashes = hashes
         self.policy = policy or DownloadPolicy.from_env()
+        self.links = links or LinkChecker(self.policy, host.folder_extensions)
         self.chunk_size = chunk_size
         self.hash_while_streaming = hash_while_streaming
         self.free_space = free_space or (lambda p: shutil.disk_usage(p).free)
@@ -190,6 +196,9 @@ class DownloadRunner:
                                   on_wait=lambda: ctx.step("waiting for another download of this file")):
             if final.exists():
                 return await self._already_there(request, final)
+            if ctx.attempt == 1:  # a later attempt follows one that reached the server
+                ctx.step("check link")
+                await self.links.acheck(request.url, request.folder)  # a named error, never retried
             return await self._download(request, final, ctx)
 
     async def _download(self, request: DownloadRequest, final: Path, ctx: TaskContext) -> Mapping[str, Any]:

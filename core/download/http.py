@@ -13,52 +13,24 @@ it down to unblock a read (cancellation).
 
 from __future__ import annotations
 
-import functools
 import http.client
-import os
 import re
 import socket
-import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
+from ..catalog.link_tokens import token_for
 from ..catalog.source_policy import DEFAULT_HF_ENDPOINT, DownloadPolicy
 from ..errors import HostNotAllowed, InvalidField
 from ..tasks.task_api import PermanentTaskError, RetryableTaskError
+from ..url_safety import tls_context as ssl_context
 
 MAX_REDIRECTS = 10
 CONNECT_TIMEOUT = 30.0  # seconds to connect (and finish the TLS handshake)
 READ_TIMEOUT = 120.0  # seconds a stalled server may stay silent before the attempt fails (and retries)
 USER_AGENT = "mend/0.1 (ComfyUI model download)"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-
-@functools.cache
-def ssl_context() -> ssl.SSLContext:
-    """One verifying TLS context per process: loading the CA store costs ~0.2 s, not to be paid per download."""
-    return ssl.create_default_context()
-
-
-def hf_token() -> str | None:
-    """``HF_TOKEN`` or the token ``huggingface-cli login`` saved; never logged."""
-    try:
-        from huggingface_hub import get_token
-
-        return get_token()
-    except Exception:  # an unreadable token file must not break downloads of public files
-        return os.environ.get("HF_TOKEN") or None
-
-
-def token_for(url: str, policy: DownloadPolicy) -> str | None:
-    """The token that belongs to this URL's host: Hugging Face (or its mirror) or Civitai."""
-    host = (urlsplit(url).hostname or "").lower()
-    hf_hosts = {"huggingface.co", (urlsplit(policy.hf_endpoint).hostname or "").lower()}
-    if host in hf_hosts:
-        return hf_token()
-    if host == "civitai.com" or host.endswith(".civitai.com"):
-        return os.environ.get("CIVITAI_TOKEN") or None
-    return None
 
 
 def to_mirror(url: str, policy: DownloadPolicy) -> str:

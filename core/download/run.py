@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..catalog.link_check import link_checker
 from ..tasks.task_api import classify_failure
 from .engine import DownloadRunner
 
@@ -111,7 +112,7 @@ async def download_decided(
     if tasks is not None and runner is None:
         return await _through_manager(tasks, download_runner(mend), items)
     runner = runner or DownloadRunner(mend.host, hashes=getattr(mend, "hashes", None),
-                                      policy=mend.extras.get("download_policy"))
+                                      policy=mend.extras.get("download_policy"), links=link_checker(mend))
     limit = asyncio.Semaphore(concurrency)
 
     async def one(i: int, params: dict[str, Any]) -> dict[str, Any]:
@@ -131,7 +132,8 @@ def download_runner(mend: Any) -> DownloadRunner:
     """The ``Mend``'s one download runner, registered on its task manager the first time it is asked for."""
     runner = mend.extras.get("download_runner")
     if runner is None:
-        runner = DownloadRunner(mend.host, hashes=mend.hashes, policy=mend.extras.get("download_policy"))
+        runner = DownloadRunner(mend.host, hashes=mend.hashes, policy=mend.extras.get("download_policy"),
+                                links=link_checker(mend))
         mend.extras["download_runner"] = runner
         mend.tasks.register(runner)
     return runner

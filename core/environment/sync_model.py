@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..catalog.link_check import link_checker
 from ..catalog.source_policy import DownloadPolicy, check_relpath, target_path
 from ..download.engine import DownloadRunner
 from ..download.part_provenance import discard
@@ -72,7 +73,7 @@ class SyncModelRunner:
     def __init__(self, mend: Any, *, policy: DownloadPolicy | None = None) -> None:
         self.mend = mend
         self.policy = policy or mend.extras.get("download_policy") or DownloadPolicy.from_env()
-        self._direct = DownloadRunner(mend.host, hashes=mend.hashes, policy=self.policy)
+        self._direct = DownloadRunner(mend.host, hashes=mend.hashes, policy=self.policy, links=link_checker(mend))
         self._cached: dict[str, DownloadRunner] = {}
 
     # -- TaskRunner ------------------------------------------------------------------------------
@@ -142,7 +143,8 @@ class SyncModelRunner:
         runner = self._cached.get(str(cache.root))
         if runner is None:
             runner = self._cached[str(cache.root)] = DownloadRunner(
-                CacheHost(cache, self.mend.host), hashes=self.mend.hashes, policy=self.policy)
+                CacheHost(cache, self.mend.host), hashes=self.mend.hashes, policy=self.policy,
+                links=link_checker(self.mend))
         return runner
 
     async def _present(self, final: Path, params: Mapping[str, Any]) -> Mapping[str, Any]:
