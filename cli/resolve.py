@@ -20,12 +20,13 @@ from pathlib import Path
 
 from ..core.act import carry_out, downloads_per_file, pending_work
 from ..core.decide.decisions import Decision, analyze_settled, apply_decision
-from ..core.errors import InvalidField, ManifestCorrupt, MendError
+from ..core.errors import HostNotAllowed, InvalidField, ManifestCorrupt, MendError, UnusableLink
 from ..core.resolve.analyze import AnalysisReport
 from ..core.resolve.nodes import MissingNode
 from ..core.resolve.target import OpenItem, WorkflowTarget, open_items, target_from_cli
 from ..core.services import Mend
 from .common import add_comfyui_options, build_mend
+from .freeze import _size
 from .handoff import choose_server
 from .progress import TaskBars
 
@@ -73,8 +74,14 @@ async def run(args: argparse.Namespace, ask: Ask | None = None) -> int:
                 continue
             if args.yes and item.auto:
                 decision = Decision(item.kind, item.ref, "candidate", 0)
-                await asyncio.to_thread(apply_decision, mend, target, report, decision)
+                try:
+                    result = await asyncio.to_thread(apply_decision, mend, target, report, decision)
+                except (UnusableLink, HostNotAllowed) as exc:  # the link cannot work: the item stays open
+                    print(f"left open: {item.label}: {exc.message}", file=sys.stderr)
+                    continue
                 print(f"auto: {item.label} -> {_describe(item, 0)}")
+                if line := link_line(result):
+                    print(f"  link: {line}")
             elif unanswered:  # stdin closed: only certain matches are taken from here on
                 unanswered += 1
                 continue
@@ -150,12 +157,26 @@ async def _ask_until_applied(mend: Mend, target: WorkflowTarget, report: Analysi
         answer = ask(question).strip()
         try:
             decision = parse_answer(question.item, answer)
-            await asyncio.to_thread(apply_decision, mend, target, report, decision)
+            result = await asyncio.to_thread(apply_decision, mend, target, report, decision)
+            if line := link_line(result):
+                print(f"  link: {line}")
             return
         except ManifestCorrupt:
             raise
         except MendError as exc:
             print(f"  {exc.message}; try again", file=sys.stderr)
+
+
+def link_line(result: dict) -> str:
+    """What a probed link's server said it would send: ``x.safetensors, 2.0 GB, resumable``; else empty."""
+    probe = result.get("probe")
+    if not probe:
+        return ""
+    parts = [probe.get("filename") or "a file", _size(probe.get("size")) if probe.get("size") is not None else ""]
+    parts.append("resumable" if probe.get("ranges") else "not resumable")
+    if probe.get("outcome") != "usable":
+        parts.append(probe.get("message", ""))
+    return ", ".join(p for p in parts if p)
 
 
 def parse_answer(item: OpenItem, answer: str) -> Decision:

@@ -12,7 +12,8 @@
 
 ``POST /mend/models/download`` — ``{"url", "folder", "filename"?, "sha256"?, "confirm_pickle"?, "client_id"?}``:
 the URL is resolved (a Hugging Face ``blob`` link, a Civitai page), checked against the policy (400/403
-before anything is queued) and becomes a ``download`` task; the answer (202) is the task.
+before anything is queued), probed when it is not the hub's (422 ``link_*`` for a link that cannot work)
+and becomes a ``download`` task; the answer (202) is the task.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from ..core.catalog.huggingface import HuggingFaceSource, LookupFailed, parse_hf_url
+from ..core.catalog.link_check import link_checker
 from ..core.catalog.source_policy import DownloadPolicy, check_relpath
 from ..core.catalog.url_sources import UrlSource, resolve_url
 from ..core.download.engine import DownloadRequest
@@ -60,14 +62,16 @@ def routes(mend: Mend) -> list[web.RouteDef]:
                 raise InvalidField("all must be true or false", field="all")
             async with analysis_pool(mend).slot():  # counts against the analysis cap (429 beyond it)
                 report = await mend.analyzer.analyze(body["workflow"], use_registry=False)
-            summary = await search_report(report, hf_source(mend), force=force)
+            summary = await search_report(report, hf_source(mend), force=force, links=link_checker(mend))
             out = report.to_json()
             for model, data in zip(report.missing_models, out["missing_models"], strict=True):
                 if getattr(model, "search_errors", None):
                     data["search_errors"] = model.search_errors
             return json_response({**out, "search": summary})
         if "url" in body:
-            return json_response({"source": (await _resolve(mend, body["url"])).to_json()})
+            source = await _resolve(mend, body["url"])
+            probe = await link_checker(mend).aprobe(source.url, _folder(body.get("folder")))
+            return json_response({"source": {**source.to_json(), **({"probe": probe.to_json()} if probe else {})}})
         filename = check_relpath(body.get("filename"), "filename").rsplit("/", 1)[-1]
         repos = check_repo_ids(body.get("repos", []))
         try:
@@ -99,10 +103,17 @@ def routes(mend: Mend) -> list[web.RouteDef]:
             sha256=sha.lower() if isinstance(sha, str) else None, size=source.size,
             confirm_pickle=body.get("confirm_pickle") is True, catalogued=_catalogued(mend, source),
         ).to_params()
+        download_runner(mend).validate(params)  # the policy's refusals first, then the link's own answer
+        await link_checker(mend).acheck(source.url, folder)  # cached: the task's own probe costs nothing
         task = await mend.tasks.submit("download", params, client_id=client_id)
         return json_response(task.to_json(), status=202)
 
     return [web.post("/mend/models/search", search), web.post("/mend/models/download", download)]
+
+
+def _folder(value: Any) -> str | None:
+    """The folder a search names, for the probe's file-kind rule (anything else: no rule)."""
+    return value if isinstance(value, str) and value else None
 
 
 def check_sha256(value: Any) -> str | None:

@@ -44,8 +44,9 @@ class LinkHost:
         app.router.add_route("*", "/{tail:.*}", self._answer)
         return app
 
-    def gets(self, path_prefix: str = "/") -> int:
-        return sum(1 for m, p, _ in self.requests if m == "GET" and p.startswith(path_prefix))
+    def downloads(self, path_prefix: str = "/") -> int:
+        """GETs that ask for more than the probe's one byte (``Range: bytes=0-0``)."""
+        return sum(1 for m, p, r in self.requests if m == "GET" and p.startswith(path_prefix) and r != "bytes=0-0")
 
     async def _answer(self, request: web.Request) -> web.StreamResponse:
         self.requests.append((request.method, request.path, request.headers.get("Range")))

@@ -4,6 +4,9 @@ A decision names a missing node type or model reference of a workflow and what t
 ``candidate`` k (of the current analysis), ``url`` (a model's download source pasted by the user),
 ``optional`` (the workflow runs without it), ``skip`` (not now; not asked again unless asked for) or
 ``undo`` (forget the decision: the item is open again; a widget already rewritten keeps its value).
+A model source that is not Hugging Face's is asked what it would send first (``link_check``): a link
+that cannot work (a login, a 404, a web page, a file of the wrong kind, no answer) is refused with its
+named error and nothing is written; the answer (size, file name, ranges) comes back as ``probe``.
 Applying it is one manifest write (``[tool.mend.workflows."<id>"]``) and, when the workflow is a file
 and a model was resolved, the model widget rewritten to the resolved relative path (inside subgraph
 definitions too), under the manifest's lock. If the workflow write fails, the manifest edit is undone:
@@ -24,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from ..atomic_files import replace_atomic
+from ..catalog.link_check import link_checker
+from ..catalog.link_probe import LinkProbe
 from ..catalog.source_policy import DownloadPolicy, check_relpath
 from ..errors import InvalidField, InvalidWorkflow, UnknownFolder
 from ..resolve.analyze import AnalysisReport
@@ -138,6 +143,7 @@ def apply_decision(mend: Mend, target: WorkflowTarget, report: AnalysisReport, d
     manifest = manifest or mend.manifest
     plan = plan_decision(decision, report, dict(mend.host.model_folders()), target.id,
                          mend.extras.get("download_policy"))
+    probe = probe_source(mend, plan.stored)  # before anything is written: a refusal changes nothing
     rewrite = None
     if plan.widgets and target.file is not None:
         file, widgets = target.file, plan.widgets
@@ -149,8 +155,19 @@ def apply_decision(mend: Mend, target: WorkflowTarget, report: AnalysisReport, d
             _rewrite_file(file, widgets)
 
     manifest.write(plan.ops, then=rewrite)
-    return {"decision": decision.to_json(), "workflow": target.id, "stored": plan.stored,
-            "workflow_file_changed": rewrite is not None}
+    result = {"decision": decision.to_json(), "workflow": target.id, "stored": plan.stored,
+              "workflow_file_changed": rewrite is not None}
+    if probe is not None:
+        result["probe"] = probe.to_json()
+    return result
+
+
+def probe_source(mend: Mend, stored: Any) -> LinkProbe | None:
+    """Ask a download source what it would send (blocking, cached); raises the named error of a link that
+    cannot work. None when nothing is downloaded, or the source is Hugging Face's (the hub confirms those)."""
+    if not isinstance(stored, dict) or stored.get("status") != "pending_download" or not stored.get("url"):
+        return None
+    return link_checker(mend).check(stored["url"], stored.get("folder"))
 
 
 async def analyze_settled(mend: Mend, target: WorkflowTarget, graph: Any = None, *,

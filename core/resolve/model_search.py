@@ -7,6 +7,10 @@ calls ``search_report`` on its result. Two things happen, concurrently across mo
   confirmed with ``paths-info``: it gains its sha256 and size, or, when the hub says the file is not
   there, becomes ``unavailable`` (behind every other source), or, when the repository is gated and no
   token opens it, becomes ``gated`` (never certain: the download would need a licence and a token);
+- every other download link (the workflow's own, Manager's list) is probed (``link_check``: one HEAD,
+  cached): it gains its size and ``probe`` (file name, ranges), or, when its server says a download cannot
+  work (a login, a 404, a web page, the wrong kind of file, no answer), becomes ``link_problem`` (behind
+  every other source, never certain) with the probe's named outcome and message;
 - models without a certain source (or all, with ``all=True``) are searched by file name; hits are
   added as ``huggingface`` candidates, ranked exact name > repository or author the workflow names
   > downloads > likes.
@@ -19,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..catalog.huggingface import GatedFile, HfFile, HuggingFaceSource, LookupFailed, parse_hf_url
+from ..catalog.link_check import LinkChecker, is_hugging_face
 from .analyze import AnalysisReport
 from .models import MissingModel, ModelCandidate, normalise_value, sort_candidates
 
@@ -60,13 +65,29 @@ def hf_candidate(model: MissingModel, f: HfFile) -> ModelCandidate:
     )
 
 
-async def search_model(model: MissingModel, hf: HuggingFaceSource, hints: Hints, *, force: bool = False) -> None:
-    """Confirm the model's Hugging Face links and add search hits, in place; look-up failures are noted."""
+async def probe_candidate(c: ModelCandidate, links: LinkChecker) -> None:
+    """Ask a download link that is not the hub's what it would send, and note the answer on the candidate."""
+    probe = await links.aprobe(c.url or "", c.folder)
+    if probe is None:
+        return
+    c.details["probe"] = probe.to_json()
+    if probe.downloadable:
+        c.size = c.size or probe.size
+    else:
+        c.details.update({"verified": False, "was": c.reason})
+        c.reason = "link_problem"
+
+
+async def search_model(model: MissingModel, hf: HuggingFaceSource, hints: Hints, *, force: bool = False,
+                       links: LinkChecker | None = None) -> None:
+    """Confirm the model's links and add search hits, in place; look-up failures are noted."""
     errors: list[str] = []
     known: set[tuple[str, str]] = set()
     for c in model.candidates:
         parsed = parse_hf_url(c.url, hf.endpoint) if c.kind == "download" and c.url else None
         if parsed is None:
+            if links is not None and c.kind == "download" and c.url and not is_hugging_face(c.url, links.policy):
+                await probe_candidate(c, links)
             continue
         repo_id, revision, path = parsed
         known.add((repo_id, path))
@@ -100,7 +121,8 @@ async def search_model(model: MissingModel, hf: HuggingFaceSource, hints: Hints,
         model.search_errors = errors  # type: ignore[attr-defined]
 
 
-async def search_report(report: AnalysisReport, hf: HuggingFaceSource, *, force: bool = False) -> dict:
+async def search_report(report: AnalysisReport, hf: HuggingFaceSource, *, force: bool = False,
+                        links: LinkChecker | None = None) -> dict:
     """Search every missing model of ``report`` (in place); returns a summary for the route's answer."""
     urls = [m.url for m in report.workflow.models] + [m.url for n in report.workflow.nodes for m in n.models] + [
         c.url for m in report.missing_models for c in m.candidates if c.url]
@@ -109,7 +131,7 @@ async def search_report(report: AnalysisReport, hf: HuggingFaceSource, *, force:
 
     async def one(model: MissingModel) -> None:
         async with limit:
-            await search_model(model, hf, hints, force=force)
+            await search_model(model, hf, hints, force=force, links=links)
 
     await asyncio.gather(*(one(m) for m in report.missing_models))
     return {"endpoint": hf.endpoint, "searched": len(report.missing_models), "hints": hints.repos,

@@ -36,6 +36,8 @@ CONFIDENCE = {
     "unavailable": 0.3,
     # a link into a gated repository no token opens: there, but not downloadable as things stand
     "gated": 0.6,
+    # a link whose server said a download cannot work (a login, a 404, a web page, the wrong kind of file)
+    "link_problem": 0.3,
 }
 
 

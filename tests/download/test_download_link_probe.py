@@ -49,7 +49,7 @@ async def test_a_link_that_cannot_work_ends_the_task_at_once(setup, path, code):
     task = await download(manager, base + path)
     assert task.state == "failed" and task.attempt == 1, task.to_json()
     assert task.error["code"] == code and task.error["retryable"] is False
-    assert links.gets() == 0  # not one byte was fetched
+    assert links.downloads() == 0  # no download began
     assert list(loras.iterdir()) == []
 
 
@@ -65,5 +65,5 @@ async def test_a_server_error_at_the_probe_is_left_to_the_download_and_its_retri
     links, base, manager, loras = setup
     task = await download(manager, base + "/busy/x.safetensors")
     assert task.state == "failed" and task.attempt > 1  # retried by the manager, as before
-    assert links.gets("/busy") > 1 and list(loras.iterdir()) == []
+    assert links.downloads("/busy") > 1 and list(loras.iterdir()) == []
     assert task.error["retryable"] is True

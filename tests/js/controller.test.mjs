@@ -229,3 +229,20 @@ test("a pack that failed to import after the restart is shown with its error and
   assert.deepEqual(t.vm().importFailures, []);
   assert.equal(t.state.restart, "required");
 });
+
+test("a pasted link its server says cannot work is named at the item, and nothing starts", async () => {
+  const message = "files.example needs a login (HTTP 401) and Mend has no token for it: download the file in a browser";
+  const t = setup({ decide: async () => { throw new MendApiError(422, { error: { code: "link_needs_login", message, probe: { outcome: "needs_login" } } }); } });
+  await t.controller.pasteUrl(t.vm().models[0], "https://files.example/x.safetensors");
+  assert.deepEqual(t.calls, []);
+  assert.equal(t.state.itemErrors["model:4/ckpt_name"], message); // said as it is, no "could not save" prefix
+  assert.equal(itemStatus(t.vm().models[0]), "failed");
+});
+
+test("a usable link's size and file name stay on the decision", async () => {
+  const probe = { outcome: "usable", filename: "real.safetensors", size: 2_000_000_000, ranges: true, host: "files.example" };
+  const t = setup({ decide: async (d) => ({ decision: d, probe }) });
+  await t.controller.pasteUrl(t.vm().models[0], "https://files.example/x.safetensors");
+  assert.deepEqual(t.state.decisions["model:4/ckpt_name"].probe, probe);
+  assert.deepEqual(t.calls.map((c) => c[0]), ["download"]);
+});

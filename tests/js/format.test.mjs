@@ -3,7 +3,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import {
   catalogWarning, confidenceLabel, describeCandidate, etaSeconds, formatBytes, formatEta, formatPercent, formatRate, fraction,
-  missingSummary, reasonText, sourceLabel,
+  LINK_OUTCOMES, linkLine, missingSummary, reasonText, sourceLabel,
 } from "../../web/js/mend/format.js";
 
 test("sizes use decimal units with three significant digits", () => {
@@ -93,4 +93,14 @@ test("catalogWarning: a line when a catalog could not be loaded, nothing otherwi
   ] });
   assert.ok(line.startsWith("Catalogs missing: extension-node-map.json could not be loaded"));
   assert.ok(line.includes("model-list.json is 9.0 days old"));
+});
+
+test("a probed link reads as its file, size and resumability, or as its named problem", () => {
+  assert.equal(linkLine({ outcome: "usable", filename: "x.safetensors", size: 2_000_000_000, ranges: true }),
+    "x.safetensors · 2.00 GB · resumable");
+  assert.equal(linkLine({ outcome: "usable", filename: "x.bin", ranges: false }), "x.bin · size unknown · not resumable");
+  assert.equal(linkLine({ outcome: "web_page", message: "files.example answers with a web page" }),
+    "files.example answers with a web page");
+  assert.equal(linkLine(null), "");
+  assert.equal(LINK_OUTCOMES.needs_login, "needs login");
 });

@@ -230,3 +230,14 @@ test("a file the loader's pack fetches on first use is listed apart; a folder fr
   const fetched = vm.inactive.find((i) => i.kind === "model");
   assert.deepEqual([fetched.key, fetched.fetchedByPack], ["30/#0", true]);
 });
+
+test("a workflow link whose server said it cannot work is never certain and names the problem", () => {
+  const r = report();
+  const first = r.missing_models[0].candidates[0];
+  Object.assign(first, { reason: "link_problem", was: first.reason, probe: { outcome: "needs_login", message: "login" } });
+  const s = reduce(initialState(), { type: "analysis/done", workflow: WORKFLOW, report: r });
+  const model = viewModel(s).models[0];
+  assert.equal(model.key, "4/ckpt_name");
+  assert.equal(itemStatus(model), "needs login");
+  assert.ok(!viewModel(s).certain.includes(model));
+});

@@ -72,18 +72,22 @@ export function createController({
     try {
       const ref = workflowRef() || { key: workflowKey() };
       let fileChanged = null;
+      let probe = null; // what a link's server said it would send (not for Hugging Face or local files)
       for (const key of refKeys(item)) {
         const answer = await postDecision(decisionBody({ ...decision, key }, ref));
         if (answer?.workflow_file_changed && answer.stored?.path) fileChanged = answer.stored.path;
+        probe = answer?.probe || probe;
       }
-      dispatch({ type: "decision/saved", decision });
+      dispatch({ type: "decision/saved", decision: probe ? { ...decision, probe } : decision });
       if (fileChanged !== null && item.kind === "model") {
         await applyModel(item, fileChanged);
         markModified();
       }
       return true;
     } catch (error) {
-      dispatch({ type: "decision/failed", decision, previous, error: `could not save the decision: ${error.message}` });
+      // a link that cannot work is named by its server's answer, with what to do: said as it is
+      const said = String(error?.code || "").startsWith("link_") ? error.message : `could not save the decision: ${error.message}`;
+      dispatch({ type: "decision/failed", decision, previous, error: said });
       return false;
     }
   }

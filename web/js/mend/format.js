@@ -80,7 +80,31 @@ export const MODEL_REASONS = {
   manager_model_list: "ComfyUI-Manager's model list",
   huggingface: "found on Hugging Face",
   url: "URL you pasted",
+  link_problem: "link that cannot be downloaded now",
 };
+
+/** A link probe's outcome (`probe.outcome`, docs/downloads.md) as the item's status word. */
+export const LINK_OUTCOMES = {
+  needs_login: "needs login",
+  not_found: "not found",
+  web_page: "web page",
+  wrong_kind: "wrong kind",
+  unreachable: "unreachable",
+  refused: "link refused",
+  rejected: "link refused",
+};
+
+/**
+ * What a probed link's server said, as one line: "real name.safetensors · 2.0 GB · resumable" for a file,
+ * the named problem's message otherwise; "" when the link was not probed (Hugging Face, a local file).
+ */
+export function linkLine(probe) {
+  if (!probe) return "";
+  if (probe.outcome !== "usable" && probe.outcome !== "unconfirmed") return probe.message || LINK_OUTCOMES[probe.outcome] || "";
+  if (probe.outcome === "unconfirmed") return probe.message || "";
+  return [probe.filename, probe.size !== undefined && probe.size !== null ? formatBytes(probe.size) : "size unknown",
+    probe.ranges ? "resumable" : "not resumable"].filter(Boolean).join(" · ");
+}
 
 export function reasonText(reason, kind = "model") {
   const table = kind === "node" ? NODE_REASONS : MODEL_REASONS;

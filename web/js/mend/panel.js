@@ -8,7 +8,7 @@
  * the entry module wires `actions` to the API and the graph.
  */
 
-import { catalogWarning, describeCandidate } from "./format.js";
+import { catalogWarning, describeCandidate, linkLine } from "./format.js";
 import { h, keyed, setText } from "./dom.js";
 import { createAnalysisLine, itemQuestion } from "./asks.js";
 import { chosenCandidate, headline, itemStatus } from "./view.js";
@@ -285,6 +285,8 @@ export function createPanel(doc, actions) {
           : item.inactive ? el("span", { class: "mend-inactive-mark" }, ` · ${item.mark || "bypassed or muted"}: not blocking, its nodes do not run`) : null),
       folderLine(item),
       candidateList(item),
+      item.decision?.probe ? el("p", { class: "mend-sub mend-link", "data-link": item.decision.probe.outcome },
+        `Link: ${linkLine(item.decision.probe)}`) : null,
       itemQuestion(el, item, actions),
       itemError(item),
       itemActions(item, true),
@@ -328,7 +330,9 @@ export function createPanel(doc, actions) {
         },
         el("span", { class: "mend-cand-title" }, d.title),
         el("span", { class: "mend-cand-reason" }, `${d.reason}${d.confidence ? ` · ${d.confidence}` : ""}`),
-        el("span", { class: "mend-cand-meta" }, [d.size, d.source].filter(Boolean).join(" · "))));
+        el("span", { class: "mend-cand-meta" }, [d.size, d.source].filter(Boolean).join(" · ")),
+        c.probe ? el("span", { class: c.reason === "link_problem" ? "mend-cand-problem" : "mend-cand-link" },
+          linkLine(c.probe)) : null));
     }));
   }
 

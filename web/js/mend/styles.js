@@ -73,7 +73,9 @@ code.mend-name { font-family: var(--p-font-family-mono, ui-monospace, monospace)
   color: var(--mend-muted); white-space: nowrap;
 }
 .mend-chip-certain, .mend-chip-downloaded, .mend-chip-installed, .mend-chip-uses-local-file { color: var(--mend-ok); border-color: var(--mend-ok); }
-.mend-chip-failed, .mend-chip-no-source, .mend-chip-gated, .mend-chip-link-gone { color: var(--mend-bad); border-color: var(--mend-bad); }
+.mend-chip-failed, .mend-chip-no-source, .mend-chip-gated, .mend-chip-link-gone, .mend-chip-needs-login,
+.mend-chip-not-found, .mend-chip-web-page, .mend-chip-wrong-kind, .mend-chip-unreachable,
+.mend-chip-link-refused { color: var(--mend-bad); border-color: var(--mend-bad); }
 .mend-chip-waits-for-pack, .mend-chip-paused, .mend-chip-confirm { color: var(--mend-fg); border-color: var(--mend-accent); }
 .mend-item-error {
   display: flex; gap: 8px; align-items: flex-start; justify-content: space-between; margin: 4px 0 6px; padding: 6px 8px;
@@ -111,7 +113,9 @@ code.mend-name { font-family: var(--p-font-family-mono, ui-monospace, monospace)
 .mend-cand:hover { border-color: var(--mend-accent); }
 .mend-cand.mend-selected { border-color: var(--mend-accent); box-shadow: inset 3px 0 0 var(--mend-accent); }
 .mend-cand-title { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.mend-cand-reason, .mend-cand-meta { color: var(--mend-muted); font-size: 12px; }
+.mend-cand-reason, .mend-cand-meta, .mend-cand-link { color: var(--mend-muted); font-size: 12px; }
+.mend-cand-problem { color: var(--mend-bad); font-size: 12px; overflow-wrap: anywhere; }
+.mend-link { overflow-wrap: anywhere; }
 .mend-url {
   flex: 1 1 160px; min-width: 0; font: inherit; color: var(--mend-fg); background: var(--mend-input);
   border: 1px solid var(--mend-border); border-radius: 6px; padding: 3px 8px; min-height: 26px;

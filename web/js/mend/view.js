@@ -6,7 +6,9 @@
  * Pure (no DOM, no ComfyUI), so grouping and linking are tested under `node --test`.
  */
 
-import { etaSeconds, fraction, formatBytes, formatEta, formatPercent, formatRate, missingSummary } from "./format.js";
+import {
+  etaSeconds, fraction, formatBytes, formatEta, formatPercent, formatRate, LINK_OUTCOMES, missingSummary,
+} from "./format.js";
 import { FINAL_STATES, itemId } from "./state.js";
 
 /** The key a pack is grouped and installed by. */
@@ -159,9 +161,16 @@ export function groupNodes(items) {
   return list;
 }
 
-/** A candidate the hub said is gated or gone: listed, never "certain". */
+/** A candidate the hub said is gated or gone, or whose link's server said it cannot work: listed, never "certain". */
 export function isDoubtful(candidate) {
-  return candidate?.reason === "gated" || candidate?.reason === "unavailable" || !!candidate?.gated;
+  return candidate?.reason === "gated" || candidate?.reason === "unavailable" || candidate?.reason === "link_problem"
+    || !!candidate?.gated;
+}
+
+/** The status word of a doubtful candidate: "gated", "link gone", or the link probe's outcome ("needs login"...). */
+function doubtWord(candidate) {
+  if (candidate.reason === "gated") return "gated";
+  return LINK_OUTCOMES[candidate.probe?.outcome] || "link gone";
 }
 
 /**
@@ -188,7 +197,7 @@ export function itemStatus(item) {
   if (item.error) return "failed";
   if (!d) {
     if (item.waitsFor) return "waits for pack";
-    if (isDoubtful(item.candidates?.[0])) return item.candidates[0].reason === "gated" ? "gated" : "link gone";
+    if (isDoubtful(item.candidates?.[0])) return doubtWord(item.candidates[0]);
     return item.status === "unknown" || !item.candidates?.length ? (item.searching ? "searching…" : "no source")
       : item.auto ? "certain" : "choose";
   }
