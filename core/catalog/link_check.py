@@ -32,6 +32,7 @@ from ..errors import (
 from . import link_probe
 from .link_probe import LinkProbe, probe_link
 from .source_policy import DownloadPolicy
+from .url_sources import fetched_url
 
 TTL = 60.0  # seconds an answer is reused
 SHORT_TTL = 5.0  # ... when the network or the server failed: it may be back soon
@@ -75,25 +76,36 @@ class LinkChecker:
         self._answers: dict[tuple[str, str | None], tuple[float, LinkProbe]] = {}
         self._lock = threading.Lock()
 
-    def probe(self, url: str, folder: str | None = None) -> LinkProbe | None:
-        """What the link's server says (cached); None for a Hugging Face link. Blocking."""
-        if is_hugging_face(url, self.policy):
-            return None
-        key = (url, folder)
-        now = self._clock()
+    def target(self, url: str) -> str | None:
+        """The URL a probe of ``url`` asks: the one a download fetches (a GitHub ``blob`` page's raw file);
+        None for a Hugging Face link (the hub confirms it) or a Civitai model page (Civitai's API names its
+        file when the download is set up, and that file is probed then)."""
+        fetched = fetched_url(url)
+        return None if fetched is None or is_hugging_face(fetched, self.policy) else fetched
+
+    def cached(self, url: str, folder: str | None = None) -> LinkProbe | None:
+        """A fresh answer about ``url``, without asking (None when there is none)."""
         with self._lock:
-            known = self._answers.get(key)
-            if known and known[0] > now:
-                return known[1]
+            known = self._answers.get((url, folder))
+            return known[1] if known and known[0] > self._clock() else None
+
+    def probe(self, url: str, folder: str | None = None) -> LinkProbe | None:
+        """What the link's server says (cached); None when the link is not probed (``target``). Blocking."""
+        asked = self.target(url)
+        if asked is None:
+            return None
+        if (known := self.cached(asked, folder)) is not None:
+            return known
         extensions = frozenset(self.folder_extensions(folder)) if folder else frozenset()
-        answer = self._probe(url, self.policy, folder=folder, extensions=extensions)
+        answer = self._probe(asked, self.policy, folder=folder, extensions=extensions)
         ttl = SHORT_TTL if answer.outcome in (link_probe.UNREACHABLE, link_probe.UNCONFIRMED) else TTL
+        now = self._clock()
         with self._lock:
             if len(self._answers) >= MAX_ENTRIES:
                 self._answers = {k: v for k, v in self._answers.items() if v[0] > now}
                 if len(self._answers) >= MAX_ENTRIES:
                     self._answers.pop(next(iter(self._answers)))
-            self._answers[key] = (now + ttl, answer)
+            self._answers[(asked, folder)] = (now + ttl, answer)
         return answer
 
     def check(self, url: str, folder: str | None = None) -> LinkProbe | None:
@@ -104,10 +116,17 @@ class LinkChecker:
         return answer
 
     async def aprobe(self, url: str, folder: str | None = None) -> LinkProbe | None:
-        return await asyncio.to_thread(self.probe, url, folder)
+        """``probe`` off the event loop; a link not probed, or answered recently, costs no thread."""
+        asked = self.target(url)
+        if asked is None:
+            return None
+        return self.cached(asked, folder) or await asyncio.to_thread(self.probe, url, folder)
 
     async def acheck(self, url: str, folder: str | None = None) -> LinkProbe | None:
-        return await asyncio.to_thread(self.check, url, folder)
+        answer = await self.aprobe(url, folder)
+        if answer is not None and (error := error_for(answer)) is not None:
+            raise error
+        return answer
 
 
 def link_checker(mend: Any) -> LinkChecker:

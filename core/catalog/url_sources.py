@@ -60,10 +60,32 @@ async def resolve_url(
         return await _huggingface(*hf_parts, hf or HuggingFaceSource(policy.hf_endpoint))
     if host in ("civitai.com", "www.civitai.com"):
         return await _civitai(url, policy, civitai_api or constants.CIVITAI_API_URL, session)
-    if host == "github.com" and (m := _GITHUB_BLOB.match(parts.path)):
-        raw = f"https://raw.githubusercontent.com/{m['owner']}/{m['repo']}/{m['rest']}"
+    if host == "github.com" and _GITHUB_BLOB.match(parts.path):
+        raw = github_raw(url)
         return UrlSource(raw, _filename(raw), "github")
     return UrlSource(url, _filename(url), "github" if "github" in host else "url")
+
+
+def github_raw(url: str) -> str:
+    """A GitHub ``blob``/``raw`` page's file on ``raw.githubusercontent.com``; any other URL as it is."""
+    parts = urlsplit(url)
+    if (parts.hostname or "").lower() == "github.com" and (m := _GITHUB_BLOB.match(parts.path)):
+        return f"https://raw.githubusercontent.com/{m['owner']}/{m['repo']}/{m['rest']}"
+    return url
+
+
+def fetched_url(url: str) -> str | None:
+    """The URL a download of ``url`` fetches, when it is known without a look-up; None for a Civitai model
+    or version page (its file is named by Civitai's API, asked when the download is set up)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    host = (parts.hostname or "").lower()
+    if host in ("civitai.com", "www.civitai.com") and not _CIVITAI_DOWNLOAD.match(parts.path) and (
+            _CIVITAI_MODEL.match(parts.path) or "modelVersionId" in parts.query):
+        return None
+    return github_raw(url)
 
 
 def _filename(url: str) -> str:

@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from mend.core.catalog.link_check import LinkChecker, error_for, is_hugging_face
-from mend.core.catalog.link_probe import probe_link
+from mend.core.catalog.link_probe import LinkProbe, probe_link
 from mend.core.catalog.link_tokens import token_setting
 from mend.core.catalog.source_policy import DownloadPolicy
 from mend.core.host import SUPPORTED_PT_EXTENSIONS
@@ -143,3 +143,19 @@ async def test_answers_are_cached_briefly(links):
     await checker.aprobe(busy)
     assert sum(1 for _, p, _ in links.requests if p.startswith("/busy")) == 4  # HEAD, then GET, twice
 
+
+
+def test_the_link_probed_is_the_one_a_download_fetches():
+    asked = []
+
+    def record(url, policy, **kwargs):
+        asked.append(url)
+        return LinkProbe(url, "usable", "ok", "raw.githubusercontent.com")
+
+    checker = LinkChecker(DownloadPolicy(), probe=record)
+    checker.probe("https://github.com/o/r/blob/main/models/x.pth")
+    assert asked == ["https://raw.githubusercontent.com/o/r/main/models/x.pth"]  # not GitHub's HTML page
+    # a Civitai page is named by Civitai's API when the download is set up; its file is probed then
+    assert checker.probe("https://civitai.com/models/12?modelVersionId=3") is None
+    checker.probe("https://civitai.com/api/download/models/3")
+    assert asked[-1] == "https://civitai.com/api/download/models/3"

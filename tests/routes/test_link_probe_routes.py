@@ -154,3 +154,13 @@ def test_probe_outcomes_are_documented():
     for code in ("link_needs_login", "link_not_found", "link_web_page", "link_wrong_kind", "link_unreachable",
                  "link_rejected"):
         assert f"`{code}`" in doc
+
+
+async def test_a_civitai_page_is_stored_without_asking_its_html(env):
+    client, mend, links, _, _ = env
+    url = "https://civitai.com/models/12?modelVersionId=3"  # Civitai's API names its file when it downloads
+    resp = await client.post("/mend/decisions", json={"workflow": "w.json", "model": "3/ckpt_name",
+                                                      "action": "url", "url": url, "path": "m.safetensors"})
+    body = await resp.json()
+    assert resp.status == 200 and "probe" not in body, body
+    assert links.requests == [] and mend.manifest.resolutions("w.json")["models"]["3/ckpt_name"]["url"] == url
