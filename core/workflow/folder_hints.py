@@ -13,9 +13,9 @@ with their ``save_path``, is consulted by the resolve stage between the two.
 
     >>> folder_from_node("WanVideoLoraSelect", None)
     ('loras', 'loader_table')
-    >>> folder_from_node("CR LoRA Stack", "lora_name_1")
+    >>> folder_from_node("Some LoRA Stack", "lora_name_1")
     ('loras', 'node_hint')
-    >>> folder_from_node("Checkpoint Loader with Name (Image Saver)", None)
+    >>> folder_from_node("Checkpoint Loader (Some Pack)", None)
     ('checkpoints', 'node_hint')
     >>> folder_from_node("SomeNode", None)
     (None, 'unknown')

@@ -112,7 +112,7 @@ def test_urls_labels_placeholders_and_shown_text_are_no_model_files(tmp_path, co
 
 def test_resolve_says_a_guessed_folder_and_never_asks_about_a_file_the_pack_fetches(tmp_path, comfy_dir):
     wf = {"nodes": [
-        {"id": 1, "type": "CR LoRA Stack", "mode": 0, "widgets_values": ["On", "ink_style.safetensors", 1.0, 1.0]},
+        {"id": 1, "type": "Efficient Lora Stack", "mode": 0, "widgets_values": ["ink_style.safetensors", 1.0]},
         {"id": 2, "type": "RIFE VFI", "mode": 0, "widgets_values": ["rife49.pth", 10, 2, True, True, 1.0]},
     ], "links": []}
     path = tmp_path / "wf.json"
