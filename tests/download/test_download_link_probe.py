@@ -67,3 +67,18 @@ async def test_a_server_error_at_the_probe_is_left_to_the_download_and_its_retri
     assert task.state == "failed" and task.attempt > 1  # retried by the manager, as before
     assert links.downloads("/busy") > 1 and list(loras.iterdir()) == []
     assert task.error["retryable"] is True
+
+
+async def test_a_hugging_face_download_is_not_probed(aiohttp_server, comfy_dir: Path):
+    """The hub's own API confirms its links: a download from it starts as it did before the probe."""
+    from mend.core.download.run import LocalContext
+
+    from ..hf_server import safetensors_bytes, served_hub
+
+    hub = await served_hub(aiohttp_server)
+    hub.add_file("acme/models", "h.safetensors", safetensors_bytes(1000))
+    runner = DownloadRunner(StandaloneHost(comfy_dir), hashes=HashCache(None),
+                            policy=DownloadPolicy(hf_endpoint=hub.endpoint, allow_http_loopback=True))
+    await runner.run({"url": "https://huggingface.co/acme/models/resolve/main/h.safetensors", "folder": "loras",
+                      "relpath": "h.safetensors"}, LocalContext("hf"))
+    assert [r[0] for r in hub.requests] == ["GET", "GET"]  # the resolve hop and the CDN: no HEAD
