@@ -94,6 +94,7 @@ class NodeCandidate:
     named_after: bool = False  # the pack's repository is named after the node (``comfy-audio-duration``)
     copied_by: int = 0  # rivals that are far less starred copies of this pack (see ``COPY_STARS_LEAD``)
     hint: str | None = None  # for ``name_hint``: what in the node's name points at this pack (``NameHint.how``)
+    needed_decides: bool = False  # ``supersedes`` orders it against a rival equal in stronger keys: worth saying
 
     @property
     def confidence(self) -> float:
@@ -133,8 +134,8 @@ class NodeCandidate:
             "already installed" if self.installed else None,
             f"also listed by {self.copied_by} cop{'ies' if self.copied_by > 1 else 'y'} of this pack with "
             f"under 1/{COPY_STARS_LEAD} of its stars" if self.copied_by else None,
-            "needed anyway for another missing node and provides all the others" if self.supersedes
-            else "needed anyway for another missing node" if self.needed else None,
+            "needed anyway for another missing node and provides all the others"
+            if self.supersedes and self.needed_decides else None,
             "the repository is named after the node" if self.named_after else None,
             f"provides {self.covers} of the missing types" if self.covers > 1 else None,
             f"wrote {self.authored} of them" if self.reason not in ("cnr_id", "aux_id") and self.covers > 1
@@ -342,6 +343,9 @@ def rank_candidates(
         for c in candidates:
             c.demoted = c.reason in MAP_REASONS and c.pack.is_copy and bool(originals) and not c.supersedes
         candidates.sort(key=_rank_key)
+        for c in candidates:  # "needed anyway" is said only where it decides the order against a rival
+            c.needed_decides = any(r is not c and _rank_key(r)[:_SUPERSEDES] == _rank_key(c)[:_SUPERSEDES]
+                                   and r.supersedes != c.supersedes for r in candidates)
         top = candidates[0] if candidates else None
         if top is not None:
             top.copied_by = sum(_lesser_copy(c.pack, top.pack) for c in candidates[1:] if c.reason != "dev")
@@ -375,6 +379,10 @@ def _lesser_copy(pack: Pack, of: Pack) -> bool:
 
 def _is_installed(pack: Pack, installed_repos: set[str]) -> bool:
     return pack.repository in installed_repos or bool(pack.aliases & installed_repos)
+
+
+#: where ``not supersedes`` sits in ``_rank_key``: the keys before it are stronger
+_SUPERSEDES = 5
 
 
 def _rank_key(c: NodeCandidate) -> tuple:

@@ -79,6 +79,15 @@ test("a node pack candidate shows stars, installed and coverage", () => {
   assert.equal(describeCandidate({ pack: { id: "x", repository: "registry:x" }, reason: "registry" }).href, null);
 });
 
+test("a name hint says what in the name points at the pack, as the server words it", () => {
+  const d = describeCandidate({ pack: { id: "ltx", repository: "https://github.com/l/ltx", stars: 4082 }, reason: "name_hint",
+    explanation: "its name begins “LTXV”, like 38 of this pack's nodes; the catalogs do not list the node; 4082★" });
+  assert.equal(d.reason, "its name begins “LTXV”, like 38 of this pack's nodes (a guess)");
+  assert.equal(describeCandidate({ pack: { id: "ltx" }, reason: "name_hint" }).reason, "a guess from the node's name");
+  assert.equal(describeCandidate({ pack: { id: "eu" }, reason: "frontend" }).reason,
+    "a node this pack implements in the editor only");
+});
+
 test("the missing summary counts node types and models", () => {
   assert.equal(missingSummary({ missing_nodes: [{}, {}], missing_models: [{}] }), "2 node types, 1 model");
   assert.equal(missingSummary({ missing_nodes: [], missing_models: [] }), "");

@@ -68,7 +68,18 @@ export const NODE_REASONS = {
   exact: "listed in Manager's node map",
   pattern: "matches the pack's node-name pattern",
   registry: "found by the Comfy Registry",
+  frontend: "a node this pack implements in the editor only",
+  name_hint: "a guess from the node's name",
 };
+
+/** Reasons whose evidence the server's `explanation` names (its first clause: what in the name points at the pack). */
+const SAID_BY_SERVER = new Set(["name_hint"]);
+
+/** A node candidate's reason: the table's words, or the server's own evidence where the table cannot say it. */
+function nodeReason(candidate) {
+  const first = String(candidate.explanation || "").split("; ")[0];
+  return SAID_BY_SERVER.has(candidate.reason) && first ? `${first} (a guess)` : reasonText(candidate.reason, "node");
+}
 
 /** Why a model source is proposed, in words. */
 export const MODEL_REASONS = {
@@ -145,7 +156,7 @@ export function describeCandidate(candidate) {
     const stars = pack.stars ? `${pack.stars}★` : "";
     return {
       title: pack.title || pack.id || pack.repository,
-      reason: reasonText(candidate.reason, "node"),
+      reason: nodeReason(candidate),
       confidence: confidenceLabel(candidate.confidence),
       size: "",
       source: [stars, candidate.installed && !candidate.install?.folder ? "installed" : "",
