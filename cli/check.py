@@ -83,7 +83,7 @@ def render_table(report: AnalysisReport, *, wide: bool = False) -> str:
                 n.type + _marked(report.node_mark(n)),
                 _ids(list(dict.fromkeys(n.node_ids))),
                 _status(n, report.node_decision(n)),
-                top.pack.title + _version(top.version, wide=wide) if top else "-",
+                top.pack.title + _version(top.install_version, wide=wide) if top else "-",
                 top.explain() if top else n.note or "no known pack",
             ))
         lines += table.render(rows, width)

@@ -100,6 +100,12 @@ class NodeCandidate:
     def confidence(self) -> float:
         return EVIDENCE[self.reason][1]
 
+    @property
+    def install_version(self) -> str | None:
+        """The workflow's ``ver`` when a stamp names this very pack, else nothing: a version stamped for another
+        repository (a fork's, the archived original's) is not this pack's, and its install takes the default."""
+        return self.version if self.reason in STAMP_REASONS else None
+
     def explain(self) -> str:
         what = {
             "cnr_id": "the workflow names this registry pack for the node",
@@ -158,9 +164,8 @@ class NodeCandidate:
             "authored": self.authored,
             "needed": self.needed,
             "listed": self.listed,
-            "version": self.version,
-            "install": self.install or install_plan(
-                self.pack, self.version if self.reason in STAMP_REASONS else None, self.stamp_id),
+            "version": self.install_version,
+            "install": self.install or install_plan(self.pack, self.install_version, self.stamp_id),
         }
 
 

@@ -18,3 +18,16 @@ def test_needed_anyway_is_said_only_where_it_decides(tmp_path):
     for node_type in ("AggOwn", "SoloA", "SoloB"):  # one candidate each: nothing to decide, nothing said
         assert "needed anyway" not in missing[node_type].candidates[0].explain()
     assert missing["AggOwn"].candidates[0].needed  # the JSON field keeps saying it
+
+
+def test_a_version_stamped_for_another_repository_is_not_shown_for_this_one(tmp_path):
+    """WAS as UmeAiRT's workflows stamp it: aux_id WASasquatch/… (unlisted, archived) at a commit of that repository;
+    the catalogs' same-name pack beside it installs its default branch, and says so in ``version`` too."""
+    nm = load(write_catalog(tmp_path / "c", {"ltdrdata/was-node-suite-comfyui": {"nodes": ["Text Multiline"],
+                                                                                  "stars": 225}}))
+    stamps = {"aux_id": "WASasquatch/was-node-suite-comfyui", "ver": "831199b898394c0385576d80628fce6b7931d317"}
+    entry = rank(nm, "Text Multiline", Text_Multiline=stamps)["Text Multiline"]
+    original, same_name = (c.to_json() for c in entry.candidates)
+    assert original["reason"] == "git" and original["version"].startswith("831199b")
+    assert same_name["reason"] == "same_name" and same_name["version"] is None
+    assert same_name["install"]["label"].endswith("@ default branch")
