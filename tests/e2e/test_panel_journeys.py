@@ -260,6 +260,28 @@ def test_saved_workflow_decision_survives_ctrl_s(page, server: ComfyUI):
     assert saved["nodes"][0]["widgets_values"][0] == "people/portrait-v2.safetensors"  # Ctrl+S kept it
 
 
+def test_second_copy_of_a_resolved_workflow_gets_the_decided_files(page, server: ComfyUI):
+    """The same graph (same id) loaded again, as from a PNG: the widgets get the decided file, never "fixed" alone."""
+    local = server.models / "checkpoints" / "second-copy.safetensors"
+    local.write_bytes(safetensors_bytes(1000, seed=7))
+    workflow = {**saved_workflow(), "id": "5e0c2b1a-77d4-4d0b-9a53-1d2f3c4b5a60"}
+    workflow["nodes"] = [{**workflow["nodes"][0], "widgets_values": ["old/second-copy.safetensors"]}]
+    load(page, workflow)
+    resolve_from_toast(page, "1 missing")
+    item(page, "model:4/ckpt_name").locator("[data-control='candidate']").first.click()
+    wait_status(page, "model:4/ckpt_name", "uses local file")
+    settle(page, "!Object.keys(s.pendingDecisions).length")
+    load(page, workflow)  # the second copy still names the old file
+    settle(page, "s.reportSeq > 1 && !s.analyzing", timeout=30_000)
+    page.wait_for_function("() => window.app.graph.getNodeById(4).widgets[0].value === 'second-copy.safetensors'",
+                           timeout=15_000)
+    page.wait_for_function("() => window.app.extensionManager.workflow.activeWorkflow.isModified")
+    assert loader_values_valid(page, server) == []
+    page.locator("[data-control='reanalyze']").click()
+    settle(page, "!s.analyzing")
+    assert "Nothing is missing" in page.inner_text(".mend-summary")  # graph, panel and disk agree
+
+
 # ---- 3. pause, resume, cancel, retry, reload; pickles; the toast; Alt+Shift+M --------------------------
 
 

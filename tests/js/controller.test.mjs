@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { MendApiError } from "../../web/js/mend/client.js";
 import { createController, fileNameFromUrl } from "../../web/js/mend/controller.js";
 import { initialState, reduce } from "../../web/js/mend/state.js";
-import { itemStatus, viewModel } from "../../web/js/mend/view.js";
+import { headline, itemStatus, viewModel } from "../../web/js/mend/view.js";
 import { WORKFLOW, report } from "./fixtures.mjs";
 
 function setup(overrides = {}, edit = (r) => r) {
@@ -245,4 +245,43 @@ test("a usable link's size and file name stay on the decision", async () => {
   await t.controller.pasteUrl(t.vm().models[0], "https://files.example/x.safetensors");
   assert.deepEqual(t.state.decisions["model:4/ckpt_name"].probe, probe);
   assert.deepEqual(t.calls.map((c) => c[0]), ["download"]);
+});
+
+test("a second copy of a resolved workflow: its widgets are pointed at the decided files and the tab marked modified", async () => {
+  // Tab 1 chose the local file for the LoRA and downloaded the checkpoint under another name.
+  const first = setup();
+  await first.controller.choose(first.vm().models[1], 0);
+  await first.controller.pasteUrl(first.vm().models[0], "https://example.org/other.safetensors");
+  const params = first.calls.find((c) => c[0] === "download")[1];
+  first.controller.taskEvent({ id: "t1", kind: "download", state: "succeeded", params, result: { relpath: "other.safetensors" } });
+  // The same graph id loaded again: the report still names the old files, the decisions and the task apply.
+  let s = reduce(initialState(), { type: "analysis/done", workflow: WORKFLOW, report: report() });
+  s = reduce(s, { type: "decisions/loaded", decisions: Object.values(first.state.decisions) });
+  s = reduce(s, { type: "task/event", task: first.state.tasks.t1, now: 0 });
+  const applied = [];
+  const modified = [];
+  let current = s;
+  const controller = createController({
+    client: {}, getState: () => current, dispatch: (a) => (current = reduce(current, a)),
+    applyModel: (item, value) => (applied.push([item.node_id, value]), true), markModified: () => modified.push(true),
+  });
+  assert.equal(viewModel(current).fixed, 2); // "2 fixed" is only true once the graph names those files
+  await controller.applyDecided();
+  assert.deepEqual(applied.sort(), [["12:9", "ink.safetensors"], ["4", "other.safetensors"]]);
+  assert.equal(modified.length, 1);
+  await controller.applyDecided(); // once per report
+  assert.equal(applied.length, 2);
+});
+
+test("a decided item whose node cannot be pointed at its file counts as missing, not fixed", async () => {
+  let current = reduce(initialState(), { type: "analysis/done", workflow: WORKFLOW, report: report() });
+  current = reduce(current, { type: "decisions/loaded", decisions: [{ kind: "model", key: "12:9/lora_name", action: "choose",
+    candidate: 0, choice: report().missing_models[1].candidates[0] }] });
+  const controller = createController({ client: {}, getState: () => current, dispatch: (a) => (current = reduce(current, a)),
+    applyModel: () => null });
+  await controller.applyDecided();
+  const lora = viewModel(current).models[1];
+  assert.equal(itemStatus(lora), "not applied");
+  assert.equal(viewModel(current).fixed, 0);
+  assert.match(headline(viewModel(current)), /2 models missing/);
 });

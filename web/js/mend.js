@@ -205,6 +205,8 @@ async function analyzeOpenGraph() {
   const report = await controller.analyze(serialized, info);
   if (report) {
     await controller.loadDecisions();
+    // A second copy of a resolved workflow (same graph id): its widgets get the decided files too.
+    await controller.applyDecided();
     controller.searchInBackground(serialized);
   }
   return report;

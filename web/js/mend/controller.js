@@ -33,6 +33,7 @@ export function createController({
   markModified = () => null, // the open workflow now differs from its last save (a rewritten file too)
 }) {
   const applied = new Set(); // "<item id>@<task id>": widgets already pointed at a finished download
+  const appliedDecided = new Set(); // "<report seq>|<item id>": decided files already applied to that report's graph
   let searchPromise = null;
   const analyses = createAnalyses({ client, dispatch, getState, sleep });
 
@@ -260,6 +261,39 @@ export function createController({
     }
   }
 
+  /** The file a fixed model item's decision names: its finished download's, or the local file chosen. */
+  function decidedValue(item) {
+    const task = item.task;
+    if (task?.state === "succeeded") return task.result?.relpath || task.params?.relpath || item.decision?.choice?.relpath || null;
+    const chosen = chosenCandidate(item, item.decision);
+    return chosen?.kind === "local" ? chosen.relpath : null;
+  }
+
+  /**
+   * Point the open graph's widgets at what was decided, when the analysed graph still names another
+   * file: a second copy of a resolved workflow (same graph id, loaded again from a PNG or a file) gets
+   * the files the first copy got, and is marked modified. An item whose node cannot be pointed is
+   * counted as missing again (status "not applied"), so the header never says fixed for a run that fails.
+   */
+  async function applyDecided() {
+    const state = getState();
+    const vm = viewModel(state);
+    let changed = false;
+    for (const item of [...vm.models, ...vm.inactive.filter((i) => i.kind === "model")]) {
+      if (!item.decision) continue;
+      const value = decidedValue(item);
+      const named = String(item.value || "").replace(/\\/g, "/");
+      if (!value || value === named) continue;
+      const mark = `${state.reportSeq}|${item.id}`;
+      if (appliedDecided.has(mark)) continue;
+      appliedDecided.add(mark);
+      if (await applyModel(item, value)) changed = true;
+      else dispatch({ type: "item/unapplied", id: item.id, named: item.value, value });
+    }
+    if (changed) markModified();
+    return changed;
+  }
+
   async function taskAction(call, id, item = null) {
     try {
       const task = await call(id);
@@ -326,6 +360,7 @@ export function createController({
     installGroup,
     installPackFirst,
     applyFinished,
+    applyDecided,
     retryItem,
     searchItem,
     searchInBackground,
@@ -393,6 +428,7 @@ export function createController({
         const tasks = Array.isArray(body) ? body : body?.tasks || [];
         dispatch({ type: "tasks/loaded", tasks, now: now(), restartRequired: !!body?.restart_required });
         applyFinished();
+        await applyDecided();
       } catch (error) {
         if (error.status !== 404) fail(error);
       }

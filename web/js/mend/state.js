@@ -41,6 +41,7 @@ export function initialState() {
     rates: {}, // id -> rateSample state
     restart: "none", // "none" | "required" | "restarting" | "refreshing" | "reload" (the page must reload)
     itemErrors: {}, // itemId -> why the last action on that item failed (shown at the item, with Retry)
+    unapplied: {}, // itemId -> { named, value }: decided, but its node in the open graph could not be pointed at the file
     // itemId -> { question: "pickle" | "incompatible", message, params, conflicts?, items? }: a download or
     // an install that waits for the user's answer, asked at the item (`items`: what Cancel undoes)
     confirmations: {},
@@ -181,6 +182,8 @@ export function reduce(state, action) {
       return { ...state, includeInactive: !!action.value };
     case "item/error":
       return { ...state, itemErrors: { ...state.itemErrors, [action.id]: action.error } };
+    case "item/unapplied":
+      return { ...state, unapplied: { ...state.unapplied, [action.id]: { named: action.named, value: action.value } } };
     case "item/clear_error":
       return { ...state, itemErrors: without(state.itemErrors, action.id) };
     case "confirm/ask": {
@@ -206,6 +209,7 @@ export function reduce(state, action) {
         analysisError: null,
         error: null,
         decisions,
+        unapplied: {}, // a new report: applyDecided looks again
       };
     }
     case "analysis/error":

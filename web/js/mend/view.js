@@ -76,6 +76,7 @@ function withState(state, item) {
   item.pending = !!state.pendingDecisions[item.id];
   item.task = latestTask(state, item, item.decision);
   item.error = state.itemErrors[item.id] || null;
+  item.unapplied = state.unapplied?.[item.id] || null;
   item.confirmation = state.confirmations[item.id] || null;
   return item;
 }
@@ -186,6 +187,7 @@ export function certainItems(items, includeInactive = false) {
 export function itemStatus(item) {
   const d = item.decision;
   if (item.confirmation) return "confirm";
+  if (item.unapplied) return "not applied";
   if (item.task) {
     const s = item.task.state;
     if (s === "succeeded") return item.kind === "model" ? "downloaded" : "installed";
@@ -214,6 +216,7 @@ export function itemStatus(item) {
  * disk. (An installed pack's nodes appear after the restart the banner asks for.)
  */
 export function isFixed(item) {
+  if (item.unapplied) return false; // the graph still names another file: a run would fail
   if (item.task?.state === "succeeded") return true;
   return chosenCandidate(item, item.decision)?.kind === "local";
 }
