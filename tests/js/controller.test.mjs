@@ -181,7 +181,7 @@ test("pause, resume, clear finished; a background search fills in sizes", async 
   await t.controller.resume("x");
   assert.equal(t.state.tasks.x.state, "queued");
   t.controller.clearFinished();
-  assert.deepEqual(t.state.taskOrder, ["x"]);
+  assert.deepEqual(t.vm().tasks.map((r) => r.id), ["x"]);
   await t.controller.searchInBackground({ nodes: [] });
   assert.equal(t.state.searching, false);
   assert.deepEqual(t.calls.find((c) => c[0] === "search")[1], { workflow: { nodes: [] } });
@@ -284,4 +284,21 @@ test("a decided item whose node cannot be pointed at its file counts as missing,
   assert.equal(itemStatus(lora), "not applied");
   assert.equal(viewModel(current).fixed, 0);
   assert.match(headline(viewModel(current)), /2 models missing/);
+});
+
+test("'Clear finished' tidies rows but keeps failed ones; items keep what their tasks did (failed + Retry, downloaded)", async () => {
+  const t = setup();
+  await t.controller.installGroup(t.vm().nodeGroups[0]);
+  await t.controller.choose(t.vm().models[0], 0);
+  const [install, download] = ["install", "download"].map((k) => t.calls.find((c) => c[0] === k)[1]);
+  t.controller.taskEvent({ id: "t1", kind: "install", state: "failed", params: install, error: { message: "git clone failed" } });
+  t.controller.taskEvent({ id: "t2", kind: "download", state: "succeeded", params: download, result: { relpath: "sdxl.safetensors" } });
+  const before = headline(t.vm());
+  t.controller.clearFinished();
+  assert.deepEqual(t.vm().tasks.map((r) => [r.id, r.state]), [["t1", "failed"]]);
+  assert.equal(headline(t.vm()), before); // the header agrees with the server's tasks, as after a reload
+  assert.ok(t.vm().nodeGroups[0].items.every((i) => itemStatus(i) === "failed"));
+  assert.equal(itemStatus(t.vm().models[0]), "downloaded");
+  await t.controller.retry("t1"); // runs again: its row is there
+  assert.deepEqual(t.vm().tasks.map((r) => r.id), ["t1"]);
 });

@@ -20,6 +20,8 @@ export { normaliseTask };
 
 /** Task states in which nothing will happen any more. */
 export const FINAL_STATES = new Set(["succeeded", "failed", "cancelled"]);
+/** Final states whose rows "Clear finished" tidies away (a failed task stays: it asks for a Retry). */
+export const TIDY_STATES = new Set(["succeeded", "cancelled"]);
 /** Kinds of task after which ComfyUI must restart to load new nodes. */
 export const RESTART_KINDS = new Set(["install", "install_pack", "nodes.install", "pack_install"]);
 /** How many finished prompts the jobs view keeps. */
@@ -38,6 +40,7 @@ export function initialState() {
     pendingDecisions: {}, // itemId -> true while the POST is in flight
     tasks: {}, // id -> normalised task
     taskOrder: [], // ids, oldest first
+    clearedTasks: {}, // id -> true: rows "Clear finished" tidied away (the tasks still count for their items)
     rates: {}, // id -> rateSample state
     restart: "none", // "none" | "required" | "restarting" | "refreshing" | "reload" (the page must reload)
     itemErrors: {}, // itemId -> why the last action on that item failed (shown at the item, with Retry)
@@ -111,6 +114,8 @@ function upsertTask(state, raw, now) {
   if (previous && task.seq !== null && previous.seq !== null && task.seq < previous.seq) return state;
   const tasks = { ...state.tasks, [task.id]: task };
   const taskOrder = previous ? state.taskOrder : [...state.taskOrder, task.id];
+  // A tidied task that runs again (Retry) shows its row again.
+  const clearedTasks = TIDY_STATES.has(task.state) ? state.clearedTasks : without(state.clearedTasks || {}, task.id);
   const rates = { ...state.rates };
   if (task.state === "running" && task.progress.done !== null && now !== undefined) {
     const prevRate = previous && previous.attempt === task.attempt ? rates[task.id] : null;
@@ -123,7 +128,7 @@ function upsertTask(state, raw, now) {
   if (becameDone && RESTART_KINDS.has(task.kind) && task.result?.restart_required !== false) {
     restart = restart === "restarting" ? restart : "required";
   }
-  return { ...state, tasks, taskOrder, rates, restart };
+  return { ...state, tasks, taskOrder, rates, restart, clearedTasks };
 }
 
 function prunePrompts(prompts, order) {
@@ -259,10 +264,11 @@ export function reduce(state, action) {
     case "task/event":
       return upsertTask(state, action.task, action.now);
     case "tasks/clear_finished": {
-      const keep = state.taskOrder.filter((id) => !FINAL_STATES.has(state.tasks[id].state));
-      const tasks = {};
-      for (const id of keep) tasks[id] = state.tasks[id];
-      return { ...state, tasks, taskOrder: keep };
+      // Rows only: the tasks stay known, so their items still say downloaded, installed or cancelled, as
+      // the server does after a reload. A failed task keeps its row (and its item its Retry).
+      const cleared = { ...state.clearedTasks };
+      for (const id of state.taskOrder) if (TIDY_STATES.has(state.tasks[id].state)) cleared[id] = true;
+      return { ...state, clearedTasks: cleared };
     }
     case "restart/required":
       return { ...state, restart: "required" };

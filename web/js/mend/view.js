@@ -339,7 +339,8 @@ export function taskLabel(task) {
 }
 
 function taskRows(state) {
-  return state.taskOrder.map((id) => taskRow(state.tasks[id], state.rates[id])).reverse();
+  const cleared = state.clearedTasks || {};
+  return state.taskOrder.filter((id) => !cleared[id]).map((id) => taskRow(state.tasks[id], state.rates[id])).reverse();
 }
 
 /**
