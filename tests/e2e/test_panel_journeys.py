@@ -380,7 +380,8 @@ def test_pause_resume_cancel_retry_and_reload(page, server: ComfyUI, hub: Thread
 
     page.locator("[data-control='clear-finished']").click()
     page.evaluate("() => window.__mend.flush()")
-    assert page.locator("[aria-label='Downloads and installs'] .mend-row").count() == 0  # the done rows went (a failed one would stay, with Retry)
+    # the done rows went (a failed one would stay, with Retry)
+    assert page.locator("[aria-label='Downloads and installs'] .mend-row").count() == 0
     assert status_of(page, a) == "downloaded" and status_of(page, b) == "downloaded"  # the items still say so
     page.locator("[data-control='jobs-all-clients']").check()
     page.locator("[data-control='jobs-all-clients']").uncheck()
