@@ -34,12 +34,13 @@ DEPRECATED = re.compile(r"\[\s*(?:DEPRECATED|NOT MAINTAINED|LEGACY)\s*\]", re.IG
 NOT_A_SUCCESSOR = re.compile(r"REMOVED|UNSAFE|NAME CONFLICT", re.IGNORECASE)
 
 
-def attach_dev(node_map: NodeMap, dev: NodeMap) -> None:
-    """Keep the dev channel's own map beside the default one; its packs the default does not list say so."""
+def attach_dev(node_map: NodeMap, dev: NodeMap) -> NodeMap:
+    """Mark the dev channel's packs the default does not list, keep its map beside the default one; return it."""
     for pack in dev.packs.values():
         if _default_pack(node_map, pack) is None:
             pack.channel = "dev"
     node_map.dev = dev
+    return dev
 
 
 def _default_pack(node_map: NodeMap, pack: Pack) -> Pack | None:

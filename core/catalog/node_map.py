@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,6 +119,9 @@ def _authority(pack: Pack) -> tuple:
     return (-pack.stars, pack.order, pack.repository)
 
 
+_DEV_LOCK = threading.RLock()
+
+
 class NodeMap:
     """Node type -> packs, built once from the catalogs and kept in memory."""
 
@@ -131,9 +135,28 @@ class NodeMap:
         self._preempted: dict[str, Pack] = {}
         self._patterns: list[Pack] = []
         self._origin: dict[str, Pack] = {}  # names listed by several packs -> the likely author
-        self.dev: NodeMap | None = None  # ComfyUI-Manager's dev channel, a map of its own (``channels``)
+        self._dev: NodeMap | None = None  # ComfyUI-Manager's dev channel, a map of its own (``channels``)
+        self._dev_loader: Callable[[], NodeMap | None] | None = None
         self.legacy: dict[str, Pack] = {}  # URL -> a retired pack only the legacy channel lists
         self.replaced: dict[str, Pack] = {}  # a deprecated pack's URL -> the default pack that replaces it
+
+    @property
+    def dev(self) -> NodeMap | None:
+        """The dev channel's map, built on first use: most analyses never need it (it costs ~20% of a load)."""
+        if self._dev_loader is not None:
+            with _DEV_LOCK:  # analyses in threads must not see it half built
+                if self._dev_loader is not None:
+                    self._dev = self._dev_loader()
+                    self._dev_loader = None
+        return self._dev
+
+    @dev.setter
+    def dev(self, value: NodeMap | None) -> None:
+        self._dev = value
+
+    def dev_later(self, loader: Callable[[], NodeMap | None]) -> None:
+        """Build the dev channel's map with ``loader`` when it is first asked for."""
+        self._dev, self._dev_loader = None, loader
 
     @classmethod
     def from_data(

@@ -186,11 +186,16 @@ class CatalogStore:
         def load(channel: str, name: str, empty: Any) -> Any:
             return self._load(channel_file(channel, name), empty)
 
-        with paused_gc():
-            dev_map = load("dev", NODE_MAP, {})
-            if dev_map:
+        def dev() -> NodeMap | None:
+            with paused_gc():
+                dev_map = load("dev", NODE_MAP, {})
+                if not dev_map:
+                    return None
                 dev_list = load("dev", NODE_LIST, {}).get("custom_nodes", [])
-                attach_dev(node_map, NodeMap.from_data(dev_map, dev_list, load("dev", STATS, {})))
+                return attach_dev(node_map, NodeMap.from_data(dev_map, dev_list, load("dev", STATS, {})))
+
+        node_map.dev_later(dev)
+        with paused_gc():
             legacy = load("legacy", NODE_LIST, {}).get("custom_nodes", [])
             record_legacy(node_map, (e for e in legacy if isinstance(e, dict)))
 

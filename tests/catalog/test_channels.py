@@ -46,6 +46,20 @@ def test_a_catalog_folder_holds_the_channels_in_managers_layout(tmp_path):
     assert node_map.replaced[WAS].repository == "https://github.com/ltdrdata/was-node-suite-comfyui"
 
 
+def test_the_dev_map_is_built_once_and_only_when_first_asked_for(tmp_path, monkeypatch):
+    import mend.core.catalog.store as store_module
+
+    built = []
+    real = store_module.attach_dev
+    monkeypatch.setattr(store_module, "attach_dev", lambda nm, dev: built.append(dev) or real(nm, dev))
+    store = CatalogStore(catalog_dir=with_channels(tmp_path / "cat", shared_path("catalog")),
+                         registry=RegistryClient(""))
+    node_map = store.node_map()
+    assert built == []  # an analysis whose types the default channel lists never pays for it
+    assert node_map.dev.pack_at(TRELLIS2) is not None and node_map.dev is built[0]
+    assert len(built) == 1
+
+
 def test_a_missing_channel_is_listed_missing_but_is_no_warning(small_catalog):
     store = CatalogStore(catalog_dir=small_catalog, registry=RegistryClient(""))
     statuses = store.provenance()
