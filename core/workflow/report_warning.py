@@ -29,7 +29,8 @@ ADVICE: dict[str, tuple[bool, str]] = {
     "stamp_suspect": (False, "The pack names saved in the workflow look rewritten by a tool, so Mend trusts them "
                              "less. Check the packs suggested before installing."),
     "catalog_missing": (True, "A catalog Mend needs could not be loaded, so missing nodes or models may show no "
-                              "source. Go online once, or point --catalog-dir / MEND_CATALOG_DIR at a copy."),
+                              "source. Go online once, or point MEND_CATALOG_DIR (mend: --catalog-dir) at a copy "
+                              "of ComfyUI-Manager's catalog files."),
     "catalog_stale": (False, "A catalog could not be refreshed; an older copy is used. Nothing to do, but newer "
                              "packs may be missing from it."),
     "template_placeholders": (True, "The workflow still has template placeholders where file names belong. Fill "

@@ -102,6 +102,9 @@ test("catalogWarning: a line when a catalog could not be loaded, nothing otherwi
   ] });
   assert.ok(line.startsWith("Catalogs missing: extension-node-map.json could not be loaded"));
   assert.ok(line.includes("model-list.json is 9.0 days old"));
+  const advised = catalogWarning({ warnings: [{ code: "catalog_missing", message: "x could not be loaded.",
+    advice: "Go online once.", must_act: true }] });
+  assert.equal(advised, "Catalogs missing: x could not be loaded. Go online once.");
 });
 
 test("a probed link reads as its file, size and resumability, or as its named problem", () => {

@@ -199,5 +199,7 @@ export function catalogWarning(report) {
   const found = (report?.warnings || []).filter((w) => w && (w.code === "catalog_missing" || w.code === "catalog_stale"));
   if (!found.length) return null;
   const label = found.some((w) => w.code === "catalog_missing") ? "Catalogs missing" : "Catalogs out of date";
-  return `${label}: ${found.map((w) => w.message).join(" ")}`;
+  // the server's advice (what it means for the user and what to do) once, after the details
+  const advice = found.find((w) => w.must_act && w.advice)?.advice || "";
+  return `${label}: ${found.map((w) => w.message).join(" ")}${advice ? ` ${advice}` : ""}`;
 }
