@@ -30,9 +30,14 @@ def hf_token() -> str | None:
 
 
 def token_setting(url: str, policy: DownloadPolicy) -> str | None:
-    """The setting whose token this URL's host gets (``HF_TOKEN``, ``CIVITAI_TOKEN``), or None."""
-    host = (urlsplit(url).hostname or "").lower()
-    if host in {"huggingface.co", (urlsplit(policy.hf_endpoint).hostname or "").lower()}:
+    """The setting whose token this URL's host gets (``HF_TOKEN``, ``CIVITAI_TOKEN``), or None.
+
+    The ``HF_ENDPOINT`` mirror is matched by host and port: another service on the mirror's machine
+    is not the mirror, and gets no Hugging Face token.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host == "huggingface.co" or parts.netloc.lower() == urlsplit(policy.hf_endpoint).netloc.lower():
         return "HF_TOKEN"
     if host == "civitai.com" or host.endswith(".civitai.com"):
         return "CIVITAI_TOKEN"

@@ -159,3 +159,9 @@ def test_the_link_probed_is_the_one_a_download_fetches():
     assert checker.probe("https://civitai.com/models/12?modelVersionId=3") is None
     checker.probe("https://civitai.com/api/download/models/3")
     assert asked[-1] == "https://civitai.com/api/download/models/3"
+
+
+def test_the_hugging_face_token_goes_to_the_mirror_itself_not_its_neighbours():
+    policy = DownloadPolicy(hf_endpoint="http://127.0.0.1:8123")
+    assert token_setting("http://127.0.0.1:8123/a/b/resolve/main/x.safetensors", policy) == "HF_TOKEN"
+    assert token_setting("http://127.0.0.1:9000/files/x.safetensors", policy) is None
