@@ -113,6 +113,7 @@ test("a probed link reads as its file, size and resumability, or as its named pr
   assert.equal(linkLine({ outcome: "usable", filename: "x.bin", ranges: false }), "x.bin · size unknown · not resumable");
   assert.equal(linkLine({ outcome: "web_page", message: "files.example answers with a web page" }),
     "files.example answers with a web page");
+  assert.equal(linkLine({ outcome: "usable", filename: "x.bin", size: 10, ranges: true }, false), "x.bin · resumable");
   assert.equal(linkLine(null), "");
   assert.equal(LINK_OUTCOMES.needs_login, "needs login");
 });

@@ -106,15 +106,16 @@ export const LINK_OUTCOMES = {
 };
 
 /**
- * What a probed link's server said, as one line: "real name.safetensors · 2.0 GB · resumable" for a file,
- * the named problem's message otherwise; "" when the link was not probed (Hugging Face, a local file).
+ * What a probed link's server said, as one line: "real name.safetensors · 2.0 GB · resumable" for a file
+ * (without the size where the line beside it shows it already), the named problem's message otherwise;
+ * "" when the link was not probed (Hugging Face, a local file).
  */
-export function linkLine(probe) {
+export function linkLine(probe, withSize = true) {
   if (!probe) return "";
-  if (probe.outcome !== "usable" && probe.outcome !== "unconfirmed") return probe.message || LINK_OUTCOMES[probe.outcome] || "";
-  if (probe.outcome === "unconfirmed") return probe.message || "";
-  return [probe.filename, probe.size !== undefined && probe.size !== null ? formatBytes(probe.size) : "size unknown",
-    probe.ranges ? "resumable" : "not resumable"].filter(Boolean).join(" · ");
+  if (probe.outcome !== "usable") return probe.message || LINK_OUTCOMES[probe.outcome] || "";
+  const size = probe.size !== undefined && probe.size !== null ? formatBytes(probe.size) : "size unknown";
+  return [probe.filename, withSize ? size : "", probe.ranges ? "resumable" : "not resumable"]
+    .filter(Boolean).join(" · ");
 }
 
 export function reasonText(reason, kind = "model") {

@@ -332,7 +332,7 @@ export function createPanel(doc, actions) {
         el("span", { class: "mend-cand-reason" }, `${d.reason}${d.confidence ? ` · ${d.confidence}` : ""}`),
         el("span", { class: "mend-cand-meta" }, [d.size, d.source].filter(Boolean).join(" · ")),
         c.probe ? el("span", { class: c.reason === "link_problem" ? "mend-cand-problem" : "mend-cand-link" },
-          linkLine(c.probe)) : null));
+          linkLine(c.probe, false)) : null));
     }));
   }
 
