@@ -2,7 +2,7 @@
 
 One process at a time runs tasks from a state folder (the task journal's lock, ``core/tasks/manager.py``). A
 ComfyUI with Mend takes it at start-up and writes ``server.json`` beside the journal with its loopback
-URL; it removes the file when it stops. ``mend resolve`` first asks whether the lock is held: free means
+URL; it removes the file when it stops (a normal shutdown, and SIGTERM, which ends ComfyUI without its shutdown hooks). ``mend resolve`` first asks whether the lock is held: free means
 nothing else runs tasks here (a stale beacon of a killed server is ignored); held with a beacon means
 "queue the work on that server over HTTP"::
 
@@ -12,8 +12,10 @@ nothing else runs tasks here (a stale beacon of a killed server is ignored); hel
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -45,6 +47,32 @@ def remove_beacon(state_dir: Path) -> None:
         if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
             path.unlink()
     except (OSError, ValueError, AttributeError):
+        pass
+
+
+def remove_on_exit(state_dir: Path) -> None:
+    """Remove the beacon however this process ends normally: at exit, and on SIGTERM (systemd, ``docker stop``).
+
+    SIGTERM's default ends Python without atexit or aiohttp's shutdown hooks, so the handler removes the
+    beacon first and then lets the signal do what it did before (the previous handler, or the default death).
+    """
+    atexit.register(remove_beacon, state_dir)
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+    except (ValueError, AttributeError):
+        return
+
+    def on_term(signum: int, frame: object) -> None:
+        remove_beacon(state_dir)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+    try:
+        signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread: atexit and the server's shutdown hook still remove it
         pass
 
 

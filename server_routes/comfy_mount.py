@@ -14,7 +14,7 @@ from ..core import constants, progress_text
 from ..core.errors import MendError
 from ..core.host_comfy import ComfyHost
 from ..core.install.import_check import PROCESS_START, import_checks
-from ..core.server_beacon import local_url, remove_beacon, write_beacon
+from ..core.server_beacon import local_url, remove_beacon, remove_on_exit, write_beacon
 from ..core.services import Mend
 from . import progress as progress_routes
 from . import route_defs
@@ -50,6 +50,7 @@ def start_on_server_loop(prompt_server: Any, mend: Mend) -> None:
         else:  # this process owns the task journal now: tell `mend resolve` where to hand its work
             try:
                 write_beacon(mend.state_dir, server_url())
+                remove_on_exit(mend.state_dir)
             except (OSError, ImportError, AttributeError) as exc:
                 log.warning("[Mend] could not write %s: %s", mend.state_dir / "server.json", exc)
         # every custom node is imported by now: did the packs Mend installed before the restart load?
