@@ -2,7 +2,8 @@
 
 One process at a time runs tasks from a state folder (the task journal's lock, ``core/tasks/manager.py``). A
 ComfyUI with Mend takes it at start-up and writes ``server.json`` beside the journal with its loopback
-URL; it removes the file when it stops (a normal shutdown, and SIGTERM, which ends ComfyUI without its shutdown hooks). ``mend resolve`` first asks whether the lock is held: free means
+URL; it removes the file when it stops (a normal shutdown, and SIGTERM, which ends ComfyUI without its
+shutdown hooks). ``mend resolve`` first asks whether the lock is held: free means
 nothing else runs tasks here (a stale beacon of a killed server is ignored); held with a beacon means
 "queue the work on that server over HTTP"::
 
@@ -13,6 +14,7 @@ nothing else runs tasks here (a stale beacon of a killed server is ignored); hel
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import signal
@@ -70,10 +72,9 @@ def remove_on_exit(state_dir: Path) -> None:
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
 
-    try:
+    # not the main thread: atexit and the server's shutdown hook still remove it
+    with contextlib.suppress(ValueError):
         signal.signal(signal.SIGTERM, on_term)
-    except ValueError:  # not the main thread: atexit and the server's shutdown hook still remove it
-        pass
 
 
 def journal_owned(state_dir: Path) -> bool:

@@ -45,7 +45,7 @@ def test_a_normal_exit_removes_the_beacon(tmp_path: Path):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_a_beacon_of_another_process_is_left_alone(tmp_path: Path):
-    (tmp_path / "server.json").write_text('{"url": "http://127.0.0.1:1", "pid": 1, "started": %d}\n' % time.time())
+    (tmp_path / "server.json").write_text(f'{{"url": "http://127.0.0.1:1", "pid": 1, "started": {time.time()}}}\n')
     proc = started(tmp_path)  # rewrites it with its own pid
     (tmp_path / "server.json").write_text('{"url": "http://127.0.0.1:1", "pid": 1}\n')  # another server took over
     proc.send_signal(signal.SIGTERM)
