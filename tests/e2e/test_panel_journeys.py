@@ -425,17 +425,19 @@ def test_community_workflow_packs_models_and_restart(page, server: ComfyUI, hub:
     provide_images(server, community)
     load(page, community)
     toast = page.locator(".mend-toast")
-    toast.wait_for(timeout=30_000)
+    toast.wait_for(timeout=30_000, state="attached")
     page.locator(".p-dialog").first.wait_for(timeout=10_000)
-    page.wait_for_timeout(700)  # the toast moves out of the dialog's way
+    page.wait_for_timeout(700)  # the toast waits out the modal dialog (it would sit under its mask)
     covered = page.evaluate("""() => {
         const t = document.querySelector('.mend-toast').getBoundingClientRect();
         return [...document.querySelectorAll('.p-dialog button, .p-dialog a, .p-dialog input')].filter(b => {
           const r = b.getBoundingClientRect(); const x = r.left + r.width / 2, y = r.top + r.height / 2;
           return r.width && document.elementFromPoint(x, y)?.closest('.mend-toast'); }).length; }""")
     assert covered == 0
+    assert toast.is_hidden()  # under the modal's mask it could not be reached
     close_dialogs(page)
     page.evaluate("() => window.app.extensionManager.setting.set('Comfy.Workflow.ShowMissingNodesWarning', false)")
+    toast.wait_for(timeout=5_000)  # shown once the dialog closed, its time not used up
     toast.locator("[data-control='toast-resolve']").click()
     searched(page)
 
@@ -445,9 +447,14 @@ def test_community_workflow_packs_models_and_restart(page, server: ComfyUI, hub:
 
     low = page.locator(".mend-item", has_text=LOW)
     low_id = low.get_attribute("data-item")
-    low.locator("[data-control='url-input']").fill(f"https://huggingface.co/{LIGHTNING}/resolve/main/{LOW}")
-    low.locator("[data-control='use-url']").click()
+    low.locator("[data-control='use-url']").click()  # an empty box: the item says what to paste
+    item(page, low_id).locator(".mend-hint", has_text="download link").wait_for(timeout=5_000)
+    item(page, low_id).locator("[data-control='url-input']").fill(f"https://huggingface.co/{LIGHTNING}/resolve/main/{LOW}")
+    item(page, low_id).locator("[data-control='use-url']").click()
     wait_status(page, low_id, "downloaded")  # a URL decision shows its progress and ends like a candidate
+    done = item(page, low_id)  # done: no "No source known", no URL box; Undo is there
+    assert "No source known" not in done.inner_text() and done.locator("[data-control='url-input']").count() == 0
+    assert done.locator("[data-control='undo']").count() == 1
 
     high = page.locator(".mend-item", has_text=HIGH)
     high_id = high.get_attribute("data-item")

@@ -302,3 +302,37 @@ test("'Clear finished' tidies rows but keeps failed ones; items keep what their 
   await t.controller.retry("t1"); // runs again: its row is there
   assert.deepEqual(t.vm().tasks.map((r) => r.id), ["t1"]);
 });
+
+test("Search is a look-up: 'searching…' while it runs; nothing found or a hub out of reach is a hint, never 'failed'", async () => {
+  let answer;
+  const t = setup({ searchModels: () => new Promise((resolve, reject) => (answer = { resolve, reject })) });
+  const lora = t.vm().models[1];
+  const before = itemStatus(lora);
+  const running = t.controller.searchItem(lora);
+  assert.equal(itemStatus(t.vm().models[1]), "searching…");
+  answer.reject(new MendApiError(502, { error: { code: "hub_unreachable", message: "Hugging Face look-up failed: ConnectError" } }));
+  await running;
+  const after = t.vm().models[1];
+  assert.equal(itemStatus(after), before);
+  assert.match(after.hint, /^Hub unreachable/);
+  assert.equal(t.vm().failedCount, 0);
+  const none = setup();
+  await none.controller.searchItem(none.vm().models[1]);
+  assert.match(none.vm().models[1].hint, /Nothing named ink\.safetensors on the hub/);
+  assert.notEqual(itemStatus(none.vm().models[1]), "failed");
+});
+
+test("Use URL with an empty box says what to paste and posts nothing", async () => {
+  const t = setup();
+  await t.controller.pasteUrl(t.vm().models[1], "");
+  assert.deepEqual(t.calls, []);
+  assert.match(t.vm().models[1].hint, /Paste the file's download link/);
+  await t.controller.pasteUrl(t.vm().models[1], "https://example.org/ink.safetensors");
+  assert.equal(t.vm().models[1].hint, null); // a decision clears it
+});
+
+test("the folder picker offers model folders only (not custom_nodes, not configs)", async () => {
+  const t = setup({ folders: async () => ["checkpoints", "custom_nodes", { name: "configs" }, "loras"] });
+  await t.controller.loadFolders();
+  assert.deepEqual(t.state.folders, ["checkpoints", "loras"]);
+});

@@ -241,3 +241,22 @@ test("a workflow link whose server said it cannot work is never certain and name
   assert.equal(itemStatus(model), "needs login");
   assert.ok(!viewModel(s).certain.includes(model));
 });
+
+test("a paused download that runs again says 'resumed', a retried one 'attempt 2'; a prompt that succeeded ran every step", () => {
+  let s = initialState();
+  const ev = (task) => (s = reduce(s, { type: "task/event", task: { kind: "download", resumable: true, ...task }, now: 0 }));
+  ev({ id: "p", state: "running", attempt: 1 });
+  ev({ id: "p", state: "interrupted", interrupted_reason: "paused", attempt: 1 });
+  ev({ id: "p", state: "queued", attempt: 1 });
+  ev({ id: "p", state: "running", attempt: 2 });
+  assert.equal(taskRow(s.tasks.p).attempt, "resumed");
+  ev({ id: "p", state: "succeeded", attempt: 2 });
+  assert.equal(taskRow(s.tasks.p).attempt, "resumed");
+  ev({ id: "r", state: "failed", attempt: 1 });
+  ev({ id: "r", state: "running", attempt: 2 });
+  assert.equal(taskRow(s.tasks.r).attempt, "attempt 2");
+  s = reduce(s, { type: "prompt/queued", prompt_id: "q", workflow: "w" });
+  s = reduce(s, { type: "execution/progress", prompt_id: "q", value: 0, max: 1, node: "3" });
+  s = reduce(s, { type: "execution/end", prompt_id: "q", status: "success" });
+  assert.equal(jobRows(s)[0].steps, "1 / 1");
+});

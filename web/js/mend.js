@@ -240,13 +240,13 @@ function onGraphLoaded() {
 // ---- the toast: Mend's own, placed where it covers no other dialog's controls ------------------
 
 const toasted = new Set(); // workflow keys already announced in this page
-const TOAST_LIFE_MS = 12000;
+const TOAST_LIFE_MS = 12000; // of time actually shown: hidden under a modal dialog it waits
+const TOAST_TICK_MS = 300;
 let toastEl = null;
-let toastTimer = null;
+let toastShownMs = 0;
 let toastWatch = null;
 
 function closeToast() {
-  clearTimeout(toastTimer);
   clearInterval(toastWatch);
   toastEl?.remove();
   toastEl = null;
@@ -277,8 +277,20 @@ function showMissingToast(count, detail) {
   document.body.append(own);
   toastEl = own;
   placeToast();
-  toastWatch = setInterval(placeToast, 300); // dialogs open and close while the toast is up
-  toastTimer = setTimeout(closeToast, TOAST_LIFE_MS);
+  toastShownMs = 0;
+  // Dialogs open and close while the toast is up; it expires after TOAST_LIFE_MS of being seen.
+  toastWatch = setInterval(() => {
+    placeToast();
+    if (toastEl && !toastEl.hidden && (toastShownMs += TOAST_TICK_MS) >= TOAST_LIFE_MS) closeToast();
+  }, TOAST_TICK_MS);
+}
+
+/** A modal dialog's mask (ComfyUI's missing-nodes dialog, the Templates browser) covers the whole page. */
+function modalOpen() {
+  const masks = document.querySelectorAll(".p-dialog-mask, .p-overlay-mask, dialog[open]");
+  // (a mask is position: fixed, so it has no offsetParent: its box and visibility say whether it is up)
+  return [...masks].some((m) => !m.closest(".mend-dialog, .mend-own-toast") && m.getBoundingClientRect().width > 0
+    && getComputedStyle(m).visibility !== "hidden");
 }
 
 /** Other dialogs' boxes (ComfyUI's, ComfyUI-Manager's): the toast must not sit on their controls. */
@@ -295,6 +307,10 @@ function overlaps(a, b) {
 /** Bottom right, else bottom left, else top left; hidden while every place covers a dialog. */
 function placeToast() {
   if (!toastEl) return;
+  if (modalOpen()) {
+    toastEl.hidden = true; // under a modal it could be neither seen nor clicked: shown once it closes
+    return;
+  }
   const dialogs = otherDialogRects();
   const spots = [{ right: "16px", bottom: "56px", left: "", top: "" }, { left: "16px", bottom: "56px", right: "", top: "" },
     { left: "16px", top: "56px", right: "", bottom: "" }];

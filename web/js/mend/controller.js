@@ -14,6 +14,9 @@ import { itemId } from "./state.js";
 import { chosenCandidate, groupNodes, viewModel } from "./view.js";
 import { decisionBody, decisionsFromServer } from "./wire.js";
 
+/** Folders ComfyUI lists beside the model folders (GET /models) that hold no models: never offered for a download. */
+export const NOT_MODEL_FOLDERS = new Set(["custom_nodes", "configs"]);
+
 /** The file name a pasted URL downloads to: its last path segment, decoded, without a query. */
 export function fileNameFromUrl(url) {
   try {
@@ -186,6 +189,10 @@ export function createController({
   }
 
   async function pasteUrl(item, url) {
+    if (!url) {
+      hint(item, "Paste the file's download link into the box first (https://…), then Use URL.");
+      return;
+    }
     let parsed;
     try {
       parsed = new URL(url);
@@ -320,16 +327,30 @@ export function createController({
     return null;
   }
 
-  /** Search the hub for this one file (a hit is decided as its URL: the server's analysis does not list it). */
+  function hint(item, text) {
+    dispatch({ type: "item/hint", id: item.id, hint: text });
+  }
+
+  /**
+   * Search the hub for this one file (a hit is decided as its URL: the server's analysis does not list it).
+   * A look-up is no download: while it runs the item says "searching…"; nothing found or a hub out of
+   * reach is said at the item, whose status stays what it was (never "failed").
+   */
   async function searchItem(item) {
     dispatch({ type: "item/clear_error", id: item.id });
+    hint(item, null);
+    dispatch({ type: "item/looking_up", id: item.id, on: true });
     try {
       const body = await client.searchModels({ filename: item.value, folder: item.folder });
       const candidates = body?.candidates || [];
       dispatch({ type: "search/item", key: item.key, candidates });
-      if (!candidates.length) failItem(item, `no file named ${fileNameFromUrl(`https://x/${item.value}`) || item.value} found on the hub`);
+      if (!candidates.length) hint(item, `Nothing named ${fileNameFromUrl(`https://x/${item.value}`) || item.value} on the hub: paste a URL, or mark it optional.`);
     } catch (error) {
-      failItem(item, `search failed: ${error.message}`);
+      const unreachable = !error.status || error.status >= 500;
+      hint(item, unreachable ? `Hub unreachable, nothing was looked up: ${error.message}. Try Search again later, or paste a URL.`
+        : `The search was refused: ${error.message}`);
+    } finally {
+      dispatch({ type: "item/looking_up", id: item.id, on: false });
     }
   }
 
@@ -437,7 +458,8 @@ export function createController({
     async loadFolders() {
       try {
         const folders = await client.folders();
-        dispatch({ type: "folders/loaded", folders: (folders || []).map((f) => (typeof f === "string" ? f : f.name)).filter(Boolean) });
+        const names = (folders || []).map((f) => (typeof f === "string" ? f : f.name)).filter(Boolean);
+        dispatch({ type: "folders/loaded", folders: names.filter((name) => !NOT_MODEL_FOLDERS.has(name)) });
       } catch {
         // Without the list a guessed folder still shows as a guess; the picker stays empty.
       }

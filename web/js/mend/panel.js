@@ -11,7 +11,7 @@
 import { catalogWarning, describeCandidate, linkLine } from "./format.js";
 import { h, keyed, setText } from "./dom.js";
 import { createAnalysisLine, itemQuestion } from "./asks.js";
-import { chosenCandidate, headline, itemStatus } from "./view.js";
+import { chosenCandidate, headline, isDoubtful, isFixed, itemStatus } from "./view.js";
 
 const STATE_WORDS = {
   queued: "queued",
@@ -70,8 +70,14 @@ export function createPanel(doc, actions) {
   let decisionsSignature = null;
   let headerSignature = null;
   let asked = new Set(); // items whose question (pickle, incompatible pack) was shown in the last render
+  let shownWorkflow; // another workflow starts at the top, not at the last one's scroll position
 
   function render(vm) {
+    if ((vm.workflow?.key ?? null) !== shownWorkflow) {
+      shownWorkflow = vm.workflow?.key ?? null;
+      root.scrollTop = 0;
+      if (root.parentElement) root.parentElement.scrollTop = 0;
+    }
     renderHeader(vm);
     analysisLine.update(vm);
     renderBanner(vm);
@@ -289,6 +295,7 @@ export function createPanel(doc, actions) {
         `Link: ${linkLine(item.decision.probe)}`) : null,
       itemQuestion(el, item, actions),
       itemError(item),
+      item.hint ? el("p", { class: "mend-sub mend-hint", role: "status" }, item.hint) : null,
       itemActions(item, true),
       miniBar(item));
   }
@@ -311,7 +318,8 @@ export function createPanel(doc, actions) {
 
   function candidateList(item) {
     if (!item.candidates?.length) {
-      const text = item.searching ? "Searching Hugging Face…"
+      const text = item.decision?.action === "url" ? `From your link: ${item.decision.url}`
+        : item.lookingUp || item.searching ? "Searching Hugging Face…"
         : item.note || (item.fetchedByPack
           ? "Its pack downloads this file the first time the node runs: nothing to do, unless you want to place it yourself."
           : "No source known: search the hub, paste a URL, or mark it optional.");
@@ -321,6 +329,8 @@ export function createPanel(doc, actions) {
     const blocked = !!item.waitsFor;
     return el("ul", { class: "mend-cands", role: "list" }, ...item.candidates.map((c, index) => {
       const d = describeCandidate(c);
+      // The server's "auto" (a unique certain match) is what the badge says: its candidate says the same.
+      if (index === 0 && item.auto && !isDoubtful(c)) d.confidence = "certain";
       const selected = chosen === c || (item.decision?.action === "url" && item.decision.viaCandidate === index);
       return el("li", {},
         el("button", {
@@ -344,18 +354,23 @@ export function createPanel(doc, actions) {
         onkeydown: (e) => e.key === "Enter" && submitUrl() })
       : null;
     function submitUrl() {
-      const url = input.value.trim();
-      if (url) actions.pasteUrl(item, url);
+      actions.pasteUrl(item, input.value.trim()); // an empty box is answered at the item: what to paste
     }
     const decided = item.decision && !item.pending;
     const undoable = decided && (item.decision.action === "optional" || item.decision.action === "skip"
-      || (!item.task || ["failed", "cancelled"].includes(item.task.state)));
+      || (!item.task || ["failed", "cancelled", "succeeded"].includes(item.task.state)));
+    if (decided && isFixed(item)) {
+      // Done: what is left to do is to take it back.
+      return el("div", { class: "mend-item-actions" }, el("button", { class: "mend-btn mend-btn-text", "data-focus": `${item.id}:undo`,
+        "data-control": "undo", title: "Forget this decision: the item is open again (the file stays on disk)",
+        onclick: () => actions.undo(item) }, "Undo"));
+    }
     return el("div", { class: "mend-item-actions" },
       input,
       input ? el("button", { class: "mend-btn", "data-focus": `${item.id}:use-url`, "data-control": "use-url", disabled: blocked,
         onclick: submitUrl }, "Use URL") : null,
       allowUrl ? el("button", { class: "mend-btn mend-btn-text", "data-focus": `${item.id}:search`, "data-control": "item-search",
-        disabled: blocked, title: "Look for a file of this name on Hugging Face", onclick: () => actions.searchItem(item) }, "Search") : null,
+        disabled: blocked || !!item.lookingUp, title: "Look for a file of this name on Hugging Face", onclick: () => actions.searchItem(item) }, "Search") : null,
       el("button", { class: "mend-btn mend-btn-text", "data-focus": `${item.id}:optional`, "data-control": "optional",
         "aria-pressed": item.decision?.action === "optional" ? "true" : "false", onclick: () => actions.optional(item) }, "Optional"),
       el("button", { class: "mend-btn mend-btn-text", "data-focus": `${item.id}:skip`, "data-control": "skip",
@@ -474,8 +489,10 @@ export function decisionSignature(vm) {
   return JSON.stringify([
     vm.reportSeq, vm.workflow?.key, vm.nodeGroups.map((g) => g.key),
     items.map((i) => [i.id, i.decision, i.pending, i.task?.id, i.task?.state, i.task?.interruptedReason,
-      i.candidates?.map((c) => [c.reason, c.size, c.url]), i.error, i.confirmation, i.picked, !!i.waitsFor, i.searching]),
-    vm.inactive.map((i) => [i.id, i.decision, i.pending, i.task?.id, i.task?.state, i.error, i.confirmation, i.candidates?.length]),
+      i.candidates?.map((c) => [c.reason, c.size, c.url]), i.error, i.confirmation, i.picked, !!i.waitsFor, i.searching,
+      i.hint, i.lookingUp, i.unapplied]),
+    vm.inactive.map((i) => [i.id, i.decision, i.pending, i.task?.id, i.task?.state, i.error, i.confirmation, i.candidates?.length,
+      i.hint, i.lookingUp, i.unapplied]),
     vm.includeInactive, vm.folders,
   ]);
 }

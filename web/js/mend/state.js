@@ -44,6 +44,8 @@ export function initialState() {
     rates: {}, // id -> rateSample state
     restart: "none", // "none" | "required" | "restarting" | "refreshing" | "reload" (the page must reload)
     itemErrors: {}, // itemId -> why the last action on that item failed (shown at the item, with Retry)
+    lookingUp: {}, // itemId -> true while its Search asks the hub (a look-up, not a download)
+    itemHints: {}, // itemId -> a word at the item that is no failure: "hub unreachable", "nothing found", what to paste
     unapplied: {}, // itemId -> { named, value }: decided, but its node in the open graph could not be pointed at the file
     // itemId -> { question: "pickle" | "incompatible", message, params, conflicts?, items? }: a download or
     // an install that waits for the user's answer, asked at the item (`items`: what Cancel undoes)
@@ -112,6 +114,9 @@ function upsertTask(state, raw, now) {
   }
   // The server numbers each task's events: an older one arriving late is dropped.
   if (previous && task.seq !== null && previous.seq !== null && task.seq < previous.seq) return state;
+  // A paused or interrupted download that runs again is resumed, not retried: its row says so.
+  task.interruptedAt = task.state === "interrupted" ? task.attempt : previous?.interruptedAt ?? null;
+  task.resumed = task.interruptedAt !== null && task.attempt === task.interruptedAt + 1;
   const tasks = { ...state.tasks, [task.id]: task };
   const taskOrder = previous ? state.taskOrder : [...state.taskOrder, task.id];
   // A tidied task that runs again (Retry) shows its row again.
@@ -187,6 +192,10 @@ export function reduce(state, action) {
       return { ...state, includeInactive: !!action.value };
     case "item/error":
       return { ...state, itemErrors: { ...state.itemErrors, [action.id]: action.error } };
+    case "item/looking_up":
+      return { ...state, lookingUp: action.on ? { ...state.lookingUp, [action.id]: true } : without(state.lookingUp, action.id) };
+    case "item/hint":
+      return { ...state, itemHints: action.hint ? { ...state.itemHints, [action.id]: action.hint } : without(state.itemHints, action.id) };
     case "item/unapplied":
       return { ...state, unapplied: { ...state.unapplied, [action.id]: { named: action.named, value: action.value } } };
     case "item/clear_error":
@@ -231,6 +240,7 @@ export function reduce(state, action) {
         decisions: { ...state.decisions, [id]: action.decision },
         pendingDecisions: { ...state.pendingDecisions, [id]: true },
         itemErrors: without(state.itemErrors, id),
+        itemHints: without(state.itemHints, id),
         confirmations: without(state.confirmations, id),
       };
     }

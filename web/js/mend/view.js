@@ -77,6 +77,8 @@ function withState(state, item) {
   item.task = latestTask(state, item, item.decision);
   item.error = state.itemErrors[item.id] || null;
   item.unapplied = state.unapplied?.[item.id] || null;
+  item.lookingUp = !!state.lookingUp?.[item.id];
+  item.hint = state.itemHints?.[item.id] || null;
   item.confirmation = state.confirmations[item.id] || null;
   return item;
 }
@@ -197,6 +199,7 @@ export function itemStatus(item) {
     return item.kind === "model" ? "downloading" : "installing";
   }
   if (item.error) return "failed";
+  if (item.lookingUp) return "searching…";
   if (!d) {
     if (item.waitsFor) return "waits for pack";
     if (isDoubtful(item.candidates?.[0])) return doubtWord(item.candidates[0]);
@@ -302,7 +305,7 @@ export function taskRow(task, rateState) {
       : p.total ? `step ${p.done ?? 0} of ${p.total}` : "",
     rate: running && bytes ? formatRate(rate) : "",
     eta: running ? formatEta(eta) : "",
-    attempt: task.attempt > 1 ? `attempt ${task.attempt}${task.maxAttempts ? ` of ${task.maxAttempts}` : ""}` : "",
+    attempt: task.resumed ? "resumed" : task.attempt > 1 ? `attempt ${task.attempt}${task.maxAttempts ? ` of ${task.maxAttempts}` : ""}` : "",
     message: taskMessage(task),
     stateText: task.state === "interrupted" && task.interruptedReason === "paused" ? "paused" : task.state,
     canCancel: !FINAL_STATES.has(task.state),
@@ -362,7 +365,8 @@ export function jobRows(state) {
       readOnly: !p.own,
       status: p.status,
       fraction: p.status === "success" || p.status === "done" ? 1 : frac,
-      steps: p.max ? `${p.value} / ${p.max}` : "",
+      // A prompt that succeeded ran every step, whatever the last progress event said ("0 / 1").
+      steps: !p.max ? "" : p.status === "success" ? `${p.max} / ${p.max}` : `${p.value} / ${p.max}`,
       node: p.node,
       texts,
     }];
