@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..core.act import carry_out, downloads_per_file, pending_work
 from ..core.decide.decisions import Decision, analyze_settled, apply_decision
-from ..core.errors import HostNotAllowed, InvalidField, ManifestCorrupt, MendError, UnusableLink
+from ..core.errors import FileExists, HostNotAllowed, InvalidField, ManifestCorrupt, MendError, UnusableLink
 from ..core.resolve.analyze import AnalysisReport
 from ..core.resolve.nodes import MissingNode
 from ..core.resolve.target import OpenItem, WorkflowTarget, open_items, target_from_cli
@@ -76,8 +76,8 @@ async def run(args: argparse.Namespace, ask: Ask | None = None) -> int:
                 decision = Decision(item.kind, item.ref, "candidate", 0)
                 try:
                     result = await asyncio.to_thread(apply_decision, mend, target, report, decision)
-                except (UnusableLink, HostNotAllowed) as exc:  # the link cannot work: the item stays open
-                    print(f"left open: {item.label}: {exc.message}", file=sys.stderr)
+                except (UnusableLink, HostNotAllowed, FileExists) as exc:  # the link cannot work, or another
+                    print(f"left open: {item.label}: {exc.message}", file=sys.stderr)  # file has its name
                     continue
                 print(f"auto: {item.label} -> {_describe(item, 0)}")
                 if line := link_line(result):
@@ -157,7 +157,13 @@ async def _ask_until_applied(mend: Mend, target: WorkflowTarget, report: Analysi
         answer = ask(question).strip()
         try:
             decision = parse_answer(question.item, answer)
-            result = await asyncio.to_thread(apply_decision, mend, target, report, decision)
+            try:
+                result = await asyncio.to_thread(apply_decision, mend, target, report, decision)
+            except FileExists as exc:
+                decision = _answer_existing(question, decision, exc, ask)
+                if decision is None:
+                    continue  # the question again
+                result = await asyncio.to_thread(apply_decision, mend, target, report, decision)
             if line := link_line(result):
                 print(f"  link: {line}")
             return
@@ -177,6 +183,27 @@ def link_line(result: dict) -> str:
     if probe.get("outcome") != "usable":
         parts.append(probe.get("message", ""))
     return ", ".join(p for p in parts if p)
+
+
+EXISTING_ANSWERS = {"k": "keep", "keep": "keep", "n": "rename", "new": "rename", "rename": "rename",
+                    "r": "replace", "replace": "replace"}
+
+
+def _answer_existing(question: Question, decision: Decision, exc: FileExists, ask: Ask) -> Decision | None:
+    """Another file holds the name the download would take: keep it, save the new one beside it, or
+    replace it (``docs/downloads.md``); anything else asks the first question again."""
+    existing = exc.details.get("existing") or {}
+    where = f"{existing.get('folder')}/{existing.get('path')}"
+    text = (f"  {where} already exists ({existing.get('size')} bytes) and {existing.get('why')}.\n"
+            f"  k) keep it: it is the same file, download nothing\n"
+            f"  n) save the new one as {existing.get('suggested')} (the workflow names that file)\n"
+            f"  r) replace it: download, verify, then move the old one aside to {existing.get('path')}.replaced\n"
+            f"  anything else: back to the question")
+    choice = EXISTING_ANSWERS.get(ask(Question(question.item, question.number, question.total, text)).strip().lower())
+    if choice is None:
+        return None
+    return Decision(decision.kind, decision.ref, decision.action, decision.candidate, decision.url,
+                    decision.folder, decision.path, choice)
 
 
 def parse_answer(item: OpenItem, answer: str) -> Decision:

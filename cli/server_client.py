@@ -112,8 +112,9 @@ class ServerClient:
 
 def _download_body(params: Mapping[str, Any]) -> dict:
     body = {"url": params["url"], "folder": params["folder"], "filename": params["relpath"]}
-    if params.get("sha256"):
-        body["sha256"] = params["sha256"]
+    for name in ("sha256", "on_existing"):  # the user's answer to "another file has that name" goes along
+        if params.get(name):
+            body[name] = params[name]
     return body
 
 

@@ -34,7 +34,8 @@ def pending_work(mend: Mend, workflow_id: str) -> list[dict[str, Any]]:
     for key, entry in resolutions["models"].items():
         if entry.get("status") == "pending_download":
             pending.append({"kind": "download_model", "ref": key, "folder": entry.get("folder"),
-                            "path": entry.get("path"), "url": entry.get("url"), "sha256": entry.get("sha256")})
+                            "path": entry.get("path"), "url": entry.get("url"), "sha256": entry.get("sha256"),
+                            "on_existing": entry.get("on_existing")})
     return pending
 
 
@@ -75,7 +76,8 @@ class Work:
     def downloads(self) -> list[dict[str, Any]]:
         """``download`` task params, one per file."""
         return [{k: v for k, v in {"url": js[0]["url"], "folder": js[0]["folder"], "relpath": js[0]["path"],
-                                   "sha256": js[0]["sha256"]}.items() if v} for js in self.files]
+                                   "sha256": js[0]["sha256"], "on_existing": js[0].get("on_existing")}.items() if v}
+                for js in self.files]
 
     def __bool__(self) -> bool:
         return bool(self.packs or self.files)

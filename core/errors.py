@@ -135,6 +135,12 @@ class Conflict(MendError):
     code = "conflict"
 
 
+class FileExists(Conflict):
+    """A download's target name holds a file Mend cannot tell is the one its source sends."""
+
+    code = "file_exists"
+
+
 class ManifestCorrupt(MendError):
     """The manifest on disk is not valid TOML: Mend refuses to touch it."""
 

@@ -222,6 +222,8 @@ async def ensure_model(mend: Any, *, url: str, folder: str, name: str, sha256: s
     params = {"url": url, "folder": folder, "relpath": name, "confirm_pickle": bool(confirm_pickle)}
     if expected:
         params["sha256"] = expected
+    else:  # the node's contract is its file_name: one that appears meanwhile counts, as one found above does
+        params["on_existing"] = "keep"
     say(f"{name}: starting download")
     try:
         result = await download_watched(mend, params, interrupted=interrupted, report=report, runner=runner,

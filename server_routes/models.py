@@ -10,14 +10,16 @@
     {"url": "https://civitai.com/models/1?modelVersionId=2"}
                                             -> {"source": {"url", "filename", "sha256", "size", ...}}
 
-``POST /mend/models/download`` — ``{"url", "folder", "filename"?, "sha256"?, "confirm_pickle"?, "client_id"?}``:
-the URL is resolved (a Hugging Face ``blob`` link, a Civitai page), checked against the policy (400/403
-before anything is queued), probed when it is not the hub's (422 ``link_*`` for a link that cannot work)
-and becomes a ``download`` task; the answer (202) is the task.
+``POST /mend/models/download`` — ``{"url", "folder", "filename"?, "sha256"?, "confirm_pickle"?, "on_existing"?,
+"client_id"?}``: the URL is resolved (a Hugging Face ``blob`` link, a Civitai page), checked against the
+policy (400/403 before anything is queued), probed when it is not the hub's (422 ``link_*`` for a link that
+cannot work), its target name settled (another file there: ``409 file_exists`` unless ``on_existing`` says
+keep, rename or replace) and becomes a ``download`` task; the answer (202) is the task.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -25,8 +27,9 @@ from aiohttp import web
 
 from ..core.catalog.huggingface import HuggingFaceSource, LookupFailed, parse_hf_url
 from ..core.catalog.link_check import link_checker
-from ..core.catalog.source_policy import DownloadPolicy, check_relpath
+from ..core.catalog.source_policy import DownloadPolicy, check_relpath, target_path
 from ..core.catalog.url_sources import UrlSource, resolve_url
+from ..core.decide.existing_target import ON_EXISTING, judge_existing
 from ..core.download.engine import DownloadRequest
 from ..core.download.run import download_runner
 from ..core.errors import InvalidField, UpstreamError
@@ -95,16 +98,21 @@ def routes(mend: Mend) -> list[web.RouteDef]:
         client_id = body.get("client_id")
         if client_id is not None and not isinstance(client_id, str):
             raise InvalidField("client_id must be a string", field="client_id")
+        on_existing = body.get("on_existing")
+        if on_existing is not None and on_existing not in ON_EXISTING:
+            raise InvalidField(f"on_existing must be one of {', '.join(ON_EXISTING)}", field="on_existing")
         source = await _resolve(mend, body.get("url"))
         name = body.get("filename") or body.get("relpath") or source.filename
         sha = check_sha256(body.get("sha256")) or source.sha256
-        params = DownloadRequest(
+        wanted = DownloadRequest(
             url=source.url, folder=folder, relpath=check_relpath(name, "filename"),
             sha256=sha.lower() if isinstance(sha, str) else None, size=source.size,
             confirm_pickle=body.get("confirm_pickle") is True, catalogued=_catalogued(mend, source),
-        ).to_params()
-        download_runner(mend).validate(params)  # the policy's refusals first, then the link's own answer
-        await link_checker(mend).acheck(source.url, folder)  # cached: the task's own probe costs nothing
+        )
+        download_runner(mend).validate(wanted.to_params())  # the policy's refusals first, then the link's answer
+        probe = await link_checker(mend).acheck(source.url, folder)  # cached: the task's own probe costs nothing
+        params = await asyncio.to_thread(_settle_existing, mend, wanted, on_existing,
+                                         probe.size if probe is not None else None)
         task = await mend.tasks.submit("download", params, client_id=client_id)
         return json_response(task.to_json(), status=202)
 
@@ -114,6 +122,27 @@ def routes(mend: Mend) -> list[web.RouteDef]:
 def _folder(value: Any) -> str | None:
     """The folder a search names, for the probe's file-kind rule (anything else: no rule)."""
     return value if isinstance(value, str) and value else None
+
+
+def _settle_existing(mend: Mend, request: DownloadRequest, on_existing: str | None,
+                     probed_size: int | None = None) -> dict[str, Any]:
+    """The task's params once the target name is settled (blocking: may hash the file there).
+
+    A file Mend cannot tell is this source's is a ``409 file_exists`` (with ``existing`` and ``choices``)
+    unless ``on_existing`` says what to do: ``keep`` it, ``rename`` (the new file gets the suggested name),
+    ``replace`` it once the new one is verified."""
+    final = target_path(mend.host.model_folders(), request.folder, request.relpath)
+    existing = judge_existing(final, folder=request.folder, relpath=request.relpath, url=request.url,
+                              sha256=request.sha256, size=request.size or probed_size, models=mend.manifest.models(),
+                              digest=mend.hashes.digest)
+    params = request.to_params()
+    if existing is None or existing.same:
+        return params
+    if on_existing is None:
+        raise existing.error(request.url)
+    if on_existing == "rename":
+        return {**params, "relpath": existing.suggested}
+    return {**params, "on_existing": on_existing}
 
 
 def check_sha256(value: Any) -> str | None:

@@ -147,6 +147,7 @@ class FakeHub:
             web.post("/api/models/{ns}/{name}/paths-info/{rev}", self._paths_info),
             web.route("*", "/{ns}/{name}/resolve/{rev}/{path:.+}", self._resolve),
             web.route("*", "/cdn/{sha}", self._cdn),
+            web.route("*", "/files/{path:.+}", self._plain),
         ])
         return app
 
@@ -228,6 +229,15 @@ class FakeHub:
         matches = [f for repo in self.repos.values() for f in repo.files.values() if f.sha256 == sha]
         for f in sorted(matches, key=lambda f: f.path != name):  # the file the resolve step named, if given
             return await self._serve(request, f, {"ETag": f'"{sha}"'})
+        raise web.HTTPNotFound()
+
+    async def _plain(self, request: web.Request) -> web.StreamResponse:
+        """``/files/{path}``: any repository's file at that path, as a plain web server sends it (no LFS
+        metadata, no Hugging Face URL shape): a pasted link from anywhere."""
+        path = request.match_info["path"]
+        for repo in self.repos.values():
+            if path in repo.files:
+                return await self._serve(request, repo.files[path], {"ETag": f'"{repo.files[path].sha256[:16]}"'})
         raise web.HTTPNotFound()
 
     async def _serve(self, request: web.Request, f: HubFile, headers: dict[str, str]) -> web.StreamResponse:

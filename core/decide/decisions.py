@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from ..atomic_files import replace_atomic
+from ..catalog.huggingface import HuggingFaceSource, LookupFailed, parse_hf_url
 from ..catalog.link_check import link_checker
 from ..catalog.link_probe import LinkProbe
-from ..catalog.source_policy import DownloadPolicy, check_relpath
+from ..catalog.source_policy import DownloadPolicy, check_relpath, target_path
 from ..errors import InvalidField, InvalidWorkflow, UnknownFolder
 from ..resolve.analyze import AnalysisReport
 from ..resolve.models import MissingModel
@@ -37,6 +38,7 @@ from ..resolve.nodes import MissingNode
 from ..resolve.report_items import file_key
 from ..resolve.target import WorkflowTarget, analyze_target
 from ..workflow.model_refs import ModelRef
+from .existing_target import ON_EXISTING, ExistingFile, judge_existing
 from .manifest import Manifest, del_op, set_op
 
 if TYPE_CHECKING:  # the services object is passed in; only its type is named here
@@ -56,6 +58,7 @@ class Decision:
     url: str | None = None
     folder: str | None = None  # url: the model folder, when the reference's folder is unknown or wrong
     path: str | None = None  # url: the file's path inside the folder (default: the URL's file name)
+    on_existing: str | None = None  # another file under the target name: keep it, rename the new one, replace
 
     @classmethod
     def from_json(cls, body: Any) -> Decision:
@@ -79,13 +82,16 @@ class Decision:
                 raise InvalidField(f"{name} must be a string", field=name)
         if action == "url" and not body.get("url"):
             raise InvalidField("paste the model's https URL in url", field="url")
+        on_existing = body.get("on_existing")
+        if on_existing is not None and on_existing not in ON_EXISTING:
+            raise InvalidField(f"on_existing must be one of {', '.join(ON_EXISTING)}", field="on_existing")
         return cls(kind, ref, action, candidate if action == "candidate" else None,
-                   body.get("url"), body.get("folder"), body.get("path"))
+                   body.get("url"), body.get("folder"), body.get("path"), on_existing)
 
     def to_json(self) -> dict:
         out = {("node_type" if self.kind == "node" else "model"): self.ref, "action": self.action}
         out.update({k: v for k, v in (("candidate", self.candidate), ("url", self.url), ("folder", self.folder),
-                                      ("path", self.path)) if v is not None})
+                                      ("path", self.path), ("on_existing", self.on_existing)) if v is not None})
         return out
 
 
@@ -99,11 +105,12 @@ class Plan:
 
 
 def plan_decision(decision: Decision, report: AnalysisReport, folders: dict[str, list[Path]],
-                  workflow_id: str, policy: DownloadPolicy | None = None) -> Plan:
+                  workflow_id: str, policy: DownloadPolicy | None = None, *, rename_to: str | None = None) -> Plan:
     """Check the decision against the current analysis and work out what it writes (no I/O).
 
     A model source is checked by the downloads' own rule (``DownloadPolicy.check_source``): what a
-    download would refuse is never stored as a decision.
+    download would refuse is never stored as a decision. ``rename_to``: the download goes to this
+    path instead (another file holds the first one).
     """
     policy = policy or DownloadPolicy.from_env()
     if decision.action == "undo":
@@ -118,6 +125,10 @@ def plan_decision(decision: Decision, report: AnalysisReport, folders: dict[str,
     if model is None:
         raise InvalidField(f"{decision.ref!r} is not a missing model reference of this workflow", field="model")
     stored = _model_value(decision, model, folders, policy)
+    if rename_to is not None:
+        stored = {**stored, "path": rename_to}
+    elif decision.on_existing in ("keep", "replace") and stored["status"] == "pending_download":
+        stored = {**stored, "on_existing": decision.on_existing}
     # one file, one answer: every reference to the same file gets it (two subgraph instances, copies)
     same_file = [m for m in report.missing_models if file_key(m) == file_key(model)]
     ops, widgets = [], []
@@ -141,9 +152,15 @@ def apply_decision(mend: Mend, target: WorkflowTarget, report: AnalysisReport, d
                    manifest: Manifest | None = None) -> dict:
     """Persist one decision (blocking). Returns what was stored and whether the workflow file changed."""
     manifest = manifest or mend.manifest
-    plan = plan_decision(decision, report, dict(mend.host.model_folders()), target.id,
-                         mend.extras.get("download_policy"))
+    folders, policy = dict(mend.host.model_folders()), mend.extras.get("download_policy")
+    plan = plan_decision(decision, report, folders, target.id, policy)
     probe = probe_source(mend, plan.stored)  # before anything is written: a refusal changes nothing
+    existing = _existing_target(mend, plan.stored, folders, manifest, probe.size if probe is not None else None)
+    if existing is not None and not existing.same:
+        if decision.on_existing is None:
+            raise existing.error(plan.stored["url"])  # asked where the user decides: keep, rename, replace
+        if decision.on_existing == "rename":
+            plan = plan_decision(decision, report, folders, target.id, policy, rename_to=existing.suggested)
     rewrite = None
     if plan.widgets and target.file is not None:
         file, widgets = target.file, plan.widgets
@@ -159,6 +176,8 @@ def apply_decision(mend: Mend, target: WorkflowTarget, report: AnalysisReport, d
               "workflow_file_changed": rewrite is not None}
     if probe is not None:
         result["probe"] = probe.to_json()
+    if existing is not None:
+        result["existing"] = existing.to_json()
     return result
 
 
@@ -168,6 +187,35 @@ def probe_source(mend: Mend, stored: Any) -> LinkProbe | None:
     if not isinstance(stored, dict) or stored.get("status") != "pending_download" or not stored.get("url"):
         return None
     return link_checker(mend).check(stored["url"], stored.get("folder"))
+
+
+def _existing_target(mend: Mend, stored: Any, folders: dict[str, list[Path]], manifest: Manifest,
+                     size: int | None = None) -> ExistingFile | None:
+    """The file already under a decided download's name, judged (``existing_target``); None if none.
+    ``size``: what the link's probe said it would send."""
+    if not isinstance(stored, dict) or stored.get("status") != "pending_download" or not stored.get("url"):
+        return None
+    final = target_path(folders, stored["folder"], stored["path"])
+    if not final.exists():
+        return None
+    hashes = getattr(mend, "hashes", None)
+    return judge_existing(final, folder=stored["folder"], relpath=stored["path"], url=stored["url"],
+                          sha256=stored.get("sha256") or _hub_sha256(mend, stored["url"]), size=size,
+                          models=manifest.models(), **({"digest": hashes.digest} if hashes is not None else {}))
+
+
+def _hub_sha256(mend: Mend, url: str) -> str | None:
+    """A Hugging Face link's LFS sha256 (``paths-info``), asked only when a file already holds its name."""
+    policy = mend.extras.get("download_policy") or DownloadPolicy.from_env()
+    parsed = parse_hf_url(url, policy.hf_endpoint)
+    if parsed is None:
+        return None
+    source = mend.extras.get("hf_source") or HuggingFaceSource(policy.hf_endpoint)
+    try:
+        found = source.file_info(parsed[0], parsed[2], parsed[1])
+    except LookupFailed:  # the hub cannot say: the user is asked
+        return None
+    return found.sha256 if found is not None else None
 
 
 async def analyze_settled(mend: Mend, target: WorkflowTarget, graph: Any = None, *,

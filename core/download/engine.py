@@ -38,13 +38,16 @@ from typing import Any
 
 from ..atomic_files import fsync_dir
 from ..catalog.hashing import HashCache, sha256_prefix
+from ..catalog.huggingface import parse_hf_url
 from ..catalog.link_check import LinkChecker
 from ..catalog.source_policy import DownloadPolicy, check_relpath, target_path
+from ..decide.existing_target import ExistingFile, judge_existing
+from ..decide.manifest import model_key
 from ..errors import InvalidField, MendError
 from ..host import Host
 from ..tasks.task_api import PermanentTaskError, RetryableTaskError, TaskContext
 from .file_lock import file_lock_if_free, hold_file_lock
-from .http import Opened, open_download, raise_for_status, to_mirror
+from .http import Opened, linked_file, open_download, raise_for_status, to_mirror
 from .part_provenance import HEAD_BYTES, Provenance, changed_at_source, discard, resume_offset, sidecar
 from .safetensors_header import InvalidSafetensors
 from .safetensors_header import read_header as read_safetensors_header
@@ -80,6 +83,12 @@ class DiskFull(PermanentTaskError):
     code = "disk_full"
 
 
+class TargetExists(PermanentTaskError):
+    """The final name holds a file not known to be this source's: the user keeps, renames or replaces."""
+
+    code = "file_exists"
+
+
 class InconsistentServer(PermanentTaskError):
     """The server's sizes or ranges contradict each other (a lying ``Content-Length``)."""
 
@@ -97,6 +106,7 @@ class DownloadRequest:
     size: int | None = None
     confirm_pickle: bool = False
     catalogued: bool = False  # the URL came from a catalog (Manager's list, Hugging Face), not pasted
+    on_existing: str | None = None  # a file not known to be this one under the name: "keep" it or "replace" it
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> DownloadRequest:
@@ -104,6 +114,9 @@ class DownloadRequest:
         if sha is not None and (not isinstance(sha, str) or len(sha) != 64):
             raise InvalidField("sha256 must be 64 hex digits", field="sha256")
         size = params.get("size")
+        on_existing = params.get("on_existing")
+        if on_existing not in (None, "keep", "replace"):
+            raise InvalidField("on_existing must be keep or replace (rename is a new relpath)", field="on_existing")
         return cls(
             url=str(params.get("url") or ""),
             folder=str(params.get("folder") or ""),
@@ -112,6 +125,7 @@ class DownloadRequest:
             size=int(size) if isinstance(size, int) and size >= 0 else None,
             confirm_pickle=params.get("confirm_pickle") is True,
             catalogued=params.get("catalogued") is True,
+            on_existing=on_existing,
         )
 
     def to_params(self) -> dict[str, Any]:
@@ -138,7 +152,10 @@ def check_safetensors(path: Path) -> None:
 
 class DownloadRunner:
     """The ``download`` task kind. Params: ``url, folder, relpath`` and optional ``sha256, size,
-    confirm_pickle, catalogued``."""
+    confirm_pickle, catalogued, on_existing``.
+
+    With a ``manifest``, a placed file is recorded there (source, size, sha256) before its lock is let
+    go, so the next download of that name can tell the file is this source's (``existing_target``)."""
 
     kind = "download"
     resumable = True
@@ -154,8 +171,10 @@ class DownloadRunner:
         hash_while_streaming: bool = True,
         free_space: Callable[[Path], int] | None = None,
         links: LinkChecker | None = None,
+        manifest: Any = None,
     ) -> None:
         self.host = host
+        self.manifest = manifest
         self.hashes = hashes
         self.policy = policy or DownloadPolicy.from_env()
         self.links = links or LinkChecker(self.policy, host.folder_extensions)
@@ -195,7 +214,12 @@ class DownloadRunner:
         async with hold_file_lock(_lock_path(final), ctx.cancel_event,
                                   on_wait=lambda: ctx.step("waiting for another download of this file")):
             if final.exists():
-                return await self._already_there(request, final)
+                existing = await self._judge(request, final)
+                if existing.same or request.on_existing == "keep":
+                    return await self._already_there(request, final, existing)
+                if request.on_existing != "replace":
+                    raise TargetExists(existing.error(request.url).message, field="on_existing")
+                ctx.step("replace")
             if ctx.attempt == 1:  # a later attempt follows one that reached the server
                 ctx.step("check link")
                 await self.links.acheck(request.url, request.folder)  # a named error, never retried
@@ -219,22 +243,61 @@ class DownloadRunner:
             await asyncio.to_thread(discard, part)
             self._prefix_hashes.pop(str(part), None)
             raise
+        aside = await asyncio.to_thread(_move_aside, final) if request.on_existing == "replace" else None
         st = await asyncio.to_thread(_place, part, final)
         self._prefix_hashes.pop(str(part), None)
         if self.hashes is not None and sha:
             await asyncio.to_thread(self.hashes.remember, final, st.st_size, st.st_mtime_ns, sha)
         self.host.models_changed(request.folder)
-        return {"path": str(final), "folder": request.folder, "relpath": request.relpath, "size": st.st_size,
-                "sha256": sha, "verified": bool(state.get("expected_sha256")), "status": "downloaded"}
+        result = {"path": str(final), "folder": request.folder, "relpath": request.relpath, "size": st.st_size,
+                  "sha256": sha, "verified": bool(state.get("expected_sha256")), "status": "downloaded"}
+        if aside is not None:
+            result["replaced"] = aside.name
+        return await self._record(request, result, [request.url])
 
-    async def _already_there(self, request: DownloadRequest, final: Path) -> Mapping[str, Any]:
-        """A file under the final name is never overwritten; it counts as done only if it matches."""
-        if request.sha256 and self.hashes is not None:
-            actual = await asyncio.to_thread(self.hashes.digest, final)
-            if actual != request.sha256:
-                raise HashMismatch(f"{final.name} already exists with another sha256; Mend never overwrites it")
-        return {"path": str(final), "folder": request.folder, "relpath": request.relpath,
-                "size": final.stat().st_size, "sha256": request.sha256, "status": "present"}
+    async def _judge(self, request: DownloadRequest, final: Path) -> ExistingFile:
+        """Whether the file under the name is this source's (``existing_target``); a Hugging Face link with
+        no digest yet is asked for its LFS sha256 first (one request, no body; not when the user keeps it)."""
+        sha = request.sha256
+        if sha is None and request.on_existing != "keep" and parse_hf_url(request.url, self.policy.hf_endpoint):
+            sha, _size = await asyncio.to_thread(linked_file, request.url, self.policy)
+        models = await asyncio.to_thread(self.manifest.models) if self.manifest is not None else None
+        digest = self.hashes.digest if self.hashes is not None else None
+        existing = await asyncio.to_thread(
+            lambda: judge_existing(final, folder=request.folder, relpath=request.relpath, url=request.url,
+                                   sha256=sha, size=request.size, models=models,
+                                   **({"digest": digest} if digest else {})))
+        if existing is None:  # gone meanwhile (a person moved it): judged as absent by the caller's next run
+            raise RetryableTaskError(f"{final.name} went away while it was checked")
+        return existing
+
+    async def _already_there(self, request: DownloadRequest, final: Path, existing: ExistingFile) -> Mapping[str, Any]:
+        """The file under the name is this source's (or the user said so): done without a byte."""
+        result = {"path": str(final), "folder": request.folder, "relpath": request.relpath, "size": existing.size,
+                  "sha256": existing.sha256 or (request.sha256 if existing.same else None),
+                  "status": "present", "verified": existing.same, "why": existing.why if existing.same
+                  else "kept: the user said it is the same file"}
+        if not existing.same:
+            result["kept"] = True
+        models = await asyncio.to_thread(self.manifest.models) if self.manifest is not None else {}
+        known = (models or {}).get(model_key(request.folder, request.relpath)) or {}
+        if result["sha256"] is None and known.get("size") == existing.size:
+            result["sha256"] = known.get("sha256")  # what the manifest knew of this file is not dropped
+        sources = list(known.get("sources") or [])
+        return await self._record(request, result, sources + [request.url] * (request.url not in sources))
+
+    async def _record(self, request: DownloadRequest, result: dict, sources: list[str]) -> dict:
+        """The file joins the manifest while this download still holds its lock (``manifest`` given)."""
+        if self.manifest is None:
+            return result
+        try:
+            await asyncio.to_thread(self.manifest.record_model, request.folder, request.relpath,
+                                    size=result["size"], sha256=result.get("sha256"), sources=sources)
+            result["recorded"] = True
+        except Exception:  # a manifest problem must not fail a download that succeeded
+            log.warning("mend: could not record %s/%s in the manifest", request.folder, request.relpath,
+                        exc_info=True)
+        return result
 
     # -- streaming (in the transfer thread: nothing here runs on the event loop) ---------------------
     def _fetch(self, request: DownloadRequest, part: Path, state: dict, ctx: TaskContext,
@@ -403,6 +466,19 @@ def _place(part: Path, final: Path) -> os.stat_result:
     fsync_dir(final.parent)  # make the rename itself durable
     sidecar(part).unlink(missing_ok=True)
     return final.stat()
+
+
+def _move_aside(final: Path) -> Path | None:
+    """The old file of a replace, once the new one is verified: ``<name>.replaced`` (``-2``...) beside it,
+    a name ComfyUI does not list; the person deletes it when sure."""
+    if not final.exists():
+        return None
+    aside = final.with_name(final.name + ".replaced")
+    n = 2
+    while aside.exists():
+        aside, n = final.with_name(f"{final.name}.replaced-{n}"), n + 1
+    os.replace(final, aside)
+    return aside
 
 
 def _lock_path(final: Path) -> Path:

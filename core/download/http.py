@@ -72,8 +72,11 @@ def open_download(
     policy: DownloadPolicy,
     headers: Mapping[str, str],
     on_socket: Callable[[socket.socket], None] = lambda sock: None,
+    max_hops: int = MAX_REDIRECTS + 1,
 ) -> Opened:
-    """GET ``url`` with ``headers``, following redirects by hand (blocking); the caller closes the result."""
+    """GET ``url`` with ``headers``, following redirects by hand (blocking); the caller closes the result.
+
+    ``max_hops=1`` stops at the first answer (a redirect is returned as it is, unfollowed)."""
     origin = (urlsplit(url).hostname or "").lower()
     token = token_for(url, policy)
     hops: list[str] = []
@@ -94,7 +97,7 @@ def open_download(
         if (resp.getheader("X-Linked-Size") or "").isdigit():
             linked_size = int(resp.getheader("X-Linked-Size") or 0)
         location = resp.getheader("Location")
-        if resp.status in (301, 302, 303, 307, 308) and location:
+        if resp.status in (301, 302, 303, 307, 308) and location and len(hops) + 1 < max_hops:
             hops.append(url)
             url = urljoin(url, location)
             resp.close()  # a new connection per hop: the next one is usually another host (the CDN)
@@ -102,6 +105,16 @@ def open_download(
             continue
         return Opened(resp, conn, url, linked_sha256, linked_size, hops)
     raise PermanentTaskError(f"more than {MAX_REDIRECTS} redirects from {_safe(hops[0])}")
+
+
+def linked_file(url: str, policy: DownloadPolicy) -> tuple[str | None, int | None]:
+    """What a Hugging Face ``resolve`` link says of its LFS file (sha256, size) in its first answer, before
+    any body: the redirect to the CDN carries ``X-Linked-Etag``/``X-Linked-Size`` (blocking)."""
+    opened = open_download(to_mirror(url, policy), policy, {}, max_hops=1)
+    try:
+        return opened.linked_sha256, opened.linked_size
+    finally:
+        opened.close()
 
 
 def _get(url: str, headers: Mapping[str, str],

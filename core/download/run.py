@@ -112,7 +112,8 @@ async def download_decided(
     if tasks is not None and runner is None:
         return await _through_manager(tasks, download_runner(mend), items)
     runner = runner or DownloadRunner(mend.host, hashes=getattr(mend, "hashes", None),
-                                      policy=mend.extras.get("download_policy"), links=link_checker(mend))
+                                      policy=mend.extras.get("download_policy"), links=link_checker(mend),
+                                      manifest=getattr(mend, "manifest", None))
     limit = asyncio.Semaphore(concurrency)
 
     async def one(i: int, params: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +134,7 @@ def download_runner(mend: Any) -> DownloadRunner:
     runner = mend.extras.get("download_runner")
     if runner is None:
         runner = DownloadRunner(mend.host, hashes=mend.hashes, policy=mend.extras.get("download_policy"),
-                                links=link_checker(mend))
+                                links=link_checker(mend), manifest=mend.manifest)
         mend.extras["download_runner"] = runner
         mend.tasks.register(runner)
     return runner

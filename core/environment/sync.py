@@ -229,7 +229,12 @@ def plan_model(mend: Any, key: str, entry: Mapping[str, Any], cache: SharedCache
     params = model_params(entry, cache.root if cache else None)
     if final.exists():
         if not sha:
-            return SyncItem("model", key, "present", "no sha256 pinned: not verified", size)
+            have = final.stat().st_size
+            if size is not None and size == have:
+                return SyncItem("model", key, "present", "no sha256 pinned: the recorded size matches", size)
+            return SyncItem("model", key, "conflict", f"{final} holds {have} bytes, the manifest records "
+                            f"{size if size is not None else 'no size'} and no sha256: Mend cannot tell it is "
+                            "the same file and never overwrites one", size)
         actual = mend.hashes.digest(final)
         if actual == sha:
             return SyncItem("model", key, "present", "sha256 verified", size)

@@ -154,6 +154,9 @@ class SyncModelRunner:
             if actual != sha:
                 raise ModelConflict(f"{final} exists with sha256 {actual[:12]}…, the manifest pins {sha[:12]}…; "
                                     "Mend never overwrites a file: move it away and sync again")
+        elif params.get("size") != (have := final.stat().st_size):
+            raise ModelConflict(f"{final} holds {have} bytes, the manifest records {params.get('size')} and no "
+                                "sha256: Mend cannot tell it is the same file; move it away and sync again")
         return {"path": str(final), "folder": params["folder"], "relpath": params["relpath"],
                 "size": final.stat().st_size, "sha256": sha, "status": "present", "link": None, "source": None}
 

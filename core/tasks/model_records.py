@@ -28,6 +28,8 @@ class ModelRecorder:
         if event != EVENT or data.get("kind") != "download" or data.get("state") != "completed":
             return
         result, params = data.get("result") or {}, data.get("params") or {}
+        if result.get("recorded"):  # the runner recorded it itself, while it held the file's lock
+            return
         folder, relpath = result.get("folder") or params.get("folder"), result.get("relpath") or params.get("relpath")
         if not folder or not relpath:
             return

@@ -201,8 +201,10 @@ async def test_existing_final_file_is_never_overwritten(comfy_dir: Path, hub: Fa
     with pytest.raises(PermanentTaskError):
         await make_runner(comfy_dir, hub).run(params(hub, sha256="cd" * 32), LocalContext("t1"))
     assert final.read_bytes() == b"mine"
-    ok = await make_runner(comfy_dir, hub).run(params(hub), LocalContext("t1"))
-    assert ok["status"] == "present" and final.read_bytes() == b"mine"
+    with pytest.raises(PermanentTaskError, match="differs from the source's"):  # Hugging Face's own sha256
+        await make_runner(comfy_dir, hub).run(params(hub), LocalContext("t1"))
+    ok = await make_runner(comfy_dir, hub).run(params(hub, on_existing="keep"), LocalContext("t1"))
+    assert ok["status"] == "present" and ok["kept"] is True and final.read_bytes() == b"mine"
 
 
 async def test_cancel_cleanup_removes_part(comfy_dir: Path, hub: FakeHub) -> None:

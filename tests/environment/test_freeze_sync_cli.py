@@ -101,3 +101,22 @@ def test_ssh_and_local_path_origins_are_pinned_but_unavailable(tmp_path, comfy_d
         assert code == 1 and tree_state(fresh / "custom_nodes") == before
         assert "unavailable" in rows["alpha-ssh"] and "is an SSH URL" in rows["alpha-ssh"]
         assert "unavailable" in rows["alpha-local"] and "is a local path" in rows["alpha-local"]
+
+
+def test_sync_without_a_pinned_sha256_trusts_only_the_recorded_size(tmp_path, comfy_dir, small_catalog, capsys):
+    """A same-named file of another size is a conflict, not "present" (finding E7, for mend sync)."""
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text('[tool.mend.models."loras/model.safetensors"]\nfolder = "loras"\n'
+                        'path = "model.safetensors"\nsize = 2048\n'
+                        'sources = ["https://huggingface.co/acme/a/resolve/main/model.safetensors"]\n')
+    target = comfy_dir / "models" / "loras" / "model.safetensors"
+    target.write_bytes(b"y" * 4096)  # another repository's model.safetensors
+    args = ["sync", str(manifest), "--comfyui", str(comfy_dir), "--dry-run", "--catalog-dir", str(small_catalog)]
+    assert main(args) == 1
+    row = next(line for line in capsys.readouterr().out.splitlines() if "loras/model.safetensors" in line)
+    assert "conflict" in row and "holds 4096 bytes, the manifest records 2048" in row
+    target.write_bytes(b"y" * 2048)
+    assert main(args) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "loras/model.safetensors" in line)
+    assert "present" in row and "the recorded size matches" in row
+    assert target.read_bytes() == b"y" * 2048

@@ -336,3 +336,53 @@ test("the folder picker offers model folders only (not custom_nodes, not configs
   await t.controller.loadFolders();
   assert.deepEqual(t.state.folders, ["checkpoints", "loras"]);
 });
+
+test("a pasted URL onto another file of that name is asked at the item; each answer is sent as on_existing", async () => {
+  const existing = { folder: "loras", path: "style/Ink v2.safetensors", size: 1048576, same: false,
+    why: "Mend cannot tell it is the same file (no sha256 known, not recorded from this URL)", suggested: "style/Ink v2-files.safetensors" };
+  const url = "https://civitai.example/files/Ink%20v2.safetensors";
+  for (const [choice, relpath, onExisting] of [["rename", "style/Ink v2-files.safetensors", undefined],
+    ["keep", "style/Ink v2.safetensors", "keep"], ["replace", "style/Ink v2.safetensors", "replace"]]) {
+    const t = setup({
+      decide: async (d) => {
+        t.calls.push(["decide", d]);
+        if (!d.on_existing) throw new MendApiError(409, { error: { code: "file_exists", message: "already exists", existing } });
+        return { decision: d, stored: { path: choice === "rename" ? existing.suggested : existing.path } };
+      },
+    });
+    await t.controller.pasteUrl(t.vm().models[1], url);
+    assert.deepEqual(t.calls.map((c) => c[0]), ["decide"]); // nothing downloaded, nothing stored
+    const item = t.vm().models[1];
+    assert.equal(itemStatus(item), "confirm");
+    assert.equal(item.confirmation.question, "existing");
+    assert.equal(item.confirmation.existing.suggested, existing.suggested);
+    assert.equal(item.error, null);
+    await t.controller.answerExisting(item, choice);
+    assert.deepEqual(t.calls.map((c) => c[0]), ["decide", "decide", "download"]);
+    assert.equal(t.calls[1][1].on_existing, choice);
+    assert.deepEqual([t.calls[2][1].relpath, t.calls[2][1].on_existing], [relpath, onExisting]);
+    assert.deepEqual(t.state.confirmations, {});
+  }
+  const c = setup({ decide: async () => { throw new MendApiError(409, { error: { code: "file_exists", message: "x", existing } }); } });
+  await c.controller.pasteUrl(c.vm().models[1], url);
+  c.controller.declineExisting(c.vm().models[1]);
+  assert.deepEqual(c.state.confirmations, {});
+  assert.deepEqual(c.state.decisions, {});
+  assert.equal(c.calls.length, 0);
+});
+
+test("a download refused with file_exists is asked too, and sent again with the answer", async () => {
+  const sent = [];
+  const t = setup({
+    downloadModel: async (p) => {
+      sent.push(p);
+      if (!p.on_existing) throw new MendApiError(409, { error: { code: "file_exists", message: "x", existing: { path: "sdxl.safetensors", suggested: "sdxl-b.safetensors" } } });
+      return { id: "t7", kind: "download", state: "queued", params: p };
+    },
+  });
+  await t.controller.choose(t.vm().models[0], 0);
+  assert.equal(itemStatus(t.vm().models[0]), "confirm");
+  await t.controller.answerExisting(t.vm().models[0], "replace");
+  assert.deepEqual(sent.map((p) => p.on_existing), [undefined, "replace"]);
+  assert.equal(t.state.tasks.t7.state, "queued");
+});

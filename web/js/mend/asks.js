@@ -1,7 +1,7 @@
 /**
  * The panel's asks, in its own DOM and never in a browser dialog (`alert`, `confirm`, `prompt`): the
  * question at an item the server wants confirmed first (a pickle download, a pack that does not fit this
- * machine), and the analysis line under the header (a busy server counting down, with Stop; a failed
+ * machine, another file already under a download's name), and the analysis line under the header (a busy server counting down, with Stop; a failed
  * analysis, with Retry). Real buttons, keyboard reachable; the panel moves the focus to a new question's
  * safe answer (its `data-focus` ends in `:decline`).
  *
@@ -9,6 +9,7 @@
  */
 
 import { setText } from "./dom.js";
+import { formatBytes } from "./format.js";
 import { incompatibleQuestion } from "./messages.js";
 
 /**
@@ -18,6 +19,7 @@ import { incompatibleQuestion } from "./messages.js";
 export function itemQuestion(el, item, actions) {
   const c = item.confirmation;
   if (!c) return null;
+  if (c.question === "existing") return existingQuestion(el, item, c, actions);
   const incompatible = c.question === "incompatible";
   const no = () => (incompatible ? actions.declineInstall(item) : actions.declineDownload(item));
   const yesAttrs = { class: "mend-btn", "data-focus": `${item.id}:confirm` };
@@ -39,6 +41,37 @@ export function itemQuestion(el, item, actions) {
     } },
   el("div", { role: "alert" }, ...text),
   el("div", { class: "mend-item-actions" }, ...buttons));
+}
+
+/**
+ * Another file already has the name the download would take, and Mend cannot tell it is the same:
+ * keep it, save the new one under another name (the focus lands here: nothing is lost), or replace it.
+ */
+function existingQuestion(el, item, c, actions) {
+  const e = c.existing || {};
+  const name = e.path || c.params?.relpath || item.value;
+  const cancel = () => actions.declineExisting(item);
+  const button = (choice, control, label, title, primary = false) => el("button", {
+    class: primary ? "mend-btn mend-btn-primary" : "mend-btn", ...control,
+    "data-focus": `${item.id}:${primary ? "decline" : choice}`, title, onclick: () => actions.answerExisting(item, choice) }, label);
+  return el("div", { class: "mend-confirm mend-confirm-existing", role: "group",
+    "aria-label": `${name} already exists`,
+    onkeydown: (ev) => {
+      if (ev.key !== "Escape") return;
+      ev.stopPropagation();
+      cancel();
+    } },
+  el("div", { role: "alert" },
+    el("p", { class: "mend-confirm-title" }, `${e.folder ? `${e.folder}/` : ""}${name} already exists`
+      + (e.size !== undefined ? ` (${formatBytes(e.size)})` : "") + "."),
+    el("p", {}, `${e.why ? `${e.why[0].toUpperCase()}${e.why.slice(1)}` : "Mend cannot tell it is the same file"}. `
+      + "Which file should the node use?")),
+  el("div", { class: "mend-item-actions" },
+    e.suggested ? button("rename", { "data-control": "existing-rename" }, `Save new as ${e.suggested.split("/").pop()}`,
+      "Download the new file under this name and point the node at it; the file there stays", true) : null,
+    button("keep", { "data-control": "existing-keep" }, "Keep the file there", "It is the same file: use it, download nothing"),
+    button("replace", { "data-control": "existing-replace" }, "Replace it", "Download the new file; once it is verified the old one is moved aside"),
+    el("button", { class: "mend-btn", "data-control": "existing-cancel", onclick: cancel }, "Cancel")));
 }
 
 function incompatibleText(el, item, confirmation) {

@@ -89,6 +89,13 @@ export function createController({
       }
       return true;
     } catch (error) {
+      if (error.code === "file_exists" && item.kind === "model") {
+        // another file holds the name: nothing was stored; the user answers at the item
+        dispatch({ type: "decision/failed", decision, previous, error: null });
+        dispatch({ type: "confirm/ask", id: item.id, question: "existing", message: error.message,
+          existing: error.body?.error?.existing || null, fields });
+        return false;
+      }
       // a link that cannot work is named by its server's answer, with what to do: said as it is
       const said = String(error?.code || "").startsWith("link_") ? error.message : `could not save the decision: ${error.message}`;
       dispatch({ type: "decision/failed", decision, previous, error: said });
@@ -129,6 +136,11 @@ export function createController({
           conflicts: error.body?.error?.conflicts || [], items: items.map((i) => ({ id: i.id, kind: i.kind, key: i.key })) });
         return null;
       }
+      if (error.code === "file_exists") {
+        dispatch({ type: "confirm/ask", id: item.id, question: "existing", message: error.message,
+          existing: error.body?.error?.existing || null, params });
+        return null;
+      }
       if (error.code === "conflict") return null; // the same file or pack is already being worked on
       failItem(item, error);
       return null;
@@ -139,15 +151,36 @@ export function createController({
     return getState().folderChoice[item.id] || candidate.folder || item.folder;
   }
 
-  async function download(item, candidate) {
-    // POST /mend/models/download: {url, folder, filename|relpath, sha256?, confirm_pickle?, client_id?}
+  async function download(item, candidate, onExisting = undefined) {
+    // POST /mend/models/download: {url, folder, filename|relpath, sha256?, confirm_pickle?, on_existing?, client_id?}
     return startTask(item, client.downloadModel, {
       url: candidate.url,
       folder: folderFor(item, candidate),
       relpath: candidate.relpath,
       sha256: candidate.sha256 || undefined,
+      on_existing: onExisting,
       client_id: clientId() || undefined,
     });
+  }
+
+  /**
+   * The answer to "another file is already under this name": keep it (the user says it is the same
+   * file), save the new one under the suggested name (the widget follows), or replace it once the new
+   * one is verified. The decision is posted again with the answer, then the download starts.
+   */
+  async function answerExisting(item, choice) {
+    const pending = getState().confirmations[item.id];
+    dispatch({ type: "confirm/clear", id: item.id });
+    if (!pending) return;
+    if (!pending.fields) {
+      await startTask(item, client.downloadModel, { ...pending.params, on_existing: choice });
+      return;
+    }
+    const renamed = choice === "rename" && pending.existing?.suggested;
+    const fields = { ...pending.fields, onExisting: choice };
+    if (!(await decide(item, fields))) return;
+    const candidate = fields.choice || {};
+    await download(item, renamed ? { ...candidate, relpath: renamed } : candidate, renamed ? undefined : choice);
   }
 
   async function install(items, pack, plan) {
@@ -387,6 +420,11 @@ export function createController({
     searchInBackground,
     get searchPromise() {
       return searchPromise;
+    },
+    answerExisting,
+    /** "Cancel" on the file_exists question: nothing is decided, the item is open again. */
+    declineExisting(item) {
+      dispatch({ type: "confirm/clear", id: item.id });
     },
     /** The pickle confirmation, answered in the panel: yes downloads with confirm_pickle, no forgets it. */
     async confirmDownload(item) {

@@ -32,7 +32,8 @@ export const CONTROLS = [
   "fix-all", "reanalyze", "include-inactive", "restart", "reload-page",
   "group-install", "candidate", "url-input", "use-url", "optional", "skip", "undo",
   "item-retry", "item-search", "item-install-pack", "item-folder", "confirm-download", "decline-download",
-  "confirm-install", "decline-install", "analysis-stop", "analysis-retry",
+  "confirm-install", "decline-install", "existing-keep", "existing-rename", "existing-replace", "existing-cancel",
+  "analysis-stop", "analysis-retry",
   "task-cancel", "task-pause", "task-resume", "task-retry", "clear-finished", "jobs-all-clients", "rollback-pack",
   "toast-resolve", "toast-close",
 ];

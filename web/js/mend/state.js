@@ -201,8 +201,9 @@ export function reduce(state, action) {
     case "item/clear_error":
       return { ...state, itemErrors: without(state.itemErrors, action.id) };
     case "confirm/ask": {
-      const { question = "pickle", message, params, conflicts = [], items = [] } = action;
-      return { ...state, confirmations: { ...state.confirmations, [action.id]: { question, message, params, conflicts, items } } };
+      const { question = "pickle", message, params, conflicts = [], items = [], existing = null, fields = null } = action;
+      return { ...state, confirmations: { ...state.confirmations,
+        [action.id]: { question, message, params, conflicts, items, existing, fields } } };
     }
     case "confirm/clear":
       return { ...state, confirmations: without(state.confirmations, action.id) };
@@ -257,7 +258,8 @@ export function reduce(state, action) {
       if (action.previous) decisions[id] = action.previous;
       else delete decisions[id];
       delete pendingDecisions[id];
-      return { ...state, decisions, pendingDecisions, itemErrors: { ...state.itemErrors, [id]: action.error } };
+      const itemErrors = action.error ? { ...state.itemErrors, [id]: action.error } : without(state.itemErrors, id);
+      return { ...state, decisions, pendingDecisions, itemErrors };
     }
     case "decision/undone": {
       const id = itemId(action.kind, action.key);

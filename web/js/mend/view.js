@@ -321,6 +321,10 @@ export function taskMessage(task) {
   if (task.error?.message) return task.error.message;
   if (task.state === "succeeded") {
     const r = task.result || {};
+    if (r.status === "present") {
+      return r.kept ? "already there: kept, as you said it is the same file" : `already there: ${r.why || "verified"}`;
+    }
+    if (r.replaced) return `verified; the old file is now ${r.replaced}`;
     if (r.verified) return "verified" + (r.sha256 ? ` · sha256 ${String(r.sha256).slice(0, 12)}…` : "");
     return r.message || "";
   }

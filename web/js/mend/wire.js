@@ -54,6 +54,7 @@ export function decisionBody(decision, workflow) {
   } else {
     body.action = decision.action;
   }
+  if (decision.onExisting) body.on_existing = decision.onExisting; // the answer to a file_exists question
   return body;
 }
 
