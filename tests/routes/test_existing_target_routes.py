@@ -31,7 +31,8 @@ async def env(aiohttp_client, comfy_dir, small_catalog, mend_for, hub: FakeHub):
     from mend.core.catalog.source_policy import DownloadPolicy
 
     mend = mend_for(comfy_dir, small_catalog)
-    mend.extras["download_policy"] = DownloadPolicy(hf_endpoint=hub.endpoint, allow_http_loopback=True)
+    mend.extras["download_policy"] = DownloadPolicy(hf_endpoint=hub.endpoint, allow_http_loopback=True,
+                                                    extra_hosts=("localhost",))  # a plain host, probed
     app = web.Application()
     setup(app, mend)
     (comfy_dir / "models" / "loras" / "fake-lora.safetensors").write_bytes(OLD)  # from another URL, earlier
@@ -151,3 +152,15 @@ async def test_a_hugging_face_link_to_the_very_file_there_is_no_question(env, co
     done = await mend.tasks.wait((await resp.json())["id"], timeout=30)
     assert done.result["status"] == "present" and done.result["verified"] is True
     assert hub.sent["fake-lora.safetensors"] == 0
+
+
+async def test_a_probed_links_size_names_the_difference(env, comfy_dir, hub):
+    """A plain link on another host is probed first (HEAD); its size says plainly that the file differs."""
+    client, _mend, _wf, _url = env
+    link = hub.endpoint.replace("127.0.0.1", "localhost") + "/files/fake-lora.safetensors"
+    resp = await client.post("/mend/models/download", json={"url": link, "folder": "loras",
+                                                             "filename": "fake-lora.safetensors"})
+    body = await resp.json()
+    assert resp.status == 409 and body["error"]["code"] == "file_exists", body
+    assert body["error"]["existing"]["why"] == f"it holds {len(OLD)} bytes where the source sends {len(NEW)}"
+    assert [r[0] for r in hub.requests] == ["HEAD"] and hub.sent["fake-lora.safetensors"] == 0
