@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.act import carry_out, downloads_per_file, pending_work
+from ..core.act import carry_out, plan_work
+from ..core.catalog.install_plan import describe_body
 from ..core.decide.decisions import Decision, analyze_settled, apply_decision
 from ..core.errors import FileExists, HostNotAllowed, InvalidField, ManifestCorrupt, MendError, UnusableLink
 from ..core.resolve.analyze import AnalysisReport
@@ -96,16 +97,16 @@ async def run(args: argparse.Namespace, ask: Ask | None = None) -> int:
         if unanswered:
             print(f"no answers: stdin is closed, {unanswered} question{'s' * (unanswered != 1)} left open "
                   "(answer them on a terminal)", file=sys.stderr)
-        pending = await asyncio.to_thread(pending_work, mend, target.id)
-        installs = [j for j in pending if j["kind"] == "install_pack"]
-        files = downloads_per_file(pending)
-        print(f"saved {saved} decisions for {target.id}; {len(installs) + len(files)} to install or download")
-        for job in installs:
-            print(f"  install_pack: {job['pack']}")
-        for jobs in files:
+        work = await plan_work(mend, target.id, report)
+        print(f"saved {saved} decisions for {target.id}; {len(work.packs) + len(work.files)} to install or download")
+        for body in work.packs:
+            print(f"  install_pack: {describe_body(body)}")
+        for note in work.notes:
+            print(f"    {note}")
+        for jobs in work.files:
             nodes = ", ".join(j["ref"].rsplit("/", 1)[0] for j in jobs)
             print(f"  download_model: {jobs[0]['folder']}/{jobs[0]['path']} from {jobs[0]['url']} (nodes {nodes})")
-        failed = await fetch_pending(mend, target, report, args.server) if pending and not args.no_fetch else 0
+        failed = await fetch_pending(mend, target, report, args.server) if work and not args.no_fetch else 0
     except (KeyboardInterrupt, asyncio.CancelledError):
         print(f"\nsaved {saved} decisions, run again to continue", file=sys.stderr)
         return 130
@@ -139,7 +140,8 @@ async def fetch_pending(mend: Mend, target: WorkflowTarget, report: AnalysisRepo
     for item in outcome["installs"]:
         if item["state"] != "completed":
             failed += 1
-            print(f"  install failed: {item['request']}: {(item.get('error') or {}).get('message')}", file=sys.stderr)
+            print(f"  install failed: {describe_body(item['request'])}: {(item.get('error') or {}).get('message')}",
+                  file=sys.stderr)
     for item in outcome["downloads"]:
         if not item.get("ok"):
             failed += 1
@@ -213,6 +215,11 @@ def parse_answer(item: OpenItem, answer: str) -> Decision:
     if lowered in ("s", "skip"):
         return Decision(item.kind, item.ref, "skip")
     if answer.isdigit():
+        count = len(item.item.candidates)
+        if not 1 <= int(answer) <= count:
+            choices = f"1 to {count}" if count > 1 else "1" if count else "no number (there is no candidate)"
+            raise InvalidField(f"{answer} is not one of the choices: type {choices}, "
+                               + ("an https URL, " if item.kind == "model" else "") + "o or s", field="answer")
         return Decision(item.kind, item.ref, "candidate", int(answer) - 1)
     if "://" in answer and item.kind == "model":
         return Decision(item.kind, item.ref, "url", url=answer)

@@ -10,27 +10,41 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from .catalog.install_plan import install_body
-from .catalog.node_map import Pack
+from .catalog.install_plan import GIT_COMMIT, install_body
+from .decide.decisions import INSTALL_FIELDS
 from .decide.manifest import set_op
 from .download.run import download_decided
 from .install.batch import install_decided_packs
-from .resolve.analyze import AnalysisReport
+from .installed_packs import normalise_repo_url
+from .resolve.analyze import AnalysisReport, node_decision
+from .resolve.nodes import NodeCandidate
+from .resolve.pack_pins import pick_pin
 from .services import Mend
 
 
 def pending_work(mend: Mend, workflow_id: str) -> list[dict[str, Any]]:
-    """What the decisions for ``workflow_id`` still need (blocking: reads the manifest)."""
+    """What the decisions for ``workflow_id`` still need (blocking: reads the manifest).
+
+    A pinned node decision (``{pack, id?, repository?, version? | commit?}``) carries its install body in ``install``.
+    """
     resolutions = mend.manifest.resolutions(workflow_id)
     installed = mend.manifest.packs()
     on_disk = {p.name.lower() for d in mend.host.custom_nodes_dirs() if d.is_dir() for p in d.iterdir()}
     pending: list[dict[str, Any]] = []
-    for node_type, pack in resolutions["nodes"].items():
-        if isinstance(pack, str) and pack not in installed and pack.rsplit("/", 1)[-1].lower() not in on_disk:
-            pending.append({"kind": "install_pack", "pack": pack, "node_type": node_type})
+    for node_type, value in resolutions["nodes"].items():
+        decided = node_decision(value)
+        pack = decided.get("pack")
+        if decided.get("status") != "resolved" or not isinstance(pack, str):
+            continue
+        if pack not in installed and pack.rsplit("/", 1)[-1].lower() not in on_disk:
+            job = {"kind": "install_pack", "pack": pack, "node_type": node_type}
+            body = {k: decided[k] for k in INSTALL_FIELDS if isinstance(decided.get(k), str)}
+            if body:
+                job["install"] = body
+            pending.append(job)
     for key, entry in resolutions["models"].items():
         if entry.get("status") == "pending_download":
             pending.append({"kind": "download_model", "ref": key, "folder": entry.get("folder"),
@@ -40,28 +54,31 @@ def pending_work(mend: Mend, workflow_id: str) -> list[dict[str, Any]]:
 
 
 def install_request(mend: Mend, job: dict[str, Any], report: AnalysisReport | None) -> dict[str, Any]:
-    """The install body for a decided pack, at the version the workflow's nodes name (``ver``)."""
-    pack, version, stamp_id = _decided_pack(mend, job, report)
+    """The install body for a decided pack: exactly the plan the report showed for it (source, id, version or
+    commit), as the decision recorded it, else as the current analysis shows that candidate."""
+    if job.get("install"):
+        return dict(job["install"])
+    candidate = _decided_candidate(job, report)
+    if candidate is not None:
+        return candidate.install_plan()["body"]
+    ident = job["pack"]
+    node_map = mend.catalogs.node_map()
+    # a decision made before registry ids were known may name Manager's id; it is never sent as a registry id
+    pack = node_map.pack_by_url(ident) if "://" in ident else node_map.pack_by_id(ident) \
+        or node_map.pack_by_manager_id(ident)
     if pack is None:  # not in the catalogs: the decision named a registry id or a repository itself
-        ident = job["pack"]
         return {"repository": ident} if "://" in ident else {"id": ident}
-    return install_body(pack, version, stamp_id)
+    return install_body(pack)
 
 
-def _decided_pack(mend: Mend, job: dict[str, Any],
-                  report: AnalysisReport | None) -> tuple[Pack | None, str | None, str | None]:
+def _decided_candidate(job: dict[str, Any], report: AnalysisReport | None) -> NodeCandidate | None:
     ident = job["pack"]
     for node in report.missing_nodes if report else []:
         if node.type == job["node_type"]:
             for c in node.candidates:
                 if ident in (c.pack.id, c.pack.repository, c.pack.repo_name):
-                    stamped = c.reason in ("cnr_id", "aux_id")
-                    return c.pack, c.version if stamped else None, node.cnr_id if c.reason == "cnr_id" else None
-    node_map = mend.catalogs.node_map()
-    if "://" in ident:
-        return node_map.pack_by_url(ident), None, None
-    # a decision made before registry ids were known may name Manager's id; it is never sent as a registry id
-    return node_map.pack_by_id(ident) or node_map.pack_by_manager_id(ident), None, None
+                    return c
+    return None
 
 
 @dataclass
@@ -71,6 +88,7 @@ class Work:
 
     packs: list[dict[str, Any]]
     files: list[list[dict[str, Any]]]
+    notes: list[str] = field(default_factory=list)  # what was reconciled (one pack decided at two versions)
 
     @property
     def downloads(self) -> list[dict[str, Any]]:
@@ -88,16 +106,41 @@ Execute = Callable[[Work], Awaitable[tuple[list[dict], list[dict]]]]
 
 
 async def plan_work(mend: Mend, workflow_id: str, report: AnalysisReport | None = None) -> Work:
+    """One install per pack, however many node types were decided for it (see ``one_install_per_pack``)."""
     pending = await asyncio.to_thread(pending_work, mend, workflow_id)
-    packs, seen = [], set()
-    for job in pending:
-        if job["kind"] == "install_pack":
-            body = install_request(mend, job, report)
-            key = body.get("id") or body.get("repository")
-            if key not in seen:
-                seen.add(key)
-                packs.append(body)
-    return Work(packs, downloads_per_file(pending))
+    bodies = [install_request(mend, job, report) for job in pending if job["kind"] == "install_pack"]
+    packs, notes = one_install_per_pack(bodies)
+    return Work(packs, downloads_per_file(pending), notes)
+
+
+def one_install_per_pack(bodies: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Install bodies merged per pack (same registry id or repository). Decisions made at different times may pin
+    one pack at different versions: the pick is ``pack_pins``'s (the newest release; else the default branch),
+    never whichever row came first, and a note says so."""
+    groups: list[list[dict[str, Any]]] = []
+    for body in bodies:
+        keys = _pack_keys(body)
+        group = next((g for g in groups if keys & set().union(*map(_pack_keys, g))), None)
+        if group is None:
+            groups.append([body])
+        else:
+            group.append(body)
+    packs, notes = [], []
+    for group in groups:
+        merged = {k: v for b in group for k, v in b.items() if k not in ("version", "commit")}
+        pins = sorted({b.get("commit") or b.get("version") for b in group} - {None})
+        version, note, _ = pick_pin(pins, "the decisions for its node types")
+        if version:
+            merged["commit" if GIT_COMMIT.match(version) and merged.get("repository") else "version"] = version
+        if note:
+            notes.append(f"{merged.get('id') or merged.get('repository')}: {note}")
+        packs.append(merged)
+    return packs, notes
+
+
+def _pack_keys(body: dict[str, Any]) -> set[str]:
+    keys = {f"id:{body['id'].lower()}"} if body.get("id") else set()
+    return keys | ({normalise_repo_url(body["repository"])} if body.get("repository") else set())
 
 
 async def carry_out(mend: Mend, workflow_id: str, report: AnalysisReport | None = None, *,

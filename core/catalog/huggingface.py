@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from .. import constants
+from ..connection_words import why_failed
 from .source_policy import hf_endpoint
 
 log = logging.getLogger(__name__)
@@ -227,7 +228,7 @@ class HuggingFaceSource:
                 return None
             raise LookupFailed(f"Hugging Face look-up failed: HTTP {status}") from exc
         except Exception as exc:  # httpx transport errors, timeouts, bad JSON
-            raise LookupFailed(f"Hugging Face look-up failed: {exc.__class__.__name__}") from exc
+            raise LookupFailed(f"Hugging Face look-up failed: {why_failed(exc)}") from exc
 
 
 class LookupFailed(Exception):

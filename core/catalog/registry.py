@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 
 from .. import constants
+from ..connection_words import unreachable_message, why_failed
 from ..errors import UpstreamError
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,6 @@ class RegistryBadAnswer(UpstreamError):
     """The registry answered, but not with the API's JSON (an HTML error page, a proxy's login page)."""
 
     code = "registry_bad_answer"
-
-
-def unreachable_message(url: str) -> str:
-    host = urlsplit(url).hostname or url
-    return f"cannot reach {host}: are you offline?"
 
 
 def is_unreachable(exc: BaseException) -> bool:
@@ -82,7 +78,7 @@ class RegistryClient:
         except (aiohttp.ClientError, OSError) as exc:
             if is_unreachable(exc):
                 raise RegistryUnreachable(unreachable_message(self.base_url), retryable=False) from exc
-            raise UpstreamError(f"registry {path}: {exc.__class__.__name__}", retryable=True) from exc
+            raise UpstreamError(f"registry {path}: {why_failed(exc)}", retryable=True) from exc
         except asyncio.TimeoutError as exc:
             raise UpstreamError(f"registry {path}: no answer in {self.timeout.total:g} s", retryable=True) from exc
         try:

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import aiohttp
 
 from .. import constants
+from ..connection_words import is_offline, unreachable_message, why_failed
 from ..errors import GatedModel, InvalidField, NotFound, UpstreamError
 from .huggingface import GatedFile, HuggingFaceSource, LookupFailed, parse_hf_url
 from .source_policy import DownloadPolicy, check_relpath
@@ -134,7 +135,9 @@ async def _civitai(url: str, policy: DownloadPolicy, api: str, session: aiohttp.
                 raise UpstreamError(f"Civitai answered HTTP {resp.status}", retryable=resp.status >= 500)
             data = await resp.json(content_type=None)
     except aiohttp.ClientError as exc:
-        raise UpstreamError(f"Civitai is unreachable: {exc.__class__.__name__}") from exc
+        if is_offline(exc):
+            raise UpstreamError(unreachable_message(endpoint), retryable=False) from exc
+        raise UpstreamError(f"cannot reach Civitai: {why_failed(exc)}") from exc
     finally:
         if own:
             await session.close()

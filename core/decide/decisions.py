@@ -45,6 +45,8 @@ if TYPE_CHECKING:  # the services object is passed in; only its type is named he
     from ..services import Mend
 
 ACTIONS = ("candidate", "url", "optional", "skip", "undo")
+#: the install fields a pinned node decision keeps (``POST /mend/nodes/install``'s body)
+INSTALL_FIELDS = ("id", "repository", "version", "commit")
 
 
 @dataclass(frozen=True)
@@ -354,12 +356,22 @@ def _node_value(decision: Decision, node: MissingNode) -> Any:
         return {"status": "skipped"}
     if decision.action == "url":
         raise InvalidField("a URL is a model's source; choose a candidate pack for a node type", field="action")
+    candidate = node.candidates[_candidate_index(decision, len(node.candidates), f"node type {node.type}")]
+    body = candidate.install_plan()["body"]
+    ident = body.get("id") or candidate.pack.repository  # a pack without a registry id is known by its repository
+    if not (body.get("version") or body.get("commit")):
+        return ident
+    # pinned: the manifest keeps the install the report showed, so whoever acts on it installs that version
+    return {"status": "resolved", "pack": ident, **{k: body[k] for k in INSTALL_FIELDS if body.get(k)}}
+
+
+def _candidate_index(decision: Decision, count: int, what: str) -> int:
+    """The decision's candidate, checked (an index into the analysis's list: 0 is the first)."""
     k = decision.candidate
-    if k is None or not 0 <= k < len(node.candidates):
-        raise InvalidField(f"candidate {k} is out of range: {decision.ref} has {len(node.candidates)} candidates",
-                           field="candidate")
-    pack = node.candidates[k].pack
-    return pack.id or pack.repository  # a pack without a registry id is known by its repository
+    if k is None or not 0 <= k < count:
+        has = "has no candidates" if not count else f"has {count} candidate{'s' * (count != 1)} (0 is the first)"
+        raise InvalidField(f"candidate {k} is out of range: {what} {has}", field="candidate")
+    return k
 
 
 def _model_value(decision: Decision, model: MissingModel, folders: dict[str, list[Path]],
@@ -369,10 +381,7 @@ def _model_value(decision: Decision, model: MissingModel, folders: dict[str, lis
         return _no_none({**base, "status": "optional" if decision.action == "optional" else "skipped"})
     if decision.action == "url":
         return _no_none({**base, **_url_source(decision, model, folders, policy)})
-    k = decision.candidate
-    if k is None or not 0 <= k < len(model.candidates):
-        raise InvalidField(f"candidate {k} is out of range: {decision.ref} has {len(model.candidates)} candidates",
-                           field="candidate")
+    k = _candidate_index(decision, len(model.candidates), f"model reference {decision.ref}")
     c = model.candidates[k]
     folder = c.folder or model.ref.folder
     if folder not in folders:

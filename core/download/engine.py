@@ -435,8 +435,8 @@ class DownloadRunner:
     def _verify(request: DownloadRequest, part: Path, sha: str | None, size: int, state: Mapping) -> None:
         expected = state.get("expected_sha256")
         if request.size is not None and size != request.size:
-            raise InconsistentServer(f"{part.name[:-5]} is {size} bytes, the source said {request.size}; "
-                                     "it was removed")
+            raise InconsistentServer(f"{part.name[:-5]} is {size} bytes, but {request.size} were expected "
+                                     "(the size recorded for it); it was removed")
         if expected and sha != expected:
             raise HashMismatch(f"{part.name[:-5]}: sha256 {sha} does not match the expected {expected}; "
                                "the file was removed")

@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ..catalog.link_tokens import token_for
 from ..catalog.source_policy import DEFAULT_HF_ENDPOINT, DownloadPolicy
+from ..connection_words import is_offline, unreachable_message, why_failed
 from ..errors import HostNotAllowed, InvalidField
 from ..tasks.task_api import PermanentTaskError, RetryableTaskError
 from ..url_safety import tls_context as ssl_context
@@ -136,7 +137,15 @@ def _get(url: str, headers: Mapping[str, str],
         return conn, conn.getresponse()
     except (OSError, http.client.HTTPException) as exc:
         conn.close()
-        raise RetryableTaskError(f"cannot reach {parts.hostname}: {exc.__class__.__name__}") from exc
+        if is_offline(exc):  # trying again in a few seconds does not bring the network back
+            raise HostUnreachable(unreachable_message(url)) from exc
+        raise RetryableTaskError(f"cannot reach {parts.hostname}: {why_failed(exc)}") from exc
+
+
+class HostUnreachable(PermanentTaskError):
+    """The name does not resolve or no route leads there: offline, or a wrong host name."""
+
+    code = "host_unreachable"
 
 
 def raise_for_status(opened: Opened) -> None:

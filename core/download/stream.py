@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..connection_words import why_failed
 from ..page_buffers import page_buffer
 from . import writeback
 
@@ -262,7 +263,7 @@ def store_body(reader: BodyReader, sink: Sink, *, unit: int, control: Control,
     if (control.stopped or control.cancel_event.is_set()) and reader.left != 0:
         raise Stopped  # (a body that arrived whole is kept as done, whatever came after)
     if received is not None:
-        raise ReceiveFailed(received.__class__.__name__) from received
+        raise ReceiveFailed(why_failed(received)) from received
 
 
 async def run_transfer(fn: Callable[[], T], control: Control) -> T:

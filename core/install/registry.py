@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 
 from ..catalog.registry import is_unreachable, unreachable_message
+from ..connection_words import why_failed
 from ..tasks.task_api import PermanentTaskError, RetryableTaskError
 from .policy import InstallPolicy
 
@@ -75,7 +76,7 @@ async def _download(session: aiohttp.ClientSession, url: str, target: Path,
     except (aiohttp.ClientError, OSError) as exc:
         if is_unreachable(exc):
             raise ArchiveUnreachable(unreachable_message(url)) from exc
-        raise RetryableTaskError(f"download of the pack archive: {exc.__class__.__name__}: {exc}") from exc
+        raise RetryableTaskError(f"download of the pack archive: {why_failed(exc)}") from exc
     except asyncio.TimeoutError as exc:
         raise RetryableTaskError("download of the pack archive: no data for 60 s") from exc
 

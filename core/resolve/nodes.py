@@ -39,6 +39,7 @@ from ..catalog.node_map import NodeMap, Pack
 from ..workflow.reader import WorkflowNode
 from ..workflow.report_warning import ReportWarning
 from .node_hints import frontend_pack, name_hints, name_key, packs_named
+from .pack_pins import one_pin_per_pack
 from .stamps import CORE_ID, checked_stamps, paired_stamps, suspect_stamps
 
 #: node types the editor itself implements (never sent to the server, never "missing")
@@ -79,7 +80,7 @@ class NodeCandidate:
     reason: str  # one of EVIDENCE
     installed: bool = False
     covers: int = 1  # how many of the workflow's missing types this pack provides
-    version: str | None = None  # the workflow's ``ver`` for this pack (commit or semver)
+    version: str | None = None  # the version its install plan pins: the workflow's ``ver`` for this pack
     authored: int = 0  # of those, how many this pack most likely wrote (not copies of another pack's)
     needed: bool = False  # the only pack for another missing type: the workflow needs it anyway
     supersedes: bool = False  # needed, and provides every missing type the rival candidates provide
@@ -95,6 +96,7 @@ class NodeCandidate:
     copied_by: int = 0  # rivals that are far less starred copies of this pack (see ``COPY_STARS_LEAD``)
     hint: str | None = None  # for ``name_hint``: what in the node's name points at this pack (``NameHint.how``)
     needed_decides: bool = False  # ``supersedes`` orders it against a rival equal in stronger keys: worth saying
+    pin_note: str | None = None  # why this version, when the workflow's nodes name several (``pack_pins``)
 
     @property
     def confidence(self) -> float:
@@ -102,9 +104,10 @@ class NodeCandidate:
 
     @property
     def install_version(self) -> str | None:
-        """The workflow's ``ver`` when a stamp names this very pack, else nothing: a version stamped for another
-        repository (a fork's, the archived original's) is not this pack's, and its install takes the default."""
-        return self.version if self.reason in STAMP_REASONS else None
+        """The version this candidate's install pins: set only from a stamp that names this very pack (a version
+        stamped for another repository, a fork's or the archived original's, is not this pack's), then the same
+        on every row of the pack (``pack_pins``)."""
+        return self.version
 
     def explain(self) -> str:
         what = {
@@ -143,6 +146,7 @@ class NodeCandidate:
             "needed anyway for another missing node and provides all the others"
             if self.supersedes and self.needed_decides else None,
             "the repository is named after the node" if self.named_after else None,
+            self.pin_note,
             f"provides {self.covers} of the missing types" if self.covers > 1 else None,
             f"wrote {self.authored} of them" if self.reason not in ("cnr_id", "aux_id") and self.covers > 1
             and self.authored < self.covers else None,
@@ -152,6 +156,10 @@ class NodeCandidate:
             if not self.vetted and self.reason == "exact" else None,
         ]
         return "; ".join([what, *[e for e in extra if e]])
+
+    def install_plan(self) -> dict:
+        """What installing this candidate posts and the label shown before the click (``install_plan``)."""
+        return install_plan(self.pack, self.version, self.stamp_id)
 
     def to_json(self) -> dict:
         return {
@@ -164,8 +172,8 @@ class NodeCandidate:
             "authored": self.authored,
             "needed": self.needed,
             "listed": self.listed,
-            "version": self.install_version,
-            "install": self.install or install_plan(self.pack, self.install_version, self.stamp_id),
+            "version": self.version,
+            "install": self.install or self.install_plan(),
         }
 
 
@@ -185,6 +193,7 @@ class MissingNode:
     needs_comfyui: str | None = None  # the ComfyUI version the workflow's ``comfy-core`` stamp names
     suspect: bool = False  # the node's stamp looks re-stamped by a tool (``stamps.suspect_stamps``)
     split: bool = False  # the map puts this type and its namesake (``Foo``, ``FooGuide``) in two packs
+    pins_disagree: bool = False  # the workflow's nodes pin its top pack at versions that cannot be reconciled
     candidates: list[NodeCandidate] = field(default_factory=list)
 
     @property
@@ -200,8 +209,8 @@ class MissingNode:
         if not self.candidates:
             return False
         top, rivals = self.candidates[0], self.candidates[1:]
-        if any(c.reason in STAMP_REASONS for c in rivals):
-            return False  # the node's stamps name two packs (cnr_id and aux_id disagree): ask
+        if any(c.reason in STAMP_REASONS for c in rivals) or self.pins_disagree:
+            return False  # the node's stamps name two packs, or two versions of one that may not be alike: ask
         if top.reason in ("cnr_id", "aux_id"):
             return True
         if top.reason in ("stamp_name", "manager_id"):  # a registry id matched by name: sure if nothing else bears it
@@ -327,7 +336,8 @@ def rank_candidates(
         for pack, reason in hits:
             mine = covered[id(pack)]
             candidate = NodeCandidate(
-                pack, reason, _is_installed(pack, installed_repos), len(mine), entry.ver, authored.get(id(pack), 0),
+                pack, reason, _is_installed(pack, installed_repos), len(mine),
+                entry.ver if reason in STAMP_REASONS else None, authored.get(id(pack), 0),
                 needed=id(pack) in needed, listed=id(pack) in listers,
             )
             candidate.supersedes = candidate.needed and all(covered[id(q)] <= mine for q, _ in hits)
@@ -356,6 +366,7 @@ def rank_candidates(
             top.copied_by = sum(_lesser_copy(c.pack, top.pack) for c in candidates[1:] if c.reason != "dev")
         entry.candidates = candidates
     _split_pairs(missing)
+    one_pin_per_pack(missing)
 
 
 #: a missing type whose name begins with another's whole name (at least this long) is likely of the same pack

@@ -76,7 +76,7 @@ async def test_yes_accepts_certain_matches_without_asking(comfy_dir, small_catal
     await cli_resolve.run(args_for(comfy_dir, small_catalog, manifest, wf, "--yes"), ask=asker)
     assert asker.asked == ["SharedNode", "Gen_Thing", "12:5/lora_name"]
     out = capsys.readouterr().out
-    assert "auto: node type AlphaNode" in out and "install_pack: comfyui-alpha" in out
+    assert "auto: node type AlphaNode" in out and "install_pack: Comfy Registry: comfyui-alpha (newest)" in out
     assert decided(manifest, "w.json") == ["AlphaNode", "SharedNode", "Gen_Thing", "3/ckpt_name", "12:5/lora_name"]
 
 
@@ -93,7 +93,7 @@ async def test_bad_answer_is_explained_and_asked_again(comfy_dir, small_catalog,
 
     await cli_resolve.run(args_for(comfy_dir, small_catalog, tmp_path / "m.toml", wf), ask=ask)
     err = capsys.readouterr().err
-    assert "candidate 8 is out of range" in err and "only https URLs" in err and "is not an answer" in err
+    assert "9 is not one of the choices: type 1" in err and "only https URLs" in err and "is not an answer" in err
     assert asked.count("12:5/lora_name") == 4
 
 
