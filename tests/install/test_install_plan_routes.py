@@ -29,7 +29,8 @@ async def test_every_row_of_a_pack_shows_one_plan_and_that_plan_is_installed(app
     resp = await app.client.post("/mend/analyze", json={"workflow": WORKFLOW, "registry": False})
     assert resp.status == 200
     rows = {n["type"]: n for n in (await resp.json())["missing_nodes"]}
-    plans = {t: n["candidates"][0]["install"] for t, n in rows.items() if n["candidates"][0]["pack"]["title"] == "Alpha"}
+    tops = {t: n["candidates"][0] for t, n in rows.items()}
+    plans = {t: c["install"] for t, c in tops.items() if c["pack"]["title"] == "Alpha"}
     assert set(plans) == {"AlphaNode", "AlphaOther", "SharedNode"}
     assert {p["label"] for p in plans.values()} == {"Comfy Registry: comfyui-alpha 1.2.0"}  # the newest stamped
     assert "installs the newest release, 1.2.0" in rows["AlphaNode"]["candidates"][0]["explanation"]
