@@ -4,6 +4,7 @@ Prints how many runs ended with each exit code and every run that ended in a tra
 none: bad input is exit 2 with a message). Offline: the shared catalog, no registry.
 
     python bench/cli_corpus.py [CORPUS_DIR] [--catalog DIR] [--resolve]
+    python bench/cli_corpus.py /work/eval/wf --resolve        # a flat folder of workflows
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ HERE = Path(__file__).resolve().parent.parent
 
 
 def workflows(corpus: Path) -> list[Path]:
+    """The shared corpus's templates and user workflows; another folder: every ``*.json`` in it (``/work/eval/wf``)."""
     found = sorted((corpus / "templates").glob("*.json")) + sorted((corpus / "user-workflows" / "wf").glob("*.json"))
+    if not (corpus / "templates").is_dir():
+        found = sorted(corpus.glob("*.json"))
     return [p for p in found if not p.name.startswith(("index", "fuse_options"))]
 
 

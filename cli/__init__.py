@@ -47,8 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return asyncio.run(COMMANDS[args.command].run(args))
     except MendError as exc:
-        field = f" ({exc.field})" if exc.field else ""
-        print(f"mend: error: {exc.message}{field}", file=sys.stderr)
+        # an option's name helps (--manifest); a JSON path ($) or a file already in the message does not
+        option = exc.field if exc.field and exc.field.startswith("--") and exc.field not in exc.message else None
+        print(f"mend: error: {exc.message}" + (f" ({option})" if option else ""), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

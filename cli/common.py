@@ -11,10 +11,11 @@ from typing import Any
 from ..core import constants
 from ..core.catalog.registry import RegistryClient
 from ..core.catalog.store import CatalogStore, manager_dirs
-from ..core.errors import BadRequest, InvalidJSON, MendError, NotAWorkflowFile
+from ..core.errors import BadRequest, InvalidJSON, LfsPointer, MendError, NotAWorkflowFile
 from ..core.host_standalone import StandaloneHost
 from ..core.services import Mend
 from ..core.workflow.embedded import extract_workflow, is_media
+from ..core.workflow.lfs_pointer import lfs_pointer_message
 
 
 def add_comfyui_options(parser: argparse.ArgumentParser, *, comfyui_required: bool = True) -> None:
@@ -56,6 +57,9 @@ def read_workflow_file(path: Path) -> Any:
             raw = f.read()
     except OSError as exc:
         raise BadRequest(f"cannot read {path}: {exc.strerror}", field=str(path)) from exc
+    pointer = lfs_pointer_message(raw, str(path))
+    if pointer:
+        raise LfsPointer(pointer, field=str(path))
     if is_media(raw[:16]):
         try:
             return extract_workflow(raw)[0]

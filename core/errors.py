@@ -204,3 +204,15 @@ class LinkUnreachable(UnusableLink):
 
 class LinkRejected(UnusableLink):
     code = "link_rejected"
+
+
+class LfsPointer(NotAWorkflowFile):
+    """A Git LFS pointer saved in place of the file: the content it names was never fetched."""
+
+    code = "lfs_pointer"
+
+
+class DamagedEmbeddedWorkflow(NoEmbeddedWorkflow):
+    """The file carries ``workflow``/``prompt`` metadata, but it is not valid JSON (cut short, badly edited)."""
+
+    code = "damaged_embedded_workflow"

@@ -29,11 +29,13 @@ import os
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from .. import constants
 from ..atomic_files import replace_atomic
+from ..connection_words import is_offline, unreachable_message, why_failed
 from ..errors import UpstreamError
 from .channels import attach_dev, record_legacy
 from .model_list import ModelList
@@ -238,21 +240,31 @@ class CatalogStore:
             if own:
                 await session.close()
         changed = [n for n, ok in zip(stale, results, strict=True) if ok]
+        self._say_failures(stale)
         if changed:
             self._node_map = None
             self._model_list = None
         return changed
 
     def _failed(self, name: str, why: str) -> None:
-        """Remember why ``name`` was not refreshed, and log whether a cached copy is used or none exists."""
+        """Remember why ``name`` was not refreshed (``refresh`` says it once for all of them)."""
         self.fetch_errors[name] = why
-        path = self.path_of(name)
-        if path is None and name in OPTIONAL_FILES:
-            log.info("mend: optional catalog %s could not be downloaded (%s)", name, why)
-        elif path is None:
-            log.warning("mend: catalog %s could not be downloaded (%s) and nothing is cached", name, why)
-        else:
-            log.info("mend: catalog %s not refreshed (%s); using the copy in %s", name, why, path)
+
+    def _say_failures(self, names: list[str]) -> None:
+        """One line for a refresh, however many catalogs failed: offline, five catalogs are one piece of news.
+
+        A warning when an essential catalog has no copy at all (the report cannot name everything), else a note.
+        """
+        failed = [n for n in names if n in self.fetch_errors and n not in OPTIONAL_FILES]
+        if not failed:
+            return
+        reasons = "; ".join(dict.fromkeys(self.fetch_errors[n] for n in failed))
+        absent = [n for n in failed if self.path_of(n) is None]
+        cached = [n for n in failed if n not in absent]
+        what = [f"nothing cached for {', '.join(absent)}" if absent else "",
+                f"using the cached {', '.join(cached)}" if cached else ""]
+        log.log(logging.WARNING if absent else logging.INFO, "mend: could not fetch %s (%s); %s",
+                ", ".join(failed), reasons, "; ".join(w for w in what if w))
 
     async def _fetch_registry(self, session: aiohttp.ClientSession) -> bool:
         try:
@@ -282,8 +294,12 @@ class CatalogStore:
                     return False
                 body = await resp.read()
                 json.loads(body)  # never cache a broken document
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            self._failed(name, str(exc) or exc.__class__.__name__)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            self._failed(name, unreachable_message(self.channel_url) if is_offline(exc)
+                         else f"cannot reach {urlsplit(self.channel_url).hostname}: {why_failed(exc)}")
+            return False
+        except ValueError:
+            self._failed(name, "its answer is not JSON")
             return False
         self.fetch_errors.pop(name, None)
         await asyncio.to_thread(replace_atomic, target, body)

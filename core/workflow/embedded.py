@@ -28,7 +28,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..errors import NoEmbeddedWorkflow, NotAWorkflowFile
+from ..errors import DamagedEmbeddedWorkflow, NoEmbeddedWorkflow, NotAWorkflowFile
 
 Buffer = bytes | memoryview
 MAX_TEXT = 256 * 1024 * 1024  # a zTXt/iTXt chunk inflates to at most this (a zip bomb is not read)
@@ -47,13 +47,16 @@ def extract_workflow(data: Buffer) -> tuple[Any, str]:
     except (struct.error, IndexError, ValueError, zlib.error) as exc:
         if not texts:
             raise NoEmbeddedWorkflow(f"this {kind} file is damaged where its metadata is ({exc})") from exc
+    broken = []
     for key in ("workflow", "prompt"):
         if key in texts:
             text, where = texts[key]
             try:
                 return json.loads(text), f"{kind} {where} {key}"
-            except ValueError:
-                continue
+            except ValueError as exc:
+                broken.append(f"its '{key}' metadata is not valid JSON ({exc})")
+    if broken:
+        raise DamagedEmbeddedWorkflow(f"this {kind} file embeds a workflow that is damaged: {'; '.join(broken)}")
     raise NoEmbeddedWorkflow(f"this {kind} file embeds no ComfyUI workflow (no 'workflow' or 'prompt' metadata)")
 
 

@@ -90,8 +90,17 @@ def read_workflow(data: Any) -> Workflow:
         return _UIReader(data).read()
     if isinstance(data.get("prompt"), dict):
         data = data["prompt"]  # the body of POST /prompt
-    if data and all(isinstance(v, dict) and "class_type" in v for v in data.values()):
-        return _read_api(data)
+    nodes = {k: v for k, v in data.items() if isinstance(v, dict) and "class_type" in v}
+    if nodes:  # an API prompt; other top-level keys (a tool's "_meta", notes) are not nodes: read past them
+        workflow = _read_api(nodes)
+        others = [str(k) for k in data if k not in nodes]
+        if others:
+            shown = ", ".join(repr(k[:40]) for k in others[:5])
+            shown += f" and {len(others) - 5} more" if len(others) > 5 else ""
+            workflow.warnings.insert(0, ReportWarning(
+                "not_a_node", f"top-level {'keys' if len(others) > 1 else 'key'} {shown} of the API prompt "
+                f"{'are' if len(others) > 1 else 'is'} not a node (no class_type): ignored"))
+        return workflow
     raise InvalidWorkflow(
         "not a workflow: expected a UI workflow with 'nodes' or an API prompt of {id: {class_type, inputs}}",
         field="$",

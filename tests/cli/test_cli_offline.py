@@ -43,6 +43,21 @@ def test_no_network_and_no_cache_names_the_missing_catalogs_and_exits_1(tmp_path
     assert "extension-node-map.json could not be loaded" in done.stdout
     assert "model-list.json could not be loaded" in done.stdout
     assert "the download failed" in done.stdout and "nothing is cached" in done.stdout
+    # stderr says it once for the run, not once per catalog, in words (no exception class names)
+    fetch_lines = [line for line in done.stderr.splitlines() if "could not fetch" in line]
+    assert len(fetch_lines) == 1, done.stderr
+    assert "extension-node-map.json" in fetch_lines[0] and "model-list.json" in fetch_lines[0]
+    assert "the connection was refused" in fetch_lines[0] and "nothing cached for" in fetch_lines[0]
+    assert "Error" not in done.stderr
+
+
+def test_the_only_missing_node_is_not_needed_for_another(tmp_path, comfy_dir, small_catalog):
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps({"1": {"class_type": "AlphaOther", "inputs": {}}}))
+    done = mend("check", str(path), "--comfyui", str(comfy_dir), "--no-registry", "--catalog-dir", str(small_catalog),
+                cache=tmp_path / "cache")
+    assert done.returncode == 1 and "AlphaOther" in done.stdout, done.stderr
+    assert "needed anyway" not in done.stdout
 
 
 def test_the_json_report_carries_each_catalogs_provenance(tmp_path, comfy_dir, small_catalog):
