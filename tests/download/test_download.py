@@ -159,6 +159,16 @@ async def test_lying_content_length(comfy_dir: Path, hub: FakeHub) -> None:
     assert list((comfy_dir / "models" / "loras").iterdir()) == []
 
 
+async def test_a_size_recorded_elsewhere_is_not_blamed_on_the_source(comfy_dir: Path, hub: FakeHub) -> None:
+    """``mend sync`` passes the manifest's size: a file of another size is named as such, not as the source's word."""
+    hub.add_file("acme/models", "x.safetensors", big_safetensors(100_000), lfs=False)
+    with pytest.raises(PermanentTaskError) as info:
+        await run_with_retries(make_runner(comfy_dir, hub), params(hub, size=86), LocalContext("t1"), backoff=0)
+    assert "but 86 were expected (the size recorded for it); it was removed" in info.value.message
+    assert "the source said" not in info.value.message
+    assert list((comfy_dir / "models" / "loras").iterdir()) == []
+
+
 async def test_full_disk_is_refused_before_any_byte(comfy_dir: Path, hub: FakeHub) -> None:
     hub.add_file("acme/models", "x.safetensors", big_safetensors(100_000))
     runner = make_runner(comfy_dir, hub, free_space=lambda p: 1000)
