@@ -72,7 +72,7 @@ def test_compressed_and_international_text_chunks():
 
 @pytest.mark.parametrize(("data", "message"), [
     ((FIXTURES / "none.png").read_bytes(), "embeds no ComfyUI workflow"),
-    (png((b"tEXt", b"workflow\0{not json")), "embeds no ComfyUI workflow"),
+    (png((b"tEXt", b"workflow\0{not json")), "embeds a workflow that is damaged"),
     ((FIXTURES / "audio.flac").read_bytes()[:60], "damaged where its metadata is"),
     (png((b"zTXt", b"workflow\0\0" + zlib.compress(b"0" * (300 * 2**20)))), "inflates past the limit"),
 ])
