@@ -64,7 +64,7 @@ def read_workflow_file(path: Path) -> Any:
         try:
             return extract_workflow(raw)[0]
         except MendError as exc:
-            raise type(exc)(f"{path.name}: {exc.message}", field=str(path)) from exc
+            raise type(exc)(f"{path}: {exc.message}", field=str(path)) from exc
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
