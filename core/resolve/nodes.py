@@ -318,7 +318,7 @@ def rank_candidates(
             entry.core = True
     covered: dict[int, set[str]] = {}  # id(pack) -> the missing types it provides
     authored: dict[int, int] = {}
-    sole_for: dict[int, set[str]] = {}  # id(pack) -> the missing types only it provides
+    needed: set[int] = set()
     for node_type, hits in found.items():
         origin = node_map.origin(node_type)
         for pack, _ in hits:
@@ -326,7 +326,7 @@ def rank_candidates(
             if origin is None or origin is pack:
                 authored[id(pack)] = authored.get(id(pack), 0) + 1
         if len(hits) == 1:
-            sole_for.setdefault(id(hits[0][0]), set()).add(node_type)
+            needed.add(id(hits[0][0]))
     stars_known = any(p.stars for p in node_map.packs.values())
     for node_type, entry in missing.items():
         hits = found[node_type]
@@ -338,7 +338,7 @@ def rank_candidates(
             candidate = NodeCandidate(
                 pack, reason, _is_installed(pack, installed_repos), len(mine),
                 entry.ver if reason in STAMP_REASONS else None, authored.get(id(pack), 0),
-                needed=bool(sole_for.get(id(pack), set()) - {node_type}), listed=id(pack) in listers,
+                needed=id(pack) in needed, listed=id(pack) in listers,
             )
             candidate.supersedes = candidate.needed and all(covered[id(q)] <= mine for q, _ in hits)
             candidate.vetted = not stars_known or pack.stars >= AUTO_MIN_STARS
