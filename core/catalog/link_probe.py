@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from email.message import Message
 from urllib.parse import unquote, urljoin, urlsplit
 
+from ..connection_words import why_failed
 from ..errors import MendError
 from ..url_safety import is_loopback, is_public_address, tls_context
 from ..workflow.model_refs import MODEL_EXTENSIONS
@@ -151,8 +152,8 @@ def _connect(host: str, port: int, policy: DownloadPolicy, timeout: float) -> so
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
-        raise _Stop(UNREACHABLE, f"cannot reach {host}: the name does not resolve (offline?); check the "
-                    "connection and try again", host) from exc
+        raise _Stop(UNREACHABLE, f"cannot reach {host}: are you offline? (the name does not resolve)",
+                    host) from exc
     addresses = [info[4][0] for info in infos]
     if not _operator_allowed(host, policy):
         private = [a for a in addresses if not is_public_address(a)
@@ -254,11 +255,8 @@ def _filename(answer: Mapping[str, str], last: str) -> str | None:
 
 
 def _why(exc: BaseException | None) -> str:
-    if isinstance(exc, TimeoutError | socket.timeout):
-        return "no answer in time"
-    if isinstance(exc, ConnectionRefusedError):
-        return "the connection was refused"
-    return exc.__class__.__name__ if exc else "no address"
+    """In words, never an exception class name (``core/connection_words.py``)."""
+    return why_failed(exc) if exc else "no address"
 
 
 def _host(url: str) -> str:
