@@ -2,7 +2,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { initialState, reduce } from "../../web/js/mend/state.js";
-import { groupNodes, headline, itemStatus, jobRows, taskRow, viewModel } from "../../web/js/mend/view.js";
+import { groupNodes, headline, itemStatus, jobRows, noSourceText, taskRow, viewModel } from "../../web/js/mend/view.js";
 import { normaliseTask } from "../../web/js/mend/state.js";
 import { WORKFLOW, report } from "./fixtures.mjs";
 
@@ -259,4 +259,11 @@ test("a paused download that runs again says 'resumed', a retried one 'attempt 2
   s = reduce(s, { type: "execution/progress", prompt_id: "q", value: 0, max: 1, node: "3" });
   s = reduce(s, { type: "execution/end", prompt_id: "q", status: "success" });
   assert.equal(jobRows(s)[0].steps, "1 / 1");
+});
+
+test("an item without candidates says why: its link, a look-up, a hub out of reach, or nothing known", () => {
+  assert.equal(noSourceText({ decision: { action: "url", url: "https://x/a.safetensors" } }), "From your link: https://x/a.safetensors");
+  assert.equal(noSourceText({ lookingUp: true }), "Searching Hugging Face…");
+  assert.match(noSourceText({ search_errors: ["Hugging Face look-up failed: ConnectError"] }), /^The hub could not be asked.*ConnectError.*not "nothing found"/);
+  assert.match(noSourceText({}), /^No source known/);
 });

@@ -11,7 +11,7 @@
 import { catalogWarning, describeCandidate, linkLine } from "./format.js";
 import { h, keyed, setText } from "./dom.js";
 import { createAnalysisLine, itemQuestion } from "./asks.js";
-import { chosenCandidate, headline, isDoubtful, isFixed, itemStatus } from "./view.js";
+import { chosenCandidate, headline, isDoubtful, isFixed, itemStatus, noSourceText } from "./view.js";
 
 const STATE_WORDS = {
   queued: "queued",
@@ -319,11 +319,7 @@ export function createPanel(doc, actions) {
 
   function candidateList(item) {
     if (!item.candidates?.length) {
-      const text = item.decision?.action === "url" ? `From your link: ${item.decision.url}`
-        : item.lookingUp || item.searching ? "Searching Hugging Face…"
-        : item.note || (item.fetchedByPack
-          ? "Its pack downloads this file the first time the node runs: nothing to do, unless you want to place it yourself."
-          : "No source known: search the hub, paste a URL, or mark it optional.");
+      const text = noSourceText(item);
       return el("p", { class: "mend-sub mend-none" }, text);
     }
     const chosen = chosenCandidate(item, item.decision);

@@ -185,6 +185,23 @@ export function certainItems(items, includeInactive = false) {
     && !i.waitsFor && (includeInactive || !i.inactive));
 }
 
+/**
+ * What an item without candidates says: what it uses, a look-up in flight, or why no source is known —
+ * a hub that could not be reached is not "nothing found".
+ */
+export function noSourceText(item) {
+  if (item.decision?.action === "url") return `From your link: ${item.decision.url}`;
+  if (item.lookingUp || item.searching) return "Searching Hugging Face…";
+  if (item.note) return item.note;
+  if (item.fetchedByPack) {
+    return "Its pack downloads this file the first time the node runs: nothing to do, unless you want to place it yourself.";
+  }
+  if (item.search_errors?.length) {
+    return `The hub could not be asked (${item.search_errors[0]}), so this is not "nothing found": Search again later, paste a URL, or mark it optional.`;
+  }
+  return "No source known: search the hub, paste a URL, or mark it optional.";
+}
+
 /** A short status word for an item: what the user sees beside its name. */
 export function itemStatus(item) {
   const d = item.decision;
