@@ -82,8 +82,10 @@ async def test_events_arrive_in_order_throttled_with_the_final_state_last(
 
     progress = [e for e in events[t_ok.id] if e["state"] == "running"][1:]
     assert 2 <= len(progress) < ok.calls / 20, (len(progress), ok.calls)  # throttled: 600 calls, a few events
-    gaps = [b["updated_at"] - a["updated_at"] for a, b in itertools.pairwise(progress)]
-    assert min(gaps) >= INTERVAL * 0.9, gaps  # never more often than the interval
+    # never more often than the interval; the attempt's end flushes its last value at once (flush_now), so
+    # the gap before that final progress event may be shorter
+    gaps = [b["updated_at"] - a["updated_at"] for a, b in itertools.pairwise(progress[:-1])]
+    assert not gaps or min(gaps) >= INTERVAL * 0.9, gaps
     done = [e["progress"]["done"] for e in progress]
     assert done == sorted(done)
     last = events[t_ok.id][-1]["progress"]
