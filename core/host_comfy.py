@@ -12,6 +12,9 @@ shows exactly which folder it lists, core and custom alike. Other threads see th
 from __future__ import annotations
 
 import logging
+import os
+import re
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -34,6 +37,7 @@ class ComfyHost:
         self._schemas: dict[str, NodeSchema] = {}
         self._schema_lock = threading.Lock()
         self._learned_count = -1
+        self._failed_core: dict[str, list[str]] | None = None  # core modules do not load again before a restart
 
     # -- models -----------------------------------------------------------------------------
     def model_folders(self) -> Mapping[str, list[Path]]:
@@ -80,6 +84,18 @@ class ComfyHost:
     def installed_packs(self) -> list[InstalledPack]:
         return [p for d in self.custom_nodes_dirs() for p in scan_custom_nodes(d)]
 
+    def failed_core_modules(self) -> dict[str, list[str]]:
+        """ComfyUI's own node modules that failed to import, each with the quoted names it declares (cached).
+
+        ComfyUI imports ``comfy_extras/nodes_*.py`` (and ``comfy_api_nodes``) by path, registering each in
+        ``sys.modules`` under that path before running it, and tags every class it loads with
+        ``RELATIVE_PYTHON_MODULE``; a module it tried that gave no class failed (ComfyUI logs ``IMPORT
+        FAILED``). Reading those few files for their string literals tells which missing type each defines.
+        """
+        if self._failed_core is None:
+            self._failed_core = _failed_core_modules()
+        return self._failed_core
+
     def load_state(self) -> LoadState:
         """Which custom-node folders ComfyUI imported, each node type's module, and ComfyUI's in-memory log."""
         import nodes
@@ -119,6 +135,29 @@ class ComfyHost:
         except ImportError:
             return []
         return [a.strip() for a in str(args.listen or "127.0.0.1").split(",") if a.strip()]
+
+
+#: ComfyUI's folders of core node modules, imported by file path at startup
+CORE_NODE_PACKAGES = ("comfy_extras", "comfy_api_nodes")
+_QUOTED = re.compile(r"""["']([A-Za-z0-9_][A-Za-z0-9_ .+\-]{0,99})["']""")
+
+
+def _failed_core_modules() -> dict[str, list[str]]:
+    import nodes
+
+    code = Path(os.path.realpath(nodes.__file__)).parent
+    loaded = {str(getattr(cls, "RELATIVE_PYTHON_MODULE", "")) for cls in dict(nodes.NODE_CLASS_MAPPINGS).values()}
+    failed: dict[str, list[str]] = {}
+    for package in CORE_NODE_PACKAGES:
+        for file in sorted((code / package).glob("nodes_*.py")):
+            tried = os.path.splitext(str(file))[0] in sys.modules
+            if tried and f"{package}.{file.stem}" not in loaded:
+                try:
+                    text = file.read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    text = ""
+                failed[f"{package}/{file.name}"] = sorted(set(_QUOTED.findall(text)))
+    return failed
 
 
 def learn_schemas(classes: Mapping[str, Any]) -> dict[str, NodeSchema]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..installed_packs import normalise_repo_url
+from .comfy_core import CORE_REPOSITORIES, is_core_id
 
 CORE_REPOSITORY = "https://github.com/comfyanonymous/comfyui"
 UNLISTED = 1 << 30  # registration order of a pack the node list does not hold
@@ -87,7 +88,8 @@ class Pack:
 
     @property
     def is_core(self) -> bool:
-        return self.repository == CORE_REPOSITORY
+        """ComfyUI itself (its repository or registry id): never a pack to install."""
+        return self.repository in CORE_REPOSITORIES or is_core_id(self.id)  # ``repository`` is normalised
 
     @property
     def is_copy(self) -> bool:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..catalog.comfy_core import is_core_id, is_core_repository
 from ..catalog.install_plan import GIT_COMMIT
 from ..errors import InvalidField
 from ..installed_packs import normalise_repo_url
@@ -34,6 +35,21 @@ REGISTRY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 class InvalidRegistryId(InvalidField):
     code = "invalid_registry_id"
+
+
+class CoreNotAPack(InvalidField):
+    """ComfyUI itself named as a node pack (Manager's map lists core nodes under ComfyUI's repository)."""
+
+    code = "core_not_a_pack"
+
+
+def check_not_core(pack_id: str | None, repository: str | None) -> None:
+    """Cloning ComfyUI into custom_nodes fixes no missing core node: update ComfyUI or mend its core modules."""
+    field = "repository" if is_core_repository(repository) else "id" if is_core_id(pack_id) else None
+    if field is not None:
+        raise CoreNotAPack(
+            "ComfyUI itself is not a node pack: a core node it lacks needs a newer ComfyUI, or a core module "
+            "that failed to import (see ComfyUI's log)", field=field)
 
 
 def check_registry_id(value: str) -> str:
@@ -74,6 +90,7 @@ class InstallRequest:
         if not isinstance(confirm, bool):
             raise InvalidField("confirm_incompatible must be true or false", field="confirm_incompatible")
         pack_id, repository = fields["id"] or None, fields["repository"] or None
+        check_not_core(pack_id, repository)
         version, commit, source = fields["version"] or None, fields["commit"] or None, fields["source"] or None
         if source is not None and source not in SOURCES:
             raise InvalidField(f"source must be one of {', '.join(SOURCES)}", field="source")

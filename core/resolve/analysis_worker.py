@@ -23,11 +23,12 @@ import struct
 import sys
 import traceback
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..catalog.hashing import HashCache
+from ..catalog.pack_compat import machine_facts
 from ..catalog.registry import RegistryClient
 from ..catalog.store import CatalogStore
 from ..errors import MendError
@@ -87,6 +88,8 @@ class HostSnapshot:
     hashes_path: str | None = None
     registry_url: str = ""
     comfyui_dir: str | None = None  # the machine facts (ComfyUI's version) come from it
+    failed_core_modules: dict[str, list[str]] = field(default_factory=dict)  # see ``ComfyHost.failed_core_modules``
+    comfyui_version: str | None = None  # the server's (its code folder is not ``comfyui_dir`` with --base-directory)
 
     @classmethod
     def take(cls, mend: Any) -> HostSnapshot:
@@ -103,7 +106,9 @@ class HostSnapshot:
             cache_dir=str(catalogs.cache_dir), manager_dirs=[str(d) for d in catalogs.manager_dirs],
             hashes_path=str(mend.hashes.path) if getattr(mend.hashes, "path", None) else None,
             registry_url=registry.base_url if registry is not None and registry.enabled else "",
-            comfyui_dir=str(host.comfyui_dir()) if host.comfyui_dir() else None)
+            comfyui_dir=str(host.comfyui_dir()) if host.comfyui_dir() else None,
+            failed_core_modules=dict(failed()) if (failed := getattr(host, "failed_core_modules", None)) else {},
+            comfyui_version=analyzer.machine().comfyui_version)
 
 
     def to_wire(self) -> dict:
@@ -147,13 +152,20 @@ class SnapshotHost:
     def comfyui_dir(self) -> Path | None:
         return Path(self.snap.comfyui_dir) if self.snap.comfyui_dir else None
 
+    def failed_core_modules(self) -> dict[str, list[str]]:
+        return self.snap.failed_core_modules
+
 
 def analyzer_for(snap: HostSnapshot) -> Analyzer:
     catalogs = CatalogStore(catalog_dir=Path(snap.catalog_dir) if snap.catalog_dir else None,
                             cache_dir=Path(snap.cache_dir).parent, manager_dirs=[Path(d) for d in snap.manager_dirs],
                             offline=True, registry=RegistryClient(""))
     hashes = HashCache(Path(snap.hashes_path) if snap.hashes_path else None)
-    return Analyzer(SnapshotHost(snap), catalogs, registry=RegistryClient(snap.registry_url), hashes=hashes)  # type: ignore[arg-type]
+    analyzer = Analyzer(SnapshotHost(snap), catalogs, registry=RegistryClient(snap.registry_url),  # type: ignore[arg-type]
+                        hashes=hashes)
+    if snap.comfyui_version:  # as the server read it
+        analyzer._machine = replace(machine_facts(None), comfyui_version=snap.comfyui_version)
+    return analyzer
 
 
 def _error(exc: BaseException) -> dict:

@@ -26,6 +26,7 @@ from ..workflow.model_refs import ModelRef, model_refs, placeholder_warning
 from ..workflow.named_urls import urls_by_file_name
 from ..workflow.reader import Workflow, read_workflow
 from ..workflow.report_warning import ReportWarning
+from .core_nodes import CoreFacts
 from .file_folders import settle_folders
 from .models import MissingModel, is_present, rank, workflow_url_candidates
 from .nodes import MissingNode, resolve_missing
@@ -156,6 +157,11 @@ class Analyzer:
             self._machine = machine_facts(comfyui_dir() if comfyui_dir else None)
         return self._machine
 
+    def core_facts(self) -> CoreFacts:
+        """This ComfyUI's version and its core modules that failed to import (a server's host knows those)."""
+        failed = getattr(self.host, "failed_core_modules", None)
+        return CoreFacts(self.machine().comfyui_version, failed() if failed else {})
+
     def _installed_packs(self) -> list[InstalledPack]:
         packs = getattr(self.host, "installed_packs", None)
         return packs() if packs else []
@@ -174,7 +180,7 @@ class Analyzer:
         packs_on_disk = self._installed_packs()
         installed_repos = {p.repository for p in packs_on_disk if p.repository}
         missing, said = resolve_missing(
-            workflow.nodes, self.installed_node_types(), node_map, installed_repos, registry_hits)
+            workflow.nodes, self.installed_node_types(), node_map, installed_repos, registry_hits, self.core_facts())
         offer_enable(missing.values(), [p for p in packs_on_disk if not p.enabled])
         mark_misfits(missing.values(), self.machine())
         report.missing_nodes = list(missing.values())
@@ -197,7 +203,7 @@ class Analyzer:
     async def analyze(self, data: Any, *, use_registry: bool = True, workflow_id: str | None = None) -> AnalysisReport:
         """Analyse; with ``workflow_id`` (see ``core/resolve/target.py``) decided items carry their decision."""
         report = await asyncio.to_thread(self.analyze_sync, data, None, workflow_id)
-        unknown = [n.type for n in report.missing_nodes if not n.candidates]
+        unknown = [n.type for n in report.missing_nodes if not n.candidates and not n.core]  # core: no pack's
         if not (use_registry and unknown and self._registry_hits and self._registry_hits.enabled):
             return report
         hits = await self._registry_hits.lookup(unknown, self.catalogs.node_map())

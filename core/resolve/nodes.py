@@ -38,6 +38,7 @@ from ..catalog.install_plan import install_plan
 from ..catalog.node_map import NodeMap, Pack
 from ..workflow.reader import WorkflowNode
 from ..workflow.report_warning import ReportWarning
+from .core_nodes import CoreFacts, core_note, core_types, newer
 from .node_hints import frontend_pack, name_hints, name_key, packs_named
 from .pack_pins import one_pin_per_pack
 from .stamps import CORE_ID, checked_stamps, paired_stamps, suspect_stamps
@@ -189,8 +190,9 @@ class MissingNode:
     cnr_id: str | None = None
     aux_id: str | None = None
     ver: str | None = None
-    core: bool = False  # a core ComfyUI node this server lacks: update ComfyUI or its dependencies
+    core: bool = False  # a core ComfyUI node this server lacks: never a pack, see ``core_nodes``
     needs_comfyui: str | None = None  # the ComfyUI version the workflow's ``comfy-core`` stamp names
+    core_note: str | None = None  # why this ComfyUI lacks it (``core_nodes.core_note``), set by the analysis
     suspect: bool = False  # the node's stamp looks re-stamped by a tool (``stamps.suspect_stamps``)
     split: bool = False  # the map puts this type and its namesake (``Foo``, ``FooGuide``) in two packs
     pins_disagree: bool = False  # the workflow's nodes pin its top pack at versions that cannot be reconciled
@@ -224,10 +226,9 @@ class MissingNode:
 
     @property
     def note(self) -> str | None:
-        """What to do when no pack is the answer: a core node needs a newer ComfyUI."""
-        if self.core and not any(not c.pack.is_core for c in self.candidates):
-            version = f" ≥ {self.needs_comfyui}" if self.needs_comfyui else " (newer)"
-            return f"a core ComfyUI node this ComfyUI lacks: needs ComfyUI{version}"
+        """A core node is no pack's: why this ComfyUI lacks it (a newer ComfyUI, a core module that failed)."""
+        if self.core:
+            return self.core_note or core_note(self.type, self.needs_comfyui, CoreFacts())
         return None
 
     def to_json(self) -> dict:
@@ -248,9 +249,13 @@ class MissingNode:
 
 
 def missing_nodes(
-    nodes: Iterable[WorkflowNode], installed: set[str], suspect: set[str] = frozenset()
+    nodes: Iterable[WorkflowNode], installed: set[str], suspect: set[str] = frozenset(),
+    core: set[str] = frozenset(),
 ) -> dict[str, MissingNode]:
-    """Group the workflow's nodes whose type the server lacks, keeping the workflow's pack hints."""
+    """Group the workflow's nodes whose type the server lacks, keeping the workflow's pack hints.
+
+    A type in ``core`` (ComfyUI's own) is core unless a trusted pack stamp of the node names a pack.
+    """
     missing: dict[str, MissingNode] = {}
     for node in nodes:
         if node.type in installed or node.type in FRONTEND_ONLY_TYPES:
@@ -260,7 +265,10 @@ def missing_nodes(
         entry.inactive = entry.inactive and (node.muted or node.bypassed)
         if node.cnr_id == CORE_ID:
             entry.core = True
-            entry.needs_comfyui = _newer(entry.needs_comfyui, node.ver)
+            entry.needs_comfyui = newer(entry.needs_comfyui, node.ver)
+            continue
+        if node.type in core and not ({node.cnr_id, node.aux_id} - {None} - suspect):
+            entry.core = True
             continue
         if node.cnr_id and not entry.cnr_id:
             entry.cnr_id, entry.ver = node.cnr_id, node.ver or entry.ver
@@ -276,30 +284,28 @@ def resolve_missing(
     node_map: NodeMap,
     installed_repos: set[str],
     registry_hits: Mapping[str, Pack] | None = None,
+    core_facts: CoreFacts | None = None,
 ) -> tuple[dict[str, MissingNode], list[ReportWarning]]:
     """Check the stamps, group what is missing, rank its candidates; with the warnings all that said.
 
-    An editor-only node of a pack that is installed is not missing (the server never lists those).
+    An editor-only node of a pack that is installed is not missing (the server never lists those). A
+    core node has no candidates, only its ``core_note`` (``core_facts``: this ComfyUI's version and
+    failed core modules).
     """
     nodes, warnings = checked_stamps(nodes)
     nodes = paired_stamps(nodes)
-    suspect, said = suspect_stamps(nodes, node_map, node_map.core_types())
-    missing = missing_nodes(nodes, installed, suspect)
+    core = core_types(node_map)
+    suspect, said = suspect_stamps(nodes, node_map, core)
+    missing = missing_nodes(nodes, installed, suspect, core)
     rank_candidates(missing, node_map, installed_repos, registry_hits)
+    for entry in missing.values():
+        if entry.core:
+            entry.core_note = core_note(entry.type, entry.needs_comfyui, core_facts or CoreFacts())
     for node_type, entry in list(missing.items()):
         top = entry.candidates[0] if entry.candidates else None
         if top is not None and top.reason == "frontend" and top.installed:
             del missing[node_type]
     return missing, [*warnings, *said]
-
-
-def _newer(a: str | None, b: str | None) -> str | None:
-    def key(v: str) -> tuple:
-        return tuple(int(p) if p.isdigit() else 0 for p in v.lstrip("v").split(".")[:4])
-
-    if not a or not b:
-        return a or b
-    return b if key(b) > key(a) else a
 
 
 def rank_candidates(
@@ -313,9 +319,9 @@ def rank_candidates(
     hints: dict[str, dict[Pack, str]] = {}
     for node_type, entry in missing.items():
         hints[node_type] = {}
-        found[node_type] = _evidence(entry, node_map, (registry_hits or {}).get(node_type), hints[node_type])
-        if any(p.is_core for p, _ in found[node_type]):
-            entry.core = True
+        # ComfyUI itself is never a pack to install: a core node gets none, and no other node gets ComfyUI
+        found[node_type] = [] if entry.core else [(p, r) for p, r in _evidence(
+            entry, node_map, (registry_hits or {}).get(node_type), hints[node_type]) if not p.is_core]
     covered: dict[int, set[str]] = {}  # id(pack) -> the missing types it provides
     authored: dict[int, int] = {}
     needed: set[int] = set()
