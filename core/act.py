@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .catalog.install_plan import GIT_COMMIT, install_body
+from .catalog.source_policy import check_relpath
 from .decide.decisions import INSTALL_FIELDS
-from .decide.manifest import set_op
+from .decide.downloaded import settle_file, waits_for
 from .download.run import download_decided
+from .errors import MendError
 from .install.batch import install_decided_packs
 from .installed_packs import normalise_repo_url
 from .resolve.analyze import AnalysisReport, node_decision
@@ -29,7 +31,10 @@ def pending_work(mend: Mend, workflow_id: str) -> list[dict[str, Any]]:
     """What the decisions for ``workflow_id`` still need (blocking: reads the manifest).
 
     A pinned node decision (``{pack, id?, repository?, version? | commit?}``) carries its install body in ``install``.
+    A decided file already in place (fetched by the panel, a copy put there by hand) is not work: its
+    decisions are settled here, so nothing is queued, handed to a server or shown as a second task.
     """
+    settle_present(mend, workflow_id)
     resolutions = mend.manifest.resolutions(workflow_id)
     installed = mend.manifest.packs()
     on_disk = {p.name.lower() for d in mend.host.custom_nodes_dirs() if d.is_dir() for p in d.iterdir()}
@@ -178,16 +183,43 @@ def downloads_per_file(pending: list[dict[str, Any]]) -> list[list[dict[str, Any
 
 
 def _mark_downloaded(mend: Mend, workflow_id: str, done: list[tuple[dict, dict]]) -> None:
-    """A finished download turns its decision from pending into resolved."""
-    ops = []
+    """A finished download settles its decisions (every key kept). The task manager's listener has
+    (``core/tasks/model_records.py``), unless a server without it ran the download: then this does."""
     for job, outcome in done:
         result = outcome.get("result") or {}
-        entry = {"status": "resolved", "folder": job["folder"], "path": job["path"], "url": job["url"]}
-        if result.get("sha256") or job.get("sha256"):
-            entry["sha256"] = result.get("sha256") or job["sha256"]
-        ops.append(set_op("workflows", workflow_id, "models", job["ref"], value=entry))
-    mend.manifest.write(ops)  # the file itself joins [tool.mend.models] through core/tasks/model_records.py
+        settle_file(mend.manifest, job["folder"], job["path"], size=result.get("size"),
+                    sha256=result.get("sha256") or job.get("sha256"), sources=[job["url"]] if job.get("url") else [])
+
+
+def settle_present(mend: Mend, workflow_id: str) -> None:
+    """Settle the decisions of ``workflow_id`` whose file is already in its folder (the right sha256, when
+    the decision names one: hashed once, cached by path, size and mtime)."""
+    folders = mend.host.model_folders()
+    seen: set[tuple[str, str]] = set()
+    for entry in mend.manifest.resolutions(workflow_id)["models"].values():
+        folder, path = entry.get("folder"), entry.get("path")
+        if entry.get("status") != "pending_download" or not isinstance(folder, str) or (folder, path) in seen \
+                or not _safe_relpath(path):
+            continue
+        seen.add((folder, path))
+        found = next((d / path for d in folders.get(folder, []) if (d / path).is_file()), None)
+        if found is None:
+            continue
+        sha = mend.hashes.digest(found) if entry.get("sha256") else None
+        if not waits_for(entry, folder, path, sha):
+            continue  # another file under that name: the download refuses to overwrite it, and says so
+        settle_file(mend.manifest, folder, path, size=found.stat().st_size, sha256=sha,
+                    sources=[entry["url"]] if entry.get("url") else [])
 
 
 async def _nothing() -> list[dict]:
     return []
+
+
+def _safe_relpath(path: object) -> bool:
+    """A manifest is a file people edit: a path leaving its folder is never looked at."""
+    try:
+        check_relpath(path)
+    except MendError:
+        return False
+    return True

@@ -76,6 +76,13 @@ def model_key(folder: str, relpath: str) -> str:
     return f"{folder}/{relpath}"
 
 
+def model_record_op(folder: str, relpath: str, *, size: int | None = None, sha256: str | None = None,
+                    sources: Sequence[str] = ()) -> Op:
+    """The ``[tool.mend.models]`` entry of a model file present on disk, as one operation."""
+    entry = {"folder": folder, "path": relpath, "size": size, "sha256": sha256, "sources": list(sources)}
+    return set_op("models", model_key(_key(folder, "folder"), _key(relpath, "path")), value=_no_none(entry))
+
+
 class Manifest:
     """The manifest at ``path``, its decision log beside it (``<stem>.decisions.jsonl``) and its lock."""
 
@@ -135,9 +142,7 @@ class Manifest:
     def record_model(self, folder: str, relpath: str, *, size: int | None = None, sha256: str | None = None,
                      sources: Sequence[str] = ()) -> None:
         """A model file present on disk: ``relpath`` inside model folder ``folder``, where it came from."""
-        entry = {"folder": folder, "path": relpath, "size": size, "sha256": sha256, "sources": list(sources)}
-        self.write([set_op("models", model_key(_key(folder, "folder"), _key(relpath, "path")),
-                           value=_no_none(entry))])
+        self.write([model_record_op(folder, relpath, size=size, sha256=sha256, sources=sources)])
 
     def forget_model(self, folder: str, relpath: str) -> None:
         self.write([del_op("models", model_key(folder, relpath))])

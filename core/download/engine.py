@@ -41,6 +41,7 @@ from ..catalog.hashing import HashCache, sha256_prefix
 from ..catalog.huggingface import parse_hf_url
 from ..catalog.link_check import LinkChecker
 from ..catalog.source_policy import DownloadPolicy, check_relpath, target_path
+from ..decide.downloaded import settle_file
 from ..decide.existing_target import ExistingFile, judge_existing
 from ..decide.manifest import model_key
 from ..errors import InvalidField, MendError
@@ -287,11 +288,12 @@ class DownloadRunner:
         return await self._record(request, result, sources + [request.url] * (request.url not in sources))
 
     async def _record(self, request: DownloadRequest, result: dict, sources: list[str]) -> dict:
-        """The file joins the manifest while this download still holds its lock (``manifest`` given)."""
+        """The file joins the manifest while this download still holds its lock (``manifest`` given), and the
+        decisions waiting for it are resolved in the same write (``decide/downloaded.py``)."""
         if self.manifest is None:
             return result
         try:
-            await asyncio.to_thread(self.manifest.record_model, request.folder, request.relpath,
+            await asyncio.to_thread(settle_file, self.manifest, request.folder, request.relpath,
                                     size=result["size"], sha256=result.get("sha256"), sources=sources)
             result["recorded"] = True
         except Exception:  # a manifest problem must not fail a download that succeeded

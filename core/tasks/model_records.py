@@ -1,8 +1,10 @@
-"""Every model Mend downloads joins the manifest: one listener on the task manager, whoever asked.
+"""Every model Mend downloads joins the manifest and settles its decisions: one listener, whoever asked.
 
-The panel's ``POST /mend/models/download``, the CLI's ``mend resolve`` and a sync all end in a
-completed ``download`` task; recording it here (not in each caller) keeps ``freeze`` and ``sync``
-honest about where every file came from. The manifest write runs in a thread, never on the loop.
+The panel's ``POST /mend/models/download`` ("Fix all certain" too), the CLI's ``mend resolve`` (here or
+handed to the server), a task resumed after a restart and a sync all end in a completed ``download``
+task; recording it here (not in each caller) keeps ``freeze`` and ``sync`` honest about where every
+file came from, and turns every decision waiting for that file from ``pending_download`` into
+``resolved`` (``core/decide/downloaded.py``). The manifest write runs in a thread, never on the loop.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from ..decide.downloaded import settle_file
 from .manager import EVENT
 
 log = logging.getLogger(__name__)
@@ -45,7 +48,7 @@ class ModelRecorder:
 
     def _record(self, folder: str, relpath: str, entry: dict) -> None:
         try:
-            self.manifest.record_model(folder, relpath, **entry)
+            settle_file(self.manifest, folder, relpath, **entry)
         except Exception:  # a manifest problem must not fail the download that succeeded
             log.warning("mend: could not record %s/%s in the manifest", folder, relpath, exc_info=True)
 

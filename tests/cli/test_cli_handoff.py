@@ -91,6 +91,28 @@ async def test_resolve_hands_its_download_to_the_server_and_follows_it(server, h
     assert len([r for r in hub.requests if r[0] == "GET" and r[1].endswith("/ink.safetensors")]) == 1
     resolved = Manifest(manifest, autofold=False).resolutions(str(wf))["models"]
     assert {k: v["status"] for k, v in resolved.items()} == {"1/lora_name": "resolved", "2/lora_name": "resolved"}
+    for entry in resolved.values():  # the decision as it was made, only its status changed
+        assert entry["value"] == "ink.safetensors" and entry["source"] and entry["url"] == url
+
+
+async def test_a_decided_file_already_on_disk_is_settled_not_handed_off(server, hub, comfy_dir, small_catalog,
+                                                                        tmp_path, capsys):
+    url = f"{hub.url}/acme/loras/resolve/main/ink.safetensors"
+    wf = workflow(tmp_path, url)
+    manifest = server.manifest_path
+    args = argv(wf, comfy_dir, small_catalog, manifest)
+    await cli_resolve.run(build_parser().parse_args([*args, "--no-fetch"]), ask=never_asked)
+    assert "1 to install or download" in capsys.readouterr().out
+    (comfy_dir / "models" / "loras" / "ink.safetensors").write_bytes(DATA)  # fetched meanwhile, some other way
+
+    code = await cli_resolve.run(build_parser().parse_args(args), ask=never_asked)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "0 to install or download" in out
+    assert await server.tasks.list(kind="download") == []  # no second row in the panel for a file that is there
+    resolved = Manifest(manifest, autofold=False).resolutions(str(wf))["models"]
+    assert [(v["status"], v["value"], v["url"]) for v in resolved.values()] == [
+        ("resolved", "ink.safetensors", url)] * 2
 
 
 async def test_a_download_the_server_already_runs_is_followed_not_started_twice(server, hub, comfy_dir,
