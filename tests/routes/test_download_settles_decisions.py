@@ -121,7 +121,7 @@ async def test_a_decision_expecting_another_sha256_stays_pending(aiohttp_client,
 
 async def test_a_download_resumed_after_a_restart_resolves_its_decision(aiohttp_client, comfy_dir, small_catalog,
                                                                        tmp_path, hub):
-    hub.faults.append(Fault("ink.safetensors", "trickle", delay=0.05, times=100))  # about 1 s for the file
+    hub.faults.append(Fault("ink.safetensors", "trickle", piece=2048, delay=0.05, times=100))  # 7 s for the file
     first = make_mend(comfy_dir, small_catalog, tmp_path, hub)
     client = await client_for(aiohttp_client, first)
     url = f"{hub.url}/acme/loras/resolve/main/ink.safetensors"
