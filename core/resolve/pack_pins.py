@@ -10,7 +10,8 @@ candidate of that pack, whatever row it is on and whatever evidence put it there
   an older one far more often than the reverse; when their major versions differ (``1.x`` and ``2.x``: the
   nodes' inputs may have changed) the rows become a question;
 - release versions and commits: the newest release (a commit cannot be ordered without the repository);
-- only commits, several of them: the default branch (the newest code), and a question.
+- only commits, several of them: the default branch (the newest code), said, not asked: the pack is the
+  same whichever commit, and asking which commit on every stamped pack would make every workflow a quiz.
 
     >>> newest_release(["1.2.2", "1.3.5", "v1.10.0"])
     'v1.10.0'
@@ -72,6 +73,6 @@ def pick_pin(stamped: list[str], who: str = "the workflow's nodes") -> tuple[str
         return newest, note, False
     if commits:
         return None, f"{who} name {len(stamped)} commits of this pack ({named}), which cannot be " \
-                     "ordered without the repository: installs its default branch (its newest code)", True
+                     "ordered without the repository: installs its default branch (its newest code)", False
     return None, f"{who} name {len(stamped)} versions of this pack ({named}), none of them a " \
                  "release or a commit: installs the newest", True
