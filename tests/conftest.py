@@ -84,3 +84,14 @@ def mend_for(tmp_path: Path):
         return Mend.create(host, catalogs=catalogs, registry=RegistryClient(""), cache_dir=tmp_path / "cache")
 
     return build
+
+
+@pytest.fixture
+async def links(aiohttp_server):
+    """A loopback link server with one path per probe outcome (``tests/link_server.py``)."""
+    from .link_server import LinkHost
+
+    host = LinkHost()
+    server = await aiohttp_server(host.app())
+    host.base = str(server.make_url("")).rstrip("/")
+    return host

@@ -18,14 +18,6 @@ from ..link_server import FILE, LinkHost
 POLICY = DownloadPolicy(allow_http_loopback=True, extra_hosts=("127.0.0.1",))
 
 
-@pytest.fixture
-async def links(aiohttp_server):
-    host = LinkHost()
-    server = await aiohttp_server(host.app())
-    host.base = str(server.make_url("")).rstrip("/")
-    return host
-
-
 async def probe(links: LinkHost, path: str, policy: DownloadPolicy = POLICY, folder: str | None = "loras"):
     return await asyncio.to_thread(probe_link, links.base + path, policy, folder=folder,
                                    extensions=SUPPORTED_PT_EXTENSIONS)

@@ -13,19 +13,9 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
-
-from ..link_server import FILE, LinkHost
+from ..link_server import FILE
 
 MEND = Path(sys.executable).parent / "mend"
-
-
-@pytest.fixture
-async def links(aiohttp_server):
-    host = LinkHost()
-    server = await aiohttp_server(host.app())
-    host.base = str(server.make_url("")).rstrip("/")
-    return host
 
 
 def loader(node_id: int, name: str, url: str) -> dict:

@@ -123,3 +123,18 @@ def browser_page():
     unexpected = page.watch.unexpected()
     if unexpected:
         pytest.fail("the page had errors:\n" + "\n".join(unexpected))
+
+
+@pytest.fixture
+def links(comfyui):
+    """The link stand-in (``tests/link_server.py``) on a thread, reachable by the real ComfyUI."""
+    from ..link_server import LinkHost
+    from .threaded_hub import ThreadedApp
+
+    host = LinkHost()
+    served = ThreadedApp(host.app).start()
+    host.base = served.endpoint
+    try:
+        yield host
+    finally:
+        served.stop()

@@ -10,23 +10,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
-from ..link_server import FILE, LinkHost
-from .threaded_hub import ThreadedApp
+from ..link_server import FILE
 
 GRAPH_ID = "6c1e0000-0000-4000-8000-00000000e2e1"
-
-
-@pytest.fixture
-def links(comfyui):
-    host = LinkHost()
-    served = ThreadedApp(host.app).start()
-    host.base = served.endpoint
-    try:
-        yield host
-    finally:
-        served.stop()
 
 
 def graph(name: str) -> dict:

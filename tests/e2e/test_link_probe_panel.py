@@ -9,23 +9,9 @@ resumable" and downloaded.
 
 from __future__ import annotations
 
-import pytest
-
-from ..link_server import FILE, LinkHost
+from ..link_server import FILE
 from .browser import item, open_editor, shot
 from .test_panel_journeys import contrast, load, searched, wait_status
-from .threaded_hub import ThreadedApp
-
-
-@pytest.fixture
-def links(comfyui):
-    host = LinkHost()
-    served = ThreadedApp(host.app).start()
-    host.base = served.endpoint
-    try:
-        yield host
-    finally:
-        served.stop()
 
 
 def loras(base: str) -> dict:
