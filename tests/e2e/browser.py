@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from .comfyui_process import REPO, ComfyUI
+from .comfyui_process import REPO, ComfyUI, comfyui_python, free_port, prepare_base
 
 
 def find_chromium() -> Path:
@@ -156,3 +158,37 @@ def settle(page, script: str, timeout: float = 60_000) -> None:
 
 def item(page, item_id: str):
     return page.locator(f".mend-panel .mend-item[data-item='{item_id}']")
+
+
+@contextmanager
+def editor_server(base: Path, env: dict) -> Iterator[ComfyUI]:
+    """A real ComfyUI for the panel's browser journeys: no tutorial and no stock missing-nodes dialog over it."""
+    from .conftest import comfyui_path
+
+    prepare_base(base)
+    comfy = ComfyUI(base=base, port=free_port(), log_path=base / "comfyui.log", env=env)
+    comfy.start(comfyui_path(), comfyui_python())
+    status, _ = comfy.post("/api/settings", {"Comfy.TutorialCompleted": True,
+                                             "Comfy.Workflow.ShowMissingNodesWarning": False})
+    assert status == 200
+    try:
+        yield comfy
+    finally:
+        comfy.stop()
+
+
+@contextmanager
+def editor_page(server: ComfyUI, ready: str | None = None):
+    """A watched 1400x900 page with the editor open (and ``ready`` settled); page or console errors fail the test."""
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            pg = browser.new_page(viewport={"width": 1400, "height": 900})
+            pg.watch = watch(pg)
+            open_editor(pg, server)
+            if ready:
+                settle(pg, ready)
+            yield pg
+            assert pg.watch.unexpected() == []
+        finally:
+            browser.close()

@@ -29,8 +29,15 @@ import pytest
 
 from ..git_server import node_pack_files
 from ..hf_server import safetensors_bytes
-from .browser import close_dialogs, item, launch, open_editor, settle, shot, sync_playwright, watch
-from .comfyui_process import ComfyUI, comfyui_python, free_port, prepare_base
+from .browser import (
+    close_dialogs,
+    editor_page,
+    editor_server,
+    item,
+    settle,
+    shot,
+)
+from .comfyui_process import ComfyUI
 from .conftest import comfyui_path
 from .threaded_hub import ThreadedHub, ThreadedRegistry
 
@@ -64,31 +71,15 @@ def registry() -> Iterator[ThreadedRegistry]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, e2e_env, registry) -> Iterator[ComfyUI]:
     base = tmp_path_factory.mktemp("journeys")
-    prepare_base(base)
-    env = {**e2e_env, "MEND_REGISTRY_URL": registry.endpoint, "MEND_CACHE_DIR": str(base / "mend-cache")}
-    comfy = ComfyUI(base=base, port=free_port(), log_path=base / "comfyui.log", env=env)
-    comfy.start(comfyui_path(), comfyui_python())
-    status, _ = comfy.post("/api/settings", {"Comfy.TutorialCompleted": True,
-                                             "Comfy.Workflow.ShowMissingNodesWarning": False})
-    assert status == 200
-    try:
+    with editor_server(base, {**e2e_env, "MEND_REGISTRY_URL": registry.endpoint,
+                              "MEND_CACHE_DIR": str(base / "mend-cache")}) as comfy:
         yield comfy
-    finally:
-        comfy.stop()
 
 
 @pytest.fixture
 def page(server: ComfyUI):
-    with sync_playwright() as pw:
-        browser = launch(pw)
-        try:
-            pg = browser.new_page(viewport={"width": 1400, "height": 900})
-            pg.watch = watch(pg)
-            open_editor(pg, server)
-            yield pg
-            assert pg.watch.unexpected() == []
-        finally:
-            browser.close()
+    with editor_page(server) as pg:
+        yield pg
 
 
 def provide_images(server: ComfyUI, workflow: dict) -> None:

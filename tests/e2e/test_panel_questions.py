@@ -23,8 +23,8 @@ from collections.abc import Iterator
 import pytest
 
 from ..git_server import node_pack_files
-from .browser import item, launch, open_editor, settle, sync_playwright, watch
-from .comfyui_process import ComfyUI, comfyui_python, free_port, prepare_base
+from .browser import editor_page, editor_server, item, settle
+from .comfyui_process import ComfyUI
 from .conftest import comfyui_path
 from .test_panel_journeys import contrast, load, searched, status_of, wait_status
 from .threaded_hub import ThreadedRegistry
@@ -49,34 +49,17 @@ def registry() -> Iterator[ThreadedRegistry]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, e2e_env, registry) -> Iterator[ComfyUI]:
     base = tmp_path_factory.mktemp("questions")
-    prepare_base(base)
     env = {**e2e_env, "MEND_REGISTRY_URL": registry.endpoint, "MEND_CACHE_DIR": str(base / "mend-cache"),
            "MEND_ANALYSIS_PROCESSES": "2", "MEND_MAX_ANALYSES_WAITING": "0"}  # two at once, none waiting
-    comfy = ComfyUI(base=base, port=free_port(), log_path=base / "comfyui.log", env=env)
-    comfy.start(comfyui_path(), comfyui_python())
-    status, _ = comfy.post("/api/settings", {"Comfy.TutorialCompleted": True,
-                                             "Comfy.Workflow.ShowMissingNodesWarning": False})
-    assert status == 200
-    try:
+    with editor_server(base, env) as comfy:
         yield comfy
-    finally:
-        comfy.stop()
 
 
 @pytest.fixture
 def page(server: ComfyUI):
-    with sync_playwright() as pw:
-        browser = launch(pw)
-        try:
-            pg = browser.new_page(viewport={"width": 1400, "height": 900})
-            pg.watch = watch(pg)
-            open_editor(pg, server)
-            # the editor's default graph, analysed on load and searched: no analysis of Mend's own runs after this
-            settle(pg, "s.report && !s.analyzing && !s.searching && s.searchedSeq === s.reportSeq")
-            yield pg
-            assert pg.watch.unexpected() == []
-        finally:
-            browser.close()
+    # the editor's default graph, analysed on load and searched: no analysis of Mend's own runs after this
+    with editor_page(server, "s.report && !s.analyzing && !s.searching && s.searchedSeq === s.reportSeq") as pg:
+        yield pg
 
 
 def one_node_workflow(uuid: str, node: dict) -> dict:
